@@ -1,0 +1,21 @@
+/**
+ * Shared vitest project preset: every package reads its dependencies' TypeScript
+ * sources through the `@tensor-tt/source` export condition, so tests need no build.
+ * @param {string} name project name shown in the report
+ * @param {Record<string, unknown>} [extra] overrides merged into `test`
+ */
+export function project(name, extra = {}) {
+  return {
+    resolve: { conditions: ["@tensor-tt/source"] },
+    ssr: { resolve: { conditions: ["@tensor-tt/source"] } },
+    test: {
+      name,
+      include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+      environment: "node",
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+      pool: "forks",
+      ...extra,
+    },
+  };
+}
