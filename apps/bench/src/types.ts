@@ -1,0 +1,70 @@
+/**
+ * Contract between the bench CLI (cli.ts) and the suites (suites/*.ts).
+ * Every suite is a module exporting `suite: Suite`.
+ */
+import type { EngineInfo } from "@tensor-tt/tt-core";
+
+export type PresetName = "smoke" | "standard" | "paper";
+
+/** A progress bar with ETA, drawn on stderr by the CLI. */
+export interface Progress {
+  /** Advance by `n` (default 1) units; `label` replaces the bar's text. */
+  tick(n?: number, label?: string): void;
+  /** Finish the bar. */
+  done(): void;
+}
+
+/** A table for the Markdown report (and the JSON). */
+export interface Table {
+  title: string;
+  columns: string[];
+  rows: (string | number | null)[][];
+  /** Sentences printed under the table (what is counted, caveats). */
+  notes?: string[];
+}
+
+/** An SVG plot written by the suite into the run folder. */
+export interface Plot {
+  title: string;
+  /** File name inside the run folder, e.g. `ppl-vs-compression.svg`. */
+  file: string;
+}
+
+export interface SuiteContext {
+  preset: PresetName;
+  /** The run folder: write any extra artifacts here (atomically: see writeFileAtomic in io.ts). */
+  outDir: string;
+  seed: number;
+  engine: EngineInfo;
+  /** Skip work already saved in `outDir` by an interrupted run. */
+  resume: boolean;
+  /** Path of the shared data folder if present (../shared/data), else undefined. */
+  sharedDataDir: string | undefined;
+  /** Path of ../shared/reference if present, else undefined. */
+  referenceDir: string | undefined;
+  progress(label: string, total: number): Progress;
+  log(message: string): void;
+  /**
+   * Persist a partial result (e.g. one finished row) so that Ctrl-C loses nothing;
+   * `loadPartial` returns it on `--resume`.
+   */
+  savePartial(key: string, value: unknown): Promise<void>;
+  loadPartial<T>(key: string): Promise<T | undefined>;
+}
+
+export interface SuiteResult {
+  /** Settings actually used (sizes, ranks, batch sizes, token budgets...). */
+  settings: Record<string, unknown>;
+  /** Every measured figure, machine-readable. */
+  figures: Record<string, unknown>;
+  tables: Table[];
+  plots: Plot[];
+  /** Plain statements of verdicts against targets ("target X: met/missed because ..."). */
+  verdicts: string[];
+}
+
+export interface Suite {
+  name: "decompose" | "data" | "layers" | "ppl";
+  description: string;
+  run(ctx: SuiteContext): Promise<SuiteResult>;
+}
