@@ -64,7 +64,8 @@ export interface SuiteResult {
 }
 
 export interface Suite {
-  name: "decompose" | "data" | "layers" | "ppl";
+  /** CLI name: `decompose`, `data`, `layers`, `ppl`, `model` (transformer throughput). */
+  name: string;
   description: string;
   run(ctx: SuiteContext): Promise<SuiteResult>;
 }

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { type BackendCandidate, defaultCandidates, describeEngine, initEngine } from "./engine.js";
 import { BackendUnavailableError, ConfigError } from "./errors.js";
 
-function fake(backend: BackendCandidate["backend"], packageName: string, works: boolean, log: string[]): BackendCandidate {
+function fake(
+  backend: BackendCandidate["backend"],
+  packageName: string,
+  works: boolean,
+  log: string[],
+): BackendCandidate {
   return {
     backend,
     packageName,
@@ -70,7 +75,9 @@ describe("initEngine", () => {
 
   it("rejects an unknown backend name with the accepted list", async () => {
     await expect(initEngine({ env: { TT_BACKEND: "webgpu" } })).rejects.toBeInstanceOf(ConfigError);
-    await expect(initEngine({ env: { TT_BACKEND: "webgpu" } })).rejects.toThrow(/one of auto, tensorflow, wasm, cpu/);
+    await expect(initEngine({ env: { TT_BACKEND: "webgpu" } })).rejects.toThrow(
+      /one of auto, tensorflow, wasm, cpu/,
+    );
   });
 
   it("probes the real packages: native TF is skipped here, wasm loads and computes", async () => {
@@ -78,7 +85,10 @@ describe("initEngine", () => {
     // tfjs-node(-gpu) is not a dependency; if a developer installed it, it wins.
     if (info.backend !== "tensorflow") {
       expect(info.backend).toBe("wasm");
-      expect(info.skipped.map((s) => s.packageName)).toEqual(["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]);
+      expect(info.skipped.map((s) => s.packageName)).toEqual([
+        "@tensorflow/tfjs-node-gpu",
+        "@tensorflow/tfjs-node",
+      ]);
     }
     expect(tf.getBackend()).toBe(info.tfBackend);
     const y = tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]]));

@@ -67,10 +67,7 @@ export class BackendUnavailableError extends TTError {
 }
 
 /** Lazy assertion in the TF.js style: the message is built only on failure. */
-export function check(
-  cond: unknown,
-  make: () => TTError,
-): asserts cond {
+export function check(cond: unknown, make: () => TTError): asserts cond {
   if (!cond) throw make();
 }
 
