@@ -2,5 +2,28 @@
  * @tensor-tt/tt-core: tensor-train mathematics and the TF.js engine selector.
  * @packageDocumentation
  */
+
+export {
+  type Decomposition,
+  type DecompositionOptions,
+  permuteAxes,
+  ttMatrixFromDense,
+  ttSvd,
+} from "./decompose.js";
 export * from "./engine.js";
 export * from "./errors.js";
+export { type FloatArray, qr, type SVDResult, svd, symEig } from "./linalg.js";
+export { ttMatmulDense } from "./matmul.js";
+export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
+export { mulberry32, randomNormal } from "./random.js";
+export { deserializeTT, serializeTT } from "./serialize.js";
+export {
+  compressionRatio,
+  factorizeDim,
+  type MatmulOrder,
+  maxTTRanks,
+  resolveRanks,
+  ttMatmulFlops,
+  ttMatrixParams,
+} from "./shapes.js";
+export { type DType, TTMatrix, TTTensor } from "./tt.js";

@@ -1,0 +1,258 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { latestRunFolder, main, timestamp } from "./cli.js";
+import { readJsonIfExists } from "./io.js";
+import { loadSuite, SuiteLoadError } from "./registry.js";
+import type { RunRecord } from "./run.js";
+import { fakeEngine, fakeSuite, RecordingStream, scratchDir } from "./testing/fixtures.js";
+import type { Suite } from "./types.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function io(root: string, suites: Record<string, Suite | Error | "missing">) {
+  const stdout = new RecordingStream();
+  const stderr = new RecordingStream();
+  return {
+    stdout,
+    stderr,
+    opts: {
+      stdout,
+      stderr,
+      env: {},
+      cwd: root,
+      resultsRoot: join(root, "bench-results"),
+      initEngine: async () => fakeEngine,
+      importer: async (name: string) => {
+        const s = suites[name];
+        if (s === undefined || s === "missing") {
+          const e = new Error(`Cannot find module '/x/suites/${name}.js'`) as Error & { code: string };
+          e.code = "ERR_MODULE_NOT_FOUND";
+          throw e;
+        }
+        if (s instanceof Error) throw s;
+        return { suite: s };
+      },
+      now: () => new Date("2026-02-03T04:05:06Z"),
+    },
+  };
+}
+
+describe("main: usage errors", () => {
+  it("exits 2 with the message and the usage on an unknown suite, preset or flag", async () => {
+    const root = await scratchDir("cli");
+    for (const argv of [["nope"], ["--preset", "big"], ["--frobnicate"], ["ppl", "--seed", "x"]]) {
+      const t = io(root, {});
+      expect(await main(argv, t.opts), argv.join(" ")).toBe(2);
+      expect(t.stderr.text).toMatch(/^error: /);
+      expect(t.stderr.text).toContain("Usage: pnpm bench");
+    }
+  });
+
+  it("prints the usage and exits 0 on --help", async () => {
+    const t = io(await scratchDir("cli"), {});
+    expect(await main(["--help"], t.opts)).toBe(0);
+    expect(t.stdout.text).toContain("Usage: pnpm bench");
+  });
+
+  it("exits 2 on --resume when there is nothing to resume", async () => {
+    const t = io(await scratchDir("cli"), { ppl: fakeSuite() });
+    expect(await main(["--resume"], t.opts)).toBe(2);
+    expect(t.stderr.text).toContain('no earlier run of "ppl" with preset "smoke"');
+  });
+});
+
+describe("main: one suite", () => {
+  it("runs into a timestamped folder and writes result.json and report.md", async () => {
+    const root = await scratchDir("cli");
+    const suite = fakeSuite();
+    const t = io(root, { ppl: suite });
+    expect(await main([], t.opts)).toBe(0);
+    const dir = join(root, "bench-results", "ppl-smoke-20260203-040506");
+    const rec = await readJsonIfExists<RunRecord>(join(dir, "result.json"));
+    expect(rec?.status).toBe("complete");
+    expect(rec?.figures).toEqual({ values: { a: 1244, b: 1254, c: 1264 } });
+    expect(rec?.seeds.base).toBe(1234);
+    expect(rec?.engine.description).toContain("fake-backend");
+    expect(rec?.machine.cores).toBeGreaterThan(0);
+    expect(rec?.git.commit).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    expect(await readFile(join(dir, "report.md"), "utf8")).toContain("fake target: met");
+    expect(t.stdout.text).toContain("Fake rows");
+    expect(t.stdout.text).toContain(join(dir, "report.md"));
+  });
+
+  it("resolves a relative --out against the caller's folder", async () => {
+    const root = await scratchDir("cli");
+    const t = io(root, { ppl: fakeSuite() });
+    expect(await main(["--out", "mine", "--seed", "5"], t.opts)).toBe(0);
+    expect((await readJsonIfExists<RunRecord>(join(root, "mine", "result.json")))?.seed).toBe(5);
+  });
+
+  it("reports a missing suite file clearly and exits 1", async () => {
+    const t = io(await scratchDir("cli"), {});
+    expect(await main(["layers"], t.opts)).toBe(1);
+    expect(t.stderr.text).toContain(
+      'suite "layers" is not available: apps/bench/src/suites/layers.ts does not exist yet',
+    );
+  });
+
+  it("writes a failed report with the saved rows when the suite throws", async () => {
+    const root = await scratchDir("cli");
+    const t = io(root, { ppl: fakeSuite({ failAfter: 1 }) });
+    expect(await main(["--out", "r"], t.opts)).toBe(1);
+    const rec = await readJsonIfExists<RunRecord>(join(root, "r", "result.json"));
+    expect(rec?.status).toBe("failed");
+    expect(rec?.error?.message).toContain("fake failure before row b");
+    expect(rec?.partial).toEqual({ "row:a": { row: "a", value: 1244 } });
+  });
+});
+
+describe("main: resume", () => {
+  it("skips the rows an interrupted run saved and keeps its seed", async () => {
+    const root = await scratchDir("cli");
+    const first = io(root, { ppl: fakeSuite({ failAfter: 2 }) });
+    expect(await main(["--seed", "7"], first.opts)).toBe(1);
+    const second = fakeSuite();
+    const t = io(root, { ppl: second });
+    expect(await main(["--resume"], t.opts)).toBe(0);
+    expect(second.computed).toEqual(["c"]);
+    const dir = join(root, "bench-results", "ppl-smoke-20260203-040506");
+    const rec = await readJsonIfExists<RunRecord>(join(dir, "result.json"));
+    expect(rec).toMatchObject({ status: "complete", resumed: true, seed: 7 });
+    expect(rec?.figures).toEqual({ values: { a: 17, b: 27, c: 37 } });
+  });
+
+  it("recomputes everything without --resume, even in the same folder", async () => {
+    const root = await scratchDir("cli");
+    expect(await main(["--out", "r"], io(root, { ppl: fakeSuite() }).opts)).toBe(0);
+    const again = fakeSuite();
+    expect(await main(["--out", "r"], io(root, { ppl: again }).opts)).toBe(0);
+    expect(again.computed).toEqual(["a", "b", "c"]);
+  });
+
+  it("refuses to resume a folder of another suite or preset", async () => {
+    const root = await scratchDir("cli");
+    expect(await main(["--out", "r"], io(root, { ppl: fakeSuite() }).opts)).toBe(0);
+    const t = io(root, { ppl: fakeSuite() });
+    expect(await main(["--out", "r", "--resume", "--preset", "standard"], t.opts)).toBe(2);
+    expect(t.stderr.text).toContain('holds a "ppl" run with preset "smoke"');
+  });
+
+  it("finds the latest run folder of a suite and preset", async () => {
+    const root = await scratchDir("cli");
+    for (const n of [
+      "ppl-smoke-20250101-000000",
+      "ppl-smoke-20260101-000000",
+      "ppl-standard-20270101-000000",
+      "x",
+    ]) {
+      await mkdir(join(root, n));
+    }
+    expect(await latestRunFolder(root, "ppl", "smoke")).toBe(join(root, "ppl-smoke-20260101-000000"));
+    expect(await latestRunFolder(root, "layers", "smoke")).toBeUndefined();
+    expect(timestamp(new Date("2026-02-03T04:05:06.789Z"))).toBe("20260203-040506");
+  });
+});
+
+describe("main: all", () => {
+  it("runs every loadable suite in its own folder and reports the broken ones", async () => {
+    const root = await scratchDir("cli");
+    const t = io(root, {
+      decompose: fakeSuite({ name: "decompose" }),
+      data: new SyntaxError("Unexpected token"),
+      layers: "missing",
+      ppl: fakeSuite({ name: "ppl" }),
+      model: fakeSuite({ name: "wrong-name" }),
+    });
+    expect(await main(["all", "--out", "all"], t.opts)).toBe(1);
+    const dir = join(root, "all");
+    expect((await readdir(dir)).sort()).toEqual([
+      "all.json",
+      "decompose",
+      "ppl",
+      "report.md",
+      "summary.json",
+    ]);
+    expect(t.stderr.text).toContain(
+      'suite "data" failed to load (apps/bench/src/suites/data.ts): Unexpected token',
+    );
+    expect(t.stderr.text).toContain('suite "layers" is not available');
+    expect(t.stderr.text).toContain('exports a suite named "wrong-name", expected "model"');
+    const summary = await readFile(join(dir, "report.md"), "utf8");
+    expect(summary).toMatch(/\| ppl \| complete \|/);
+    expect(summary).toMatch(/\| data \| not loaded \|/);
+  });
+});
+
+describe("loadSuite", () => {
+  it("says when a suite module exports no suite", async () => {
+    await expect(loadSuite("ppl", async () => ({ other: 1 }))).rejects.toThrow(SuiteLoadError);
+    await expect(loadSuite("ppl", async () => ({ other: 1 }))).rejects.toThrow(/must export `suite`/);
+  });
+});
+
+describe("Ctrl-C", () => {
+  it("keeps the finished rows, writes an interrupted report and exits 130; --resume finishes the rest", async () => {
+    const root = await scratchDir("sigint");
+    const out = join(root, "run");
+    const script = join(root, "interrupt.ts");
+    const cli = join(here, "cli.ts");
+    const fixtures = join(here, "testing", "fixtures.ts");
+    await writeFile(
+      script,
+      `import { main } from ${JSON.stringify(cli)};
+import { fakeEngine, fakeSuite } from ${JSON.stringify(fixtures)};
+const suite = fakeSuite({
+  afterRow: async (i) => {
+    process.stdout.write("ROW " + i + "\\n");
+    if (i === 1) await new Promise(() => setInterval(() => {}, 1000));
+  },
+});
+main(["--out", ${JSON.stringify(out)}], {
+  handleSignals: true, resultsRoot: ${JSON.stringify(root)}, importer: async () => ({ suite }),
+  initEngine: async () => fakeEngine,
+}).then((c) => { process.exitCode = c; });
+`,
+    );
+    const tsx = join(here, "..", "node_modules", ".bin", "tsx");
+    const child = spawn(tsx, ["--conditions=@tensor-tt/source", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    const code = await new Promise<number | null>((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`no progress; stdout=${stdout} stderr=${stderr}`));
+      }, 30_000);
+      child.stdout.on("data", (d) => {
+        stdout += String(d);
+        if (stdout.includes("ROW 1")) child.kill("SIGINT");
+      });
+      child.on("exit", (c) => {
+        clearTimeout(timer);
+        resolvePromise(c);
+      });
+    });
+    expect(code).toBe(130);
+    expect(stderr).toContain("Interrupted");
+    const rec = await readJsonIfExists<RunRecord>(join(out, "result.json"));
+    expect(rec?.status).toBe("interrupted");
+    expect(Object.keys(rec?.partial ?? {}).sort()).toEqual(["row:a", "row:b"]);
+    const report = await readFile(join(out, "report.md"), "utf8");
+    expect(report).toContain("Status: INTERRUPTED");
+    expect(report).toContain("| row:b | b | 1,254 |");
+    expect(existsSync(join(out, "partial"))).toBe(true);
+
+    const rest = fakeSuite();
+    const t = io(root, { ppl: rest });
+    expect(await main(["--out", out, "--resume"], t.opts)).toBe(0);
+    expect(rest.computed).toEqual(["c"]);
+  });
+});

@@ -1,0 +1,338 @@
+/**
+ * `pnpm bench [suite] [--preset P] [--out DIR] [--backend B] [--seed N] [--resume]`
+ *
+ * Runs one suite (or `all`) into a run folder and prints its tables and verdicts.
+ * Exit status: 0 done, 1 a suite failed (or could not load / no backend), 2 usage error,
+ * 130 interrupted (Ctrl-C; rows finished so far are saved and a partial report is written).
+ */
+import { existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describeEngine, type EngineInfo, type InitEngineOptions, initEngine } from "@tensor-tt/tt-core";
+import { type CliOptions, parseCliArgs, SUITE_NAMES, type SuiteName, USAGE, UsageError } from "./args.js";
+import { repoRoot, sharedDir } from "./env.js";
+import { isDirectory, listDirectories, readJsonIfExists, toJson, writeFileAtomic } from "./io.js";
+import { ProgressRenderer, type ProgressStream } from "./progress.js";
+import { loadSuite, type SuiteImporter, SuiteLoadError } from "./registry.js";
+import { markdownTable, plainTable } from "./report.js";
+import { BenchRun, type RunMeta, type RunRecord } from "./run.js";
+import type { Table } from "./types.js";
+
+export interface MainIO {
+  stdout: { write(s: string): unknown };
+  stderr: ProgressStream;
+  env: Record<string, string | undefined>;
+  /** Folder that relative `--out` paths are resolved against (default `INIT_CWD` set by pnpm, else cwd). */
+  cwd: string;
+  /** Where default run folders go (default `<repo>/bench-results`). */
+  resultsRoot: string;
+  importer: SuiteImporter | undefined;
+  initEngine: (o: InitEngineOptions) => Promise<EngineInfo>;
+  /** Install the SIGINT handler (the real CLI does; tests do not). */
+  handleSignals: boolean;
+  /** Clock for run-folder names (tests). */
+  now: () => Date;
+}
+
+/** `20261126-131502` (UTC), sortable. */
+export function timestamp(d: Date): string {
+  return d.toISOString().replace(/\..*$/, "").replace(/[-:]/g, "").replace("T", "-");
+}
+
+/** The newest `<suite>-<preset>-<timestamp>` folder under `root`, if any. */
+export async function latestRunFolder(
+  root: string,
+  suite: string,
+  preset: string,
+): Promise<string | undefined> {
+  const prefix = `${suite}-${preset}-`;
+  const names = (await listDirectories(root)).filter(
+    (n) => n.startsWith(prefix) && /^\d{8}-\d{6}/.test(n.slice(prefix.length)),
+  );
+  names.sort();
+  const last = names[names.length - 1];
+  return last === undefined ? undefined : join(root, last);
+}
+
+function freshFolder(root: string, suite: string, preset: string, now: Date): string {
+  const base = join(root, `${suite}-${preset}-${timestamp(now)}`);
+  let dir = base;
+  for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
+  return dir;
+}
+
+interface Resolved {
+  outDir: string;
+  seed: number;
+  resume: boolean;
+}
+
+/** Decides the run folder and the seed (a resumed run keeps the seed it started with unless --seed says otherwise). */
+async function resolveRun(
+  opts: CliOptions,
+  seedGiven: boolean,
+  io: MainIO,
+  log: (s: string) => void,
+): Promise<Resolved> {
+  let outDir: string;
+  if (opts.out !== undefined) {
+    outDir = isAbsolute(opts.out) ? opts.out : resolve(io.cwd, opts.out);
+  } else if (opts.resume) {
+    const latest = await latestRunFolder(io.resultsRoot, opts.suite, opts.preset);
+    if (latest === undefined) {
+      throw new UsageError(
+        `--resume: no earlier run of "${opts.suite}" with preset "${opts.preset}" in ${io.resultsRoot}; pass --out DIR`,
+      );
+    }
+    outDir = latest;
+  } else {
+    outDir = freshFolder(io.resultsRoot, opts.suite, opts.preset, io.now());
+  }
+  let seed = opts.seed;
+  let resume = opts.resume;
+  if (resume) {
+    const metaPath = opts.suite === "all" ? join(outDir, "all.json") : join(outDir, "run.json");
+    const meta = await readJsonIfExists<RunMeta>(metaPath);
+    if (meta === undefined) {
+      log(`--resume: ${outDir} holds no earlier run; starting a fresh run there`);
+      resume = opts.suite !== "all" && (await isDirectory(join(outDir, "partial")));
+    } else {
+      if (meta.suite !== opts.suite || meta.preset !== opts.preset) {
+        throw new UsageError(
+          `--resume: ${outDir} holds a "${meta.suite}" run with preset "${meta.preset}", not "${opts.suite}" with "${opts.preset}"`,
+        );
+      }
+      if (!seedGiven) seed = meta.seed;
+      else if (meta.seed !== seed) {
+        throw new UsageError(
+          `--resume: ${outDir} was started with --seed ${meta.seed}, received --seed ${seed}`,
+        );
+      }
+    }
+  }
+  return { outDir, seed, resume };
+}
+
+function summaryText(record: RunRecord): string {
+  const out: string[] = [];
+  for (const t of record.tables) out.push(plainTable(t), "");
+  if (record.verdicts.length > 0) {
+    out.push("Verdicts:");
+    for (const v of record.verdicts) out.push(`  - ${v}`);
+    out.push("");
+  }
+  out.push(`Report: ${join(record.outDir, "report.md")}`);
+  out.push(
+    `Results: ${join(record.outDir, "result.json")}${record.plots.length ? ` (+ ${record.plots.length} plot(s))` : ""}`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main(argv: readonly string[], partialIO: Partial<MainIO> = {}): Promise<number> {
+  const root = partialIO.resultsRoot === undefined ? repoRoot() : undefined;
+  const io: MainIO = {
+    stdout: partialIO.stdout ?? process.stdout,
+    stderr: partialIO.stderr ?? process.stderr,
+    env: partialIO.env ?? process.env,
+    cwd: partialIO.cwd ?? process.env["INIT_CWD"] ?? process.cwd(),
+    resultsRoot: partialIO.resultsRoot ?? join(root ?? ".", "bench-results"),
+    importer: partialIO.importer,
+    initEngine: partialIO.initEngine ?? initEngine,
+    handleSignals: partialIO.handleSignals ?? false,
+    now: partialIO.now ?? (() => new Date()),
+  };
+  const err = (s: string) => io.stderr.write(`${s}\n`);
+
+  let opts: CliOptions;
+  let resolved: Resolved;
+  try {
+    opts = parseCliArgs(argv);
+    if (opts.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    resolved = await resolveRun(
+      opts,
+      argv.some((a) => a === "--seed" || a.startsWith("--seed=")),
+      io,
+      err,
+    );
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const names: SuiteName[] = opts.suite === "all" ? [...SUITE_NAMES] : [opts.suite];
+  // Load a single suite before starting the engine: a broken file is reported at once.
+  const preloaded = new Map<string, Awaited<ReturnType<typeof loadSuite>>>();
+  if (opts.suite !== "all") {
+    try {
+      preloaded.set(opts.suite, await loadSuite(opts.suite, io.importer));
+    } catch (e) {
+      if (e instanceof SuiteLoadError) {
+        err(`error: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+  }
+
+  let engine: EngineInfo;
+  try {
+    engine = await io.initEngine({ backend: opts.backend, env: io.env });
+  } catch (e) {
+    err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+
+  const renderer = new ProgressRenderer(io.stderr);
+  renderer.log(
+    `bench ${opts.suite} --preset ${opts.preset} --seed ${resolved.seed}${resolved.resume ? " --resume" : ""}\n` +
+      `  backend: ${describeEngine(engine)}\n  run folder: ${resolved.outDir}`,
+  );
+  const repo = root ?? repoRoot();
+  const sharedDataDir = sharedDir(repo, "data");
+  const referenceDir = sharedDir(repo, "reference");
+  const command = `pnpm bench ${argv.join(" ")}`.trim();
+
+  let current: BenchRun | undefined;
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) {
+      err("second Ctrl-C: exiting without waiting");
+      process.exit(130);
+    }
+    interrupted = true;
+    renderer.stop();
+    err(
+      "\nInterrupted: finished rows are saved; writing the partial report (Ctrl-C again to quit at once)...",
+    );
+    const run = current;
+    const done = run
+      ? run.interrupt().then((r) => {
+          err(`Partial report: ${join(r.outDir, "report.md")}`);
+          err(
+            `Resume with: pnpm bench ${opts.suite} --preset ${opts.preset} --resume --out ${resolved.outDir}`,
+          );
+        })
+      : Promise.resolve();
+    done
+      .catch((e) => err(`could not write the partial report: ${String(e)}`))
+      .finally(() => process.exit(130));
+  };
+  if (io.handleSignals) process.on("SIGINT", onSigint);
+
+  const statuses: { suite: string; status: string; outDir: string; message?: string; durationS?: number }[] =
+    [];
+  try {
+    if (opts.suite === "all") {
+      await writeFileAtomic(
+        join(resolved.outDir, "all.json"),
+        toJson({
+          suite: "all",
+          preset: opts.preset,
+          seed: resolved.seed,
+          startedAt: new Date().toISOString(),
+          command,
+        }),
+      );
+    }
+    for (const name of names) {
+      const outDir = opts.suite === "all" ? join(resolved.outDir, name) : resolved.outDir;
+      if (opts.suite === "all" && resolved.resume) {
+        const prev = await readJsonIfExists<RunRecord>(join(outDir, "result.json"));
+        if (prev?.status === "complete") {
+          renderer.log(`${name}: already complete in ${outDir}, skipped`);
+          statuses.push({ suite: name, status: "complete (earlier run)", outDir, durationS: prev.durationS });
+          continue;
+        }
+      }
+      let suite = preloaded.get(name);
+      if (suite === undefined) {
+        try {
+          suite = await loadSuite(name, io.importer);
+        } catch (e) {
+          if (!(e instanceof SuiteLoadError)) throw e;
+          err(`error: ${e.message}`);
+          statuses.push({ suite: name, status: "not loaded", outDir, message: e.message });
+          continue;
+        }
+      }
+      const resumeThis =
+        resolved.resume && (opts.suite !== "all" || (await isDirectory(join(outDir, "partial"))));
+      current = new BenchRun({
+        suite,
+        preset: opts.preset,
+        outDir,
+        seed: resolved.seed,
+        engine,
+        resume: resumeThis,
+        renderer,
+        sharedDataDir,
+        referenceDir,
+        command,
+        gitCwd: repo,
+      });
+      renderer.log(`== ${name}: ${suite.description}`);
+      try {
+        const record = await current.execute();
+        if (interrupted) break;
+        io.stdout.write(summaryText(record));
+        statuses.push({ suite: name, status: "complete", outDir, durationS: record.durationS });
+      } catch (e) {
+        if (interrupted) break;
+        const msg = e instanceof Error ? e.message : String(e);
+        err(`error: suite "${name}" failed: ${msg}`);
+        if (e instanceof Error && e.stack && io.env["BENCH_DEBUG"]) err(e.stack);
+        err(`  partial report: ${join(outDir, "report.md")}`);
+        statuses.push({ suite: name, status: "failed", outDir, message: msg });
+      }
+    }
+  } finally {
+    if (io.handleSignals) process.off("SIGINT", onSigint);
+    if (!interrupted) renderer.stop();
+  }
+  if (interrupted) return 130;
+
+  if (opts.suite === "all") {
+    const table: Table = {
+      title: `bench all (${opts.preset})`,
+      columns: ["suite", "status", "wall time (s)", "report", "message"],
+      rows: statuses.map((s) => [
+        s.suite,
+        s.status,
+        s.durationS ?? null,
+        `${s.suite}/report.md`,
+        s.message ?? "",
+      ]),
+    };
+    await writeFileAtomic(
+      join(resolved.outDir, "summary.json"),
+      toJson({ preset: opts.preset, seed: resolved.seed, statuses }),
+    );
+    await writeFileAtomic(
+      join(resolved.outDir, "report.md"),
+      `# Bench all (${opts.preset})\n\n${markdownTable(table)}\n`,
+    );
+    io.stdout.write(`${plainTable(table)}\n\nSummary: ${join(resolved.outDir, "report.md")}\n`);
+  }
+  return statuses.every((s) => s.status.startsWith("complete")) ? 0 : 1;
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2), { handleSignals: true }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { ttMatrixFromDense, ttSvd } from "./decompose.js";
+import { ConfigError, RankError, ShapeError, ValueError } from "./errors.js";
+import { full, toDense } from "./ops.js";
+import { randomNormal } from "./random.js";
+import { TTMatrix, TTTensor } from "./tt.js";
+
+const SEEDS = [11, 12, 13, 14, 15, 16];
+
+export function relErr(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < exact.length; i++) {
+    num += (approx[i]! - exact[i]!) ** 2;
+    den += exact[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/** Random TT-tensor with the given inner ranks, as a dense array. */
+function lowRankTensor(shape: number[], inner: number[], seed: number): Float64Array {
+  const ranks = [1, ...inner, 1];
+  const cores = shape.map((n, k) => randomNormal(ranks[k]! * n * ranks[k + 1]!, seed + k) as Float64Array);
+  return full(new TTTensor(cores, shape, ranks)) as Float64Array;
+}
+
+describe("ttSvd", () => {
+  it.each(SEEDS)("round trip at full rank is exact in float64 and float32 (seed %i)", (seed) => {
+    const shape = [3, 4, 5, 2];
+    const x = randomNormal(120, seed) as Float64Array;
+    const r64 = ttSvd(x, shape);
+    expect(relErr(full(r64.tt), x)).toBeLessThan(1e-10);
+    expect(r64.tt.dtype).toBe("float64");
+    const x32 = Float32Array.from(x);
+    const r32 = ttSvd(x32, shape);
+    expect(r32.tt.dtype).toBe("float32");
+    expect(full(r32.tt)).toBeInstanceOf(Float32Array);
+    expect(relErr(full(r32.tt), x32)).toBeLessThan(1e-5);
+  });
+
+  it.each(SEEDS)("eps bound holds and relError equals the measured error (seed %i)", (seed) => {
+    const shape = [4, 5, 3, 6];
+    const x = randomNormal(360, seed) as Float64Array;
+    for (const eps of [0.05, 0.2, 0.5]) {
+      const { tt, relError } = ttSvd(x, shape, { eps });
+      const measured = relErr(full(tt), x);
+      expect(measured).toBeLessThanOrEqual(eps * (1 + 1e-12));
+      expect(Math.abs(relError - measured)).toBeLessThan(1e-10);
+    }
+  });
+
+  it.each(SEEDS)("recovers a tensor with known TT ranks exactly at eps = 1e-8 (seed %i)", (seed) => {
+    const shape = [4, 6, 5, 4];
+    const inner = [3, 5, 2];
+    const x = lowRankTensor(shape, inner, seed);
+    const { ranks, relError, tt } = ttSvd(x, shape, { eps: 1e-8 });
+    expect(ranks).toEqual([1, ...inner, 1]);
+    expect(relError).toBeLessThan(1e-12);
+    expect(relErr(full(tt), x)).toBeLessThan(1e-12);
+  });
+
+  it("never exceeds maxRanks / maxRank and clips to attainable ranks", () => {
+    const x = randomNormal(4 * 5 * 6, 3) as Float64Array;
+    expect(ttSvd(x, [4, 5, 6], { maxRanks: [2, 3] }).ranks).toEqual([1, 2, 3, 1]);
+    expect(ttSvd(x, [4, 5, 6], { maxRank: 100 }).ranks).toEqual([1, 4, 6, 1]);
+    expect(ttSvd(x, [4, 5, 6], { maxRank: 2, eps: 1e-12 }).ranks).toEqual([1, 2, 2, 1]);
+  });
+
+  it("handles tiny-norm (1e-300) and zero input", () => {
+    const x = lowRankTensor([3, 4, 5], [2, 2], 5).map((v) => v * 1e-300);
+    const r = ttSvd(x, [3, 4, 5], { eps: 1e-8 });
+    expect(r.ranks).toEqual([1, 2, 2, 1]);
+    const up = (a: ArrayLike<number>) => Array.from(a, (v) => v * 1e300);
+    expect(relErr(up(full(r.tt)), up(x))).toBeLessThan(1e-10);
+    const z = ttSvd(new Float64Array(24), [2, 3, 4]);
+    expect(z.relError).toBe(0);
+    expect([...full(z.tt)].every((v) => v === 0)).toBe(true);
+  });
+
+  it("rejects bad input with typed errors naming expected and received", () => {
+    const x = randomNormal(24, 1) as Float64Array;
+    expect(() => ttSvd(x, [2, 3, 5])).toThrow(ShapeError);
+    expect(() => ttSvd(x, [2, 3, 5])).toThrow(/expected \[2, 3, 5\] -> 30 entries; received 24 entries/);
+    expect(() => ttSvd(new Float64Array(0), [0])).toThrow(ShapeError);
+    expect(() => ttSvd(x, [])).toThrow(ShapeError);
+    expect(() => ttSvd(x, [2, 3, 4], { maxRanks: [0, 2] })).toThrow(RankError);
+    expect(() => ttSvd(x, [2, 3, 4], { maxRanks: [1.5, 2] })).toThrow(/integers >= 1/);
+    expect(() => ttSvd(x, [2, 3, 4], { maxRanks: [2] })).toThrow(/expected 2 inner ranks/);
+    expect(() => ttSvd(x, [2, 3, 4], { maxRank: -1 })).toThrow(RankError);
+    expect(() => ttSvd(x, [2, 3, 4], { eps: -0.1 })).toThrow(ValueError);
+    const bad = Float64Array.from(x);
+    bad[5] = Number.NaN;
+    expect(() => ttSvd(bad, [2, 3, 4])).toThrow(/non-finite.*NaN at index 5/);
+    bad[5] = Number.POSITIVE_INFINITY;
+    expect(() => ttSvd(bad, [2, 3, 4])).toThrow(ValueError);
+    expect(() => ttSvd(x, [2, 3, 4], { method: "randomized" })).toThrow(ConfigError);
+  });
+});
+
+describe("ttMatrixFromDense", () => {
+  it.each(SEEDS)("full-rank round trip and TT core layout match W[i, j] (seed %i)", (seed) => {
+    const W = randomNormal(12 * 20, seed) as Float64Array;
+    const { tt, relError } = ttMatrixFromDense(W, 12, 20, { rowModes: [3, 2, 2], colModes: [2, 5, 2] });
+    expect(tt).toBeInstanceOf(TTMatrix);
+    expect(tt.coreShape(1)).toEqual([tt.ranks[1], 2, 5, tt.ranks[2]]);
+    expect(relErr(toDense(tt), W)).toBeLessThan(1e-10);
+    expect(relError).toBeLessThan(1e-10);
+  });
+
+  it.each(SEEDS)(
+    "randomized method: ranks capped, reported error = measured, close to exact (seed %i)",
+    (seed) => {
+      const W = randomNormal(96 * 80, seed) as Float64Array;
+      const opts = { rowModes: [4, 4, 6], colModes: [4, 5, 4], maxRanks: [6, 8] };
+      const ex = ttMatrixFromDense(W, 96, 80, opts);
+      const rd = ttMatrixFromDense(W, 96, 80, { ...opts, method: "randomized", seed, gemm: "js" });
+      expect(rd.method).toBe("randomized");
+      expect(rd.ranks).toEqual([1, 6, 8, 1]);
+      const measured = relErr(toDense(rd.tt), W);
+      expect(Math.abs(rd.relError - measured)).toBeLessThan(1e-6);
+      expect(Math.abs(ex.relError - relErr(toDense(ex.tt), W))).toBeLessThan(1e-10);
+      expect(rd.relError).toBeGreaterThanOrEqual(ex.relError - 1e-9);
+      expect(rd.relError).toBeLessThan(ex.relError * 1.05);
+    },
+  );
+
+  it("randomized method recovers exactly low-rank matrices", () => {
+    const rowModes = [4, 4, 6];
+    const colModes = [4, 5, 4];
+    const ranks = [1, 3, 4, 1];
+    const cores = rowModes.map(
+      (m, k) => randomNormal(ranks[k]! * m * colModes[k]! * ranks[k + 1]!, 40 + k) as Float64Array,
+    );
+    const W = toDense(new TTMatrix(cores, rowModes, colModes, ranks)) as Float64Array;
+    const rd = ttMatrixFromDense(W, 96, 80, {
+      rowModes,
+      colModes,
+      maxRanks: [3, 4],
+      method: "randomized",
+      gemm: "js",
+    });
+    expect(relErr(toDense(rd.tt), W)).toBeLessThan(1e-10);
+  });
+
+  it("rejects mode products that do not match the matrix size", () => {
+    const W = new Float64Array(12 * 20).fill(1);
+    expect(() => ttMatrixFromDense(W, 12, 20, { rowModes: [3, 3], colModes: [4, 5] })).toThrow(
+      /product of rowModes.*expected \[3, 3\] -> 9 entries; received 12 entries/,
+    );
+    expect(() => ttMatrixFromDense(W, 12, 21, { rowModes: [3, 4], colModes: [4, 5] })).toThrow(ShapeError);
+    expect(() => ttMatrixFromDense(W, 12, 20, { rowModes: [3, 4], colModes: [20] })).toThrow(/same length/);
+  });
+});

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { ValueError } from "./errors.js";
+import { matmul, matmulNT, matmulTN, qr, svd, symEig, transpose } from "./linalg.js";
+import { randomNormal } from "./random.js";
+
+const SEEDS = [1, 2, 3, 4, 5];
+
+function reconstructSvd(U: Float64Array, S: Float64Array, V: Float64Array, m: number, n: number, k: number) {
+  const US = new Float64Array(m * k);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) US[i * k + j] = U[i * k + j]! * S[j]!;
+  return matmulNT(US, V, m, k, n);
+}
+
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / (den || 1));
+}
+
+function orthError(Q: Float64Array, m: number, k: number): number {
+  const G = matmulTN(Q, Q, m, k, k);
+  let e = 0;
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) e = Math.max(e, Math.abs(G[i * k + j]! - (i === j ? 1 : 0)));
+  return e;
+}
+
+/** A with prescribed singular values: U·diag(s)·Vᵀ from random orthonormal factors. */
+function withSpectrum(m: number, n: number, s: number[], seed: number): Float64Array {
+  const k = s.length;
+  const U = qr(randomNormal(m * k, seed) as Float64Array, m, k).Q;
+  const V = qr(randomNormal(n * k, seed + 100) as Float64Array, n, k).Q;
+  return reconstructSvd(U, Float64Array.from(s), V, m, n, k);
+}
+
+describe("matmul kernels", () => {
+  it("agree with the naive triple loop (NN, TN, NT)", () => {
+    const [m, k, n] = [7, 5, 9];
+    const A = randomNormal(m * k, 1) as Float64Array;
+    const B = randomNormal(k * n, 2) as Float64Array;
+    const ref = new Float64Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++)
+        for (let p = 0; p < k; p++) ref[i * n + j]! += A[i * k + p]! * B[p * n + j]!;
+    expect(relDiff(matmul(A, B, m, k, n), ref)).toBeLessThan(1e-14);
+    expect(relDiff(matmulTN(transpose(A, m, k), B, k, m, n), ref)).toBeLessThan(1e-14);
+    expect(relDiff(matmulNT(A, transpose(B, k, n), m, k, n), ref)).toBeLessThan(1e-14);
+  });
+});
+
+describe("qr", () => {
+  it.each(SEEDS)("tall, wide and rank-deficient inputs give orthonormal Q and Q·R = A (seed %i)", (seed) => {
+    for (const [m, n] of [
+      [12, 5],
+      [5, 12],
+      [8, 8],
+    ] as const) {
+      const A = randomNormal(m * n, seed) as Float64Array;
+      const { Q, R, k } = qr(A, m, n);
+      expect(k).toBe(Math.min(m, n));
+      expect(orthError(Q, m, k)).toBeLessThan(1e-13);
+      expect(relDiff(matmul(Q, R, m, k, n), A)).toBeLessThan(1e-13);
+      for (let i = 0; i < k; i++) for (let j = 0; j < Math.min(i, n); j++) expect(R[i * n + j]).toBe(0);
+    }
+    const D = withSpectrum(10, 6, [3, 1], seed); // rank 2
+    const { Q, R } = qr(D, 10, 6);
+    expect(orthError(Q, 10, 6)).toBeLessThan(1e-12);
+    expect(relDiff(matmul(Q, R, 10, 6, 6), D)).toBeLessThan(1e-12);
+  });
+});
+
+describe("symEig", () => {
+  it.each(SEEDS)("diagonalizes a random symmetric matrix (seed %i)", (seed) => {
+    const n = 20;
+    const A = randomNormal(n * n, seed) as Float64Array;
+    const G = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[i * n + j] = A[i * n + j]! + A[j * n + i]!;
+    const { values, vectors } = symEig(G, n);
+    expect(orthError(transpose(vectors, n, n), n, n)).toBeLessThan(1e-12);
+    for (let i = 1; i < n; i++) expect(values[i]!).toBeLessThanOrEqual(values[i - 1]!);
+    // G v_i = λ_i v_i
+    const GV = matmulNT(G, vectors, n, n, n); // column i = G v_i
+    let err = 0;
+    for (let i = 0; i < n; i++)
+      for (let t = 0; t < n; t++)
+        err = Math.max(err, Math.abs(GV[t * n + i]! - values[i]! * vectors[i * n + t]!));
+    expect(err).toBeLessThan(1e-11);
+  });
+});
+
+describe("svd", () => {
+  it.each(SEEDS)("reconstructs random tall and wide matrices with orthonormal factors (seed %i)", (seed) => {
+    for (const [m, n] of [
+      [30, 8],
+      [8, 30],
+      [13, 13],
+    ] as const) {
+      const A = randomNormal(m * n, seed) as Float64Array;
+      const { U, S, V, k } = svd(A, m, n);
+      expect(k).toBe(Math.min(m, n));
+      expect(orthError(U, m, k)).toBeLessThan(1e-12);
+      expect(orthError(V, n, k)).toBeLessThan(1e-12);
+      for (let i = 1; i < k; i++) expect(S[i]!).toBeLessThanOrEqual(S[i - 1]!);
+      expect(relDiff(reconstructSvd(U, S, V, m, n, k), A)).toBeLessThan(1e-13);
+    }
+  });
+
+  it("is exact on rank-deficient input and keeps U, V orthonormal", () => {
+    const A = withSpectrum(25, 12, [5, 2, 1], 9);
+    const { U, S, V, k } = svd(A, 25, 12);
+    expect(S[0]).toBeCloseTo(5, 12);
+    expect(S[2]).toBeCloseTo(1, 12);
+    expect(S[3]!).toBeLessThan(1e-13);
+    expect(orthError(U, 25, k)).toBeLessThan(1e-12);
+    expect(orthError(V, 12, k)).toBeLessThan(1e-12);
+    expect(relDiff(reconstructSvd(U, S, V, 25, 12, k), A)).toBeLessThan(1e-13);
+  });
+
+  it("handles tiny-norm (1e-300) data without underflow", () => {
+    const A = withSpectrum(9, 6, [4, 3, 2, 1], 3).map((v) => v * 1e-300);
+    const { S } = svd(A, 9, 6);
+    expect(S[0]! / 1e-300).toBeCloseTo(4, 10);
+    expect(S[3]! / 1e-300).toBeCloseTo(1, 10);
+  });
+
+  it("resolves an ill-conditioned spectrum (condition 1e12) to relative accuracy", () => {
+    const s = [1, 1e-3, 1e-6, 1e-9, 1e-12];
+    const { S } = svd(withSpectrum(40, 5, s, 4), 40, 5);
+    // Entries of A are ~1e-1, so absolute error ~1e-17; relative accuracy of the 1e-12 value ~1e-4.
+    s.forEach((v, i) => {
+      expect(Math.abs(S[i]! - v) / v).toBeLessThan(1e-3);
+    });
+  });
+
+  it("returns zero singular values and orthonormal bases for the zero matrix", () => {
+    const { U, S, k } = svd(new Float64Array(12), 4, 3);
+    expect([...S]).toEqual([0, 0, 0]);
+    expect(orthError(U, 4, k)).toBeLessThan(1e-15);
+  });
+
+  it("throws ValueError on NaN or Infinity", () => {
+    expect(() => svd(Float64Array.of(1, Number.NaN, 0, 1), 2, 2)).toThrow(ValueError);
+    expect(() => svd(Float64Array.of(1, Number.POSITIVE_INFINITY), 1, 2)).toThrow(/non-finite/);
+  });
+});

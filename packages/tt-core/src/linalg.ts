@@ -1,0 +1,599 @@
+/**
+ * Dense float64 linear algebra for the TT algorithms: GEMM, Householder QR,
+ * a symmetric eigensolver and a robust thin SVD. TF.js has no SVD, and every
+ * TT algorithm needs one, so these run in plain JavaScript on row-major
+ * `Float64Array`s.
+ *
+ * Layout: an m×n matrix is a row-major `Float64Array` of length m·n.
+ */
+import { ValueError } from "./errors.js";
+
+/** Any float buffer the package accepts. */
+export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * C = A·B with A m×k and B k×n (row-major). Writes into `out` when given (length ≥ m·n).
+ * Four rows of A share each pass over a row of B, which keeps B in cache.
+ */
+export function matmul(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+  out?: Float64Array,
+): Float64Array {
+  const C = out ?? new Float64Array(m * n);
+  C.fill(0, 0, m * n);
+  const a = A as Float64Array;
+  const b = B as Float64Array;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const c0 = i * n;
+    const c1 = c0 + n;
+    const c2 = c1 + n;
+    const c3 = c2 + n;
+    for (let p = 0; p < k; p++) {
+      const a0 = a[i * k + p]!;
+      const a1 = a[(i + 1) * k + p]!;
+      const a2 = a[(i + 2) * k + p]!;
+      const a3 = a[(i + 3) * k + p]!;
+      const bp = p * n;
+      for (let j = 0; j < n; j++) {
+        const bv = b[bp + j]!;
+        C[c0 + j]! += a0 * bv;
+        C[c1 + j]! += a1 * bv;
+        C[c2 + j]! += a2 * bv;
+        C[c3 + j]! += a3 * bv;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const ci = i * n;
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p]!;
+      if (av === 0) continue;
+      const bp = p * n;
+      for (let j = 0; j < n; j++) C[ci + j]! += av * b[bp + j]!;
+    }
+  }
+  return C;
+}
+
+/** C = Aᵀ·B with A k×m and B k×n (row-major), C m×n. */
+export function matmulTN(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  k: number,
+  m: number,
+  n: number,
+): Float64Array {
+  const C = new Float64Array(m * n);
+  const a = A as Float64Array;
+  const b = B as Float64Array;
+  for (let p = 0; p < k; p++) {
+    const ap = p * m;
+    const bp = p * n;
+    let i = 0;
+    for (; i + 2 <= m; i += 2) {
+      const a0 = a[ap + i]!;
+      const a1 = a[ap + i + 1]!;
+      const c0 = i * n;
+      const c1 = c0 + n;
+      for (let j = 0; j < n; j++) {
+        const bv = b[bp + j]!;
+        C[c0 + j]! += a0 * bv;
+        C[c1 + j]! += a1 * bv;
+      }
+    }
+    for (; i < m; i++) {
+      const av = a[ap + i]!;
+      const ci = i * n;
+      for (let j = 0; j < n; j++) C[ci + j]! += av * b[bp + j]!;
+    }
+  }
+  return C;
+}
+
+/** C = A·Bᵀ with A m×k and B n×k (row-major), C m×n: dot products of rows. */
+export function matmulNT(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+): Float64Array {
+  const C = new Float64Array(m * n);
+  const a = A as Float64Array;
+  const b = B as Float64Array;
+  for (let i = 0; i < m; i++) {
+    const ai = i * k;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      let s0 = 0;
+      let s1 = 0;
+      for (let p = 0; p < k; p++) {
+        const av = a[ai + p]!;
+        s0 += av * b[b0 + p]!;
+        s1 += av * b[b1 + p]!;
+      }
+      C[i * n + j] = s0;
+      C[i * n + j + 1] = s1;
+    }
+    for (; j < n; j++) {
+      const bj = j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ai + p]! * b[bj + p]!;
+      C[i * n + j] = s;
+    }
+  }
+  return C;
+}
+
+/**
+ * Gram matrix G = A·Aᵀ (m×m) of a row-major m×n matrix; only the upper
+ * triangle is computed, then mirrored. Two rows at a time halve the reads.
+ */
+export function gramRows(A: ArrayLike<number>, m: number, n: number): Float64Array {
+  const G = new Float64Array(m * m);
+  const a = A as Float64Array;
+  // Column blocks keep the m rows of a block in cache across all (i, j) pairs.
+  const bs = Math.max(256, Math.floor(16384 / Math.max(1, m)));
+  for (let p0 = 0; p0 < n; p0 += bs) {
+    const p1 = Math.min(n, p0 + bs);
+    for (let i = 0; i < m; i++) {
+      const ai = i * n;
+      let j = i;
+      for (; j + 2 <= m; j += 2) {
+        const b0 = j * n;
+        const b1 = b0 + n;
+        let s0 = 0;
+        let s1 = 0;
+        for (let p = p0; p < p1; p++) {
+          const av = a[ai + p]!;
+          s0 += av * a[b0 + p]!;
+          s1 += av * a[b1 + p]!;
+        }
+        G[i * m + j]! += s0;
+        G[i * m + j + 1]! += s1;
+      }
+      for (; j < m; j++) {
+        const bj = j * n;
+        let s = 0;
+        for (let p = p0; p < p1; p++) s += a[ai + p]! * a[bj + p]!;
+        G[i * m + j]! += s;
+      }
+    }
+  }
+  for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) G[i * m + j] = G[j * m + i]!;
+  return G;
+}
+
+/** Transpose of a row-major m×n matrix (returns n×m). */
+export function transpose(A: ArrayLike<number>, m: number, n: number, out?: Float64Array): Float64Array {
+  const T = out ?? new Float64Array(m * n);
+  const a = A as Float64Array;
+  const bs = 32;
+  for (let i0 = 0; i0 < m; i0 += bs) {
+    const i1 = Math.min(m, i0 + bs);
+    for (let j0 = 0; j0 < n; j0 += bs) {
+      const j1 = Math.min(n, j0 + bs);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) T[j * m + i] = a[i * n + j]!;
+    }
+  }
+  return T;
+}
+
+/** Sum of squares, computed with scaling so that 1e-300-sized entries do not underflow. */
+export function frobNorm(x: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.abs(x[i]!);
+    if (v > scale) scale = v;
+  }
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]! / scale;
+    s += v * v;
+  }
+  return scale * Math.sqrt(s);
+}
+
+/** Largest absolute entry. */
+export function maxAbs(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.abs(x[i]!);
+    if (v > s) s = v;
+  }
+  return s;
+}
+
+/**
+ * Thin Householder QR of a row-major m×n matrix: A = Q·R with k = min(m, n),
+ * Q m×k with orthonormal columns and R k×n upper triangular (trapezoidal when
+ * n > m). Backward stable; rank deficiency is fine (R gets zero diagonal
+ * entries, Q stays orthonormal).
+ */
+export function qr(
+  A: ArrayLike<number>,
+  m: number,
+  n: number,
+): { Q: Float64Array; R: Float64Array; k: number } {
+  const k = Math.min(m, n);
+  // Work on Aᵀ so that each column of A is a contiguous row.
+  const At = transpose(A, m, n);
+  const tau = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    const cj = j * m;
+    // Householder vector for At[j, j:], stored in place (v_0 implicit 1).
+    let norm2 = 0;
+    let amax = 0;
+    for (let i = j; i < m; i++) amax = Math.max(amax, Math.abs(At[cj + i]!));
+    if (amax === 0) {
+      tau[j] = 0;
+      continue;
+    }
+    for (let i = j; i < m; i++) {
+      const v = At[cj + i]! / amax;
+      norm2 += v * v;
+    }
+    const alpha = At[cj + j]!;
+    const norm = amax * Math.sqrt(norm2);
+    const beta = alpha >= 0 ? -norm : norm;
+    const v0 = alpha - beta;
+    tau[j] = (beta - alpha) / beta;
+    for (let i = j + 1; i < m; i++) At[cj + i]! /= v0;
+    At[cj + j] = beta;
+    const t = tau[j]!;
+    // Apply H = I - tau v vᵀ to the remaining columns.
+    for (let c = j + 1; c < n; c++) {
+      const cc = c * m;
+      let s = At[cc + j]!;
+      for (let i = j + 1; i < m; i++) s += At[cj + i]! * At[cc + i]!;
+      s *= t;
+      At[cc + j]! -= s;
+      for (let i = j + 1; i < m; i++) At[cc + i]! -= s * At[cj + i]!;
+    }
+  }
+  const R = new Float64Array(k * n);
+  for (let i = 0; i < k; i++) for (let c = i; c < n; c++) R[i * n + c] = At[c * m + i]!;
+  // Qᵀ (k×m), built by applying the reflectors backwards to the first k unit vectors.
+  const Qt = new Float64Array(k * m);
+  for (let i = 0; i < k; i++) Qt[i * m + i] = 1;
+  for (let j = k - 1; j >= 0; j--) {
+    const t = tau[j]!;
+    if (t === 0) continue;
+    const cj = j * m;
+    for (let c = j; c < k; c++) {
+      const cc = c * m;
+      let s = Qt[cc + j]!;
+      for (let i = j + 1; i < m; i++) s += At[cj + i]! * Qt[cc + i]!;
+      s *= t;
+      Qt[cc + j]! -= s;
+      for (let i = j + 1; i < m; i++) Qt[cc + i]! -= s * At[cj + i]!;
+    }
+  }
+  return { Q: transpose(Qt, k, m), R, k };
+}
+
+/**
+ * Eigen-decomposition of a symmetric n×n matrix (row-major; only symmetry is
+ * assumed, not definiteness): Householder tridiagonalization followed by the
+ * implicit QL iteration (the EISPACK tred2/tql2 algorithm).
+ *
+ * Returns eigenvalues in descending order and the eigenvectors as the ROWS of
+ * `vectors` (n×n, orthonormal). The QL iteration is capped at 60 sweeps per
+ * eigenvalue; it converges long before on any finite input.
+ */
+export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+  const V = Float64Array.from(G as ArrayLike<number>);
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 1) return { values: Float64Array.of(V[0]!), vectors: Float64Array.of(1) };
+  // --- tred2: V becomes the accumulated orthogonal transform (columns). ---
+  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j]!;
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]!);
+    if (scale === 0) {
+      e[i] = d[i - 1]!;
+      for (let j = 0; j < i; j++) {
+        d[j] = V[(i - 1) * n + j]!;
+        V[i * n + j] = 0;
+        V[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k]! /= scale;
+        h += d[k]! * d[k]!;
+      }
+      let f = d[i - 1]!;
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        V[j * n + i] = f;
+        g = e[j]! + V[j * n + j]! * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          const vkj = V[k * n + j]!;
+          g += vkj * d[k]!;
+          e[k]! += vkj * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j]! /= h;
+        f += e[j]! * d[j]!;
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j]! -= hh * d[j]!;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        g = e[j]!;
+        for (let k = j; k <= i - 1; k++) V[k * n + j]! -= f * e[k]! + g * d[k]!;
+        d[j] = V[(i - 1) * n + j]!;
+        V[i * n + j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i]!;
+    V[i * n + i] = 1;
+    const h = d[i + 1]!;
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = V[k * n + i + 1]! / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += V[k * n + i + 1]! * V[k * n + j]!;
+        for (let k = 0; k <= i; k++) V[k * n + j]! -= g * d[k]!;
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = V[(n - 1) * n + j]!;
+    V[(n - 1) * n + j] = 0;
+  }
+  V[n * n - 1] = 1;
+  e[0] = 0;
+  // --- tql2 on the transposed accumulator: rows of Z are the vectors. ---
+  const Z = transpose(V, n, n);
+  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]!) + Math.abs(e[l]!));
+    let m = l;
+    while (m < n - 1 && Math.abs(e[m]!) > eps * tst1) m++;
+    if (m > l) {
+      let iter = 0;
+      do {
+        iter++;
+        let g = d[l]!;
+        let p = (d[l + 1]! - g) / (2 * e[l]!);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l]! / (p + r);
+        d[l + 1] = e[l]! * (p + r);
+        const dl1 = d[l + 1]!;
+        let h = g - d[l]!;
+        for (let i = l + 2; i < n; i++) d[i]! -= h;
+        f += h;
+        p = d[m]!;
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1]!;
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i]!;
+          h = c * p;
+          r = Math.hypot(p, e[i]!);
+          e[i + 1] = s * r;
+          s = e[i]! / r;
+          c = p / r;
+          p = c * d[i]! - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]!);
+          const zi = i * n;
+          const zi1 = zi + n;
+          for (let k = 0; k < n; k++) {
+            const hz = Z[zi1 + k]!;
+            const vz = Z[zi + k]!;
+            Z[zi1 + k] = s * vz + c * hz;
+            Z[zi + k] = c * vz - s * hz;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]!) > eps * tst1 && iter < 60);
+    }
+    d[l] = d[l]! + f;
+    e[l] = 0;
+  }
+  // Sort descending.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = d[src]!;
+    vectors.set(Z.subarray(src * n, src * n + n), dst * n);
+  });
+  return { values, vectors };
+}
+
+/** Thin SVD result: A ≈ U·diag(S)·Vᵀ with U m×k, V n×k (row-major), S descending, k = min(m, n). */
+export interface SVDResult {
+  U: Float64Array;
+  S: Float64Array;
+  V: Float64Array;
+  k: number;
+}
+
+/** Completes the first `have` orthonormal rows of X (k×len) to k orthonormal rows. */
+function completeRows(X: Float64Array, have: boolean[], k: number, len: number): void {
+  let unit = 0;
+  for (let r = 0; r < k; r++) {
+    if (have[r]) continue;
+    for (; unit < len; unit++) {
+      const v = new Float64Array(len);
+      v[unit] = 1;
+      // Two passes of Gram–Schmidt against every accepted row.
+      for (let pass = 0; pass < 2; pass++) {
+        for (let q = 0; q < k; q++) {
+          if (!have[q]) continue;
+          let dot = 0;
+          for (let t = 0; t < len; t++) dot += v[t]! * X[q * len + t]!;
+          for (let t = 0; t < len; t++) v[t]! -= dot * X[q * len + t]!;
+        }
+      }
+      let nv = 0;
+      for (let t = 0; t < len; t++) nv += v[t]! * v[t]!;
+      nv = Math.sqrt(nv);
+      if (nv > 0.5) {
+        for (let t = 0; t < len; t++) X[r * len + t] = v[t]! / nv;
+        have[r] = true;
+        unit++;
+        break;
+      }
+    }
+  }
+}
+
+/** One-sided (Hestenes) Jacobi SVD of a square n×n matrix given as its columns (rows of Xt). */
+function jacobiSquare(Xt: Float64Array, n: number): { Ut: Float64Array; S: Float64Array; Vt: Float64Array } {
+  const Vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) Vt[i * n + i] = 1;
+  const tol = 2 ** -52 * n;
+  for (let sweep = 0; sweep < 80; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      const xp = p * n;
+      for (let q = p + 1; q < n; q++) {
+        const xq = q * n;
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let t = 0; t < n; t++) {
+          const a = Xt[xp + t]!;
+          const b = Xt[xq + t]!;
+          alpha += a * a;
+          beta += b * b;
+          gamma += a * b;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha) * Math.sqrt(beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let u = 0; u < n; u++) {
+          const a = Xt[xp + u]!;
+          const b = Xt[xq + u]!;
+          Xt[xp + u] = c * a - s * b;
+          Xt[xq + u] = s * a + c * b;
+          const va = Vt[xp + u]!;
+          const vb = Vt[xq + u]!;
+          Vt[xp + u] = c * va - s * vb;
+          Vt[xq + u] = s * va + c * vb;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const S = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let t = 0; t < n; t++) s += Xt[j * n + t]! ** 2;
+    S[j] = Math.sqrt(s);
+  }
+  const smax = Math.max(0, ...S);
+  const have: boolean[] = [];
+  for (let j = 0; j < n; j++) {
+    const sj = S[j]!;
+    const ok = sj > smax * 2 ** -52 * n && sj > 0;
+    have.push(ok);
+    if (ok) for (let t = 0; t < n; t++) Xt[j * n + t]! /= sj;
+    else S[j] = 0;
+  }
+  completeRows(Xt, have, n, n);
+  return { Ut: Xt, S, Vt };
+}
+
+/**
+ * Robust thin SVD of a row-major m×n float64 matrix: A = U·diag(S)·Vᵀ.
+ *
+ * Algorithm: scale A by its largest entry (so 1e-300-sized or 1e+300-sized data
+ * neither underflows nor overflows), reduce the long side with Householder QR
+ * to a k×k triangular factor (k = min(m, n)), then one-sided Jacobi on that
+ * factor, which is accurate to machine precision relative to each singular
+ * value's size and always converges (sweeps are capped; each sweep strictly
+ * reduces the off-diagonal mass). Left vectors of zero singular values are
+ * completed to an orthonormal set, so U and V always have orthonormal columns.
+ *
+ * @returns U (m×k), S (k, descending, ≥ 0), V (n×k), k.
+ * @throws {ValueError} when A holds NaN or ±Infinity.
+ * @example
+ * const { S } = svd(Float64Array.of(3, 0, 0, 4), 2, 2); // S = [4, 3]
+ */
+export function svd(A: Float64Array, m: number, n: number): SVDResult {
+  for (let i = 0; i < m * n; i++) {
+    if (!Number.isFinite(A[i]!)) {
+      throw new ValueError("svd input holds a non-finite value", {
+        expected: "finite numbers",
+        received: `${A[i]} at index ${i}`,
+      });
+    }
+  }
+  if (m < n) {
+    const r = svd(transpose(A, m, n), n, m);
+    return { U: r.V, S: r.S, V: r.U, k: r.k };
+  }
+  const k = n;
+  const amax = maxAbs(A);
+  if (amax === 0 || k === 0) {
+    // Zero matrix: any orthonormal bases.
+    const U = new Float64Array(m * k);
+    const V = new Float64Array(n * k);
+    for (let i = 0; i < k; i++) {
+      U[i * k + i] = 1;
+      V[i * k + i] = 1;
+    }
+    return { U, S: new Float64Array(k), V, k };
+  }
+  const scaled = new Float64Array(m * n);
+  for (let i = 0; i < m * n; i++) scaled[i] = A[i]! / amax;
+  const { Q, R } = qr(scaled, m, n); // Q m×n, R n×n
+  // Columns of R as rows: Xt = Rᵀ.
+  const Xt = transpose(R, n, n);
+  const { Ut, S, Vt } = jacobiSquare(Xt, n);
+  const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => S[b]! - S[a]!);
+  const Ssorted = new Float64Array(k);
+  const UrT = new Float64Array(k * k); // rows = left vectors of R
+  const V = new Float64Array(n * k);
+  order.forEach((src, dst) => {
+    Ssorted[dst] = S[src]! * amax;
+    UrT.set(Ut.subarray(src * n, src * n + n), dst * n);
+    for (let t = 0; t < n; t++) V[t * k + dst] = Vt[src * n + t]!;
+  });
+  // U = Q · Ur where Ur = UrTᵀ.
+  const U = matmulNT(Q, UrT, m, n, k);
+  return { U, S: Ssorted, V, k };
+}

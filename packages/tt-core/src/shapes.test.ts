@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { RankError, ShapeError, ValueError } from "./errors.js";
+import {
+  compressionRatio,
+  factorizeDim,
+  maxTTRanks,
+  resolveRanks,
+  ttMatmulFlops,
+  ttMatrixParams,
+} from "./shapes.js";
+
+describe("factorizeDim", () => {
+  it("splits into balanced modes whose product is n", () => {
+    expect(factorizeDim(768, 4)).toEqual({ modes: [4, 4, 6, 8], padded: 0 });
+    expect(factorizeDim(3072, 4)).toEqual({ modes: [6, 8, 8, 8], padded: 0 });
+    expect(factorizeDim(1024, 2)).toEqual({ modes: [32, 32], padded: 0 });
+    expect(factorizeDim(7, 1)).toEqual({ modes: [7], padded: 0 });
+  });
+
+  it("rejects primes clearly and pads on request", () => {
+    expect(() => factorizeDim(769, 4)).toThrow(ShapeError);
+    expect(() => factorizeDim(769, 4)).toThrow(/cannot split 769 into 4 balanced modes.*pad: true/);
+    const { modes, padded } = factorizeDim(769, 4, { pad: true });
+    expect(modes.reduce((a, b) => a * b, 1)).toBe(769 + padded);
+    expect(padded).toBeGreaterThan(0);
+    expect(Math.min(...modes)).toBeGreaterThanOrEqual(2);
+    expect(() => factorizeDim(0, 2)).toThrow(/expected integer >= 1; received 0/);
+    expect(() => factorizeDim(8, 1.5)).toThrow(ShapeError);
+  });
+});
+
+describe("maxTTRanks / resolveRanks", () => {
+  it("maximal ranks are the smaller unfolding side", () => {
+    expect(maxTTRanks([4, 6, 4, 8], [4, 6, 4, 8])).toEqual([16, 576, 64]);
+    expect(maxTTRanks([2, 3, 4])).toEqual([2, 4]);
+  });
+
+  it("resolves a number, a list and a fraction, clipped to the maximum", () => {
+    expect(resolveRanks(24, [4, 6, 4, 8], [4, 6, 4, 8])).toEqual([16, 24, 24]);
+    expect(resolveRanks([24, 48, 24], [4, 6, 4, 8], [4, 6, 4, 8])).toEqual([16, 48, 24]);
+    const f = resolveRanks({ fraction: 0.1 }, [4, 6, 4, 8], [4, 6, 4, 8]);
+    expect(ttMatrixParams([4, 6, 4, 8], [4, 6, 4, 8], f)).toBeLessThanOrEqual(0.1 * 768 * 768);
+    const bigger = f.map((r, k) => Math.min(r + 1, [16, 576, 64][k]!));
+    expect(ttMatrixParams([4, 6, 4, 8], [4, 6, 4, 8], bigger)).toBeGreaterThan(0.1 * 768 * 768);
+  });
+
+  it("rejects bad rank specs with what was expected", () => {
+    expect(() => resolveRanks(0, [2, 3])).toThrow(RankError);
+    expect(() => resolveRanks(2.5, [2, 3])).toThrow(/integers >= 1/);
+    expect(() => resolveRanks([2, 2], [2, 3])).toThrow(/expected 1 inner ranks/);
+    expect(() => resolveRanks({ fraction: 1.5 }, [2, 3])).toThrow(ValueError);
+    expect(() => resolveRanks(2, [2, 3], [2])).toThrow(ShapeError);
+    expect(() => maxTTRanks([])).toThrow(ShapeError);
+  });
+});
+
+describe("parameter and FLOP counts", () => {
+  it("match the reference figures for GPT-2 shapes", () => {
+    expect(ttMatrixParams([4, 6, 4, 8], [4, 6, 4, 8], [24, 48, 24])).toBe(61824);
+    expect(ttMatrixParams([4, 6, 4, 8], [4, 6, 4, 8], [16, 48, 24])).toBe(47872);
+    expect(ttMatrixParams([6, 8, 8, 8], [4, 6, 4, 8], [8, 16, 8])).toBe(10944);
+    expect(compressionRatio([6, 8, 8, 8], [4, 6, 4, 8], [8, 16, 8])).toBeCloseTo(215.6, 1);
+  });
+
+  it("FLOPs: contraction orders per token agree with the reference model", () => {
+    // Reference: attention [24,48,24] 18,137,088 FLOP/token either way.
+    expect(ttMatmulFlops([4, 6, 4, 8], [4, 6, 4, 8], [24, 48, 24], 1, "ltr")).toBe(18137088);
+    expect(ttMatmulFlops([4, 6, 4, 8], [4, 6, 4, 8], [24, 48, 24], 1, "rtl")).toBe(18137088);
+    // FFN 768 -> 3072 (x is B×768: rowModes = input modes): 5,013,504 / 5,971,968.
+    const a = ttMatmulFlops([4, 6, 4, 8], [6, 8, 8, 8], [8, 16, 8], 1, "ltr");
+    const b = ttMatmulFlops([4, 6, 4, 8], [6, 8, 8, 8], [8, 16, 8], 1, "rtl");
+    expect([a, b].sort((x, y) => x - y)).toEqual([5013504, 5971968]);
+    const full = ttMatmulFlops([4, 6, 4, 8], [4, 6, 4, 8], [24, 48, 24], 512, "full");
+    expect(full).toBe(50872320 + 2 * 512 * 768 * 768);
+    expect(ttMatmulFlops([4, 6, 4, 8], [4, 6, 4, 8], [24, 48, 24], 512)).toBe(full);
+    expect(() => ttMatmulFlops([2], [2], [], 0)).toThrow(ValueError);
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * TF.js implementation of y = x · W for a TT-matrix W given as core tensors, following a
+ * {@link Plan}. Built only from differentiable TF.js ops (reshape, transpose, matMul), so
+ * gradients with respect to x and to every core come from TF.js autodiff.
+ *
+ * Layout (left-to-right): after contracting cores 1..k the state is
+ * `[B, M_{>k}, N_{≤k}, r_k]`; step k+1 moves m_{k+1} next to r_k (one transpose) and does one
+ * GEMM `[B·M_{>k+1}·N_{≤k}, r_k·m_{k+1}] × [r_k·m_{k+1}, n_{k+1}·r_{k+1}]` against the core
+ * reshaped in place (core layout `[r_{k-1}, m_k, n_k, r_k]`, no copy). The last state is
+ * `[B, N]` in the natural output order.
+ *
+ * tfjs-backend-wasm 4.22 caches its XNNPACK GEMM operator per right-hand operand buffer and
+ * ignores the shape: using one persistent buffer (a core variable) as the right operand of
+ * `matMul` under two different shapes reads out of bounds and crashes the wasm heap. Every
+ * persistent core is therefore used as a right operand only in its canonical shape
+ * `[r_{k-1}·m_k, n_k·r_k]`; other uses go through {@link fresh} (a copy).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Plan, TTShape } from "./plan.js";
+import { prod } from "./shapes.js";
+
+/** A copy of `t` in a new buffer, unless `t` already has its own (not the buffer of `src`). */
+export function fresh(t: tf.Tensor, src: tf.Tensor = t): tf.Tensor {
+  return t.dataId === src.dataId ? tf.mul(t, tf.scalar(1, t.dtype)) : t;
+}
+
+/**
+ * Merges cores a..b (layout `[r, m, n, r']`) into one core `[r_{a-1}, m_a⋯m_b, n_a⋯n_b, r_b]`.
+ */
+export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b: number): tf.Tensor {
+  let c = cores[a] as tf.Tensor;
+  const rp = s.ranks[a] as number;
+  let mg = s.rowModes[a] as number;
+  let ng = s.colModes[a] as number;
+  for (let j = a + 1; j <= b; j++) {
+    const r = s.ranks[j] as number;
+    const mj = s.rowModes[j] as number;
+    const nj = s.colModes[j] as number;
+    const rn = s.ranks[j + 1] as number;
+    const p = tf.matMul(tf.reshape(c, [rp * mg * ng, r]), tf.reshape(mj > 1 ? fresh(cores[j] as tf.Tensor) : (cores[j] as tf.Tensor), [r, mj * nj * rn]));
+    if (ng > 1 && mj > 1) {
+      c = tf.transpose(tf.reshape(p, [rp * mg, ng, mj, nj * rn]), [0, 2, 1, 3]);
+    } else {
+      c = p;
+    }
+    mg *= mj;
+    ng *= nj;
+    c = tf.reshape(c, [rp, mg, ng, rn]);
+  }
+  return c;
+}
+
+/** Left-to-right contraction of x `[B, ∏m]` with cores of shape `s`. */
+export function contractLtr(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D {
+  const batch = x.shape[0];
+  const d = s.rowModes.length;
+  let state: tf.Tensor = x;
+  let nAcc = 1;
+  for (let k = 0; k < d; k++) {
+    const mk = s.rowModes[k] as number;
+    const nk = s.colModes[k] as number;
+    const rp = s.ranks[k] as number;
+    const rn = s.ranks[k + 1] as number;
+    const q = prod(s.rowModes.slice(k + 1)) * nAcc;
+    let t: tf.Tensor;
+    if (mk > 1 && (q > 1 || rp > 1)) {
+      t = tf.transpose(tf.reshape(state, [batch, mk, q, rp]), [0, 2, 3, 1]);
+    } else {
+      t = state;
+    }
+    state = tf.matMul(tf.reshape(t, [batch * q, rp * mk]) as tf.Tensor2D, tf.reshape(cores[k] as tf.Tensor, [rp * mk, nk * rn]) as tf.Tensor2D);
+    nAcc *= nk;
+  }
+  return tf.reshape(state, [batch, nAcc]);
+}
+
+/**
+ * y = x · W following `plan`; x is `[B, ∏ rowModes]`, the result `[B, ∏ colModes]`.
+ * Call inside `tf.tidy` (intermediates are not disposed here).
+ */
+export function ttMatmul(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape, plan: Plan): tf.Tensor2D {
+  const merged: tf.Tensor[] = [];
+  const rowModes: number[] = [];
+  const colModes: number[] = [];
+  const ranks: number[] = [1];
+  for (const [a, b] of plan.groups) {
+    merged.push(a === b ? (cores[a] as tf.Tensor) : mergeCores(cores, s, a, b));
+    rowModes.push(prod(s.rowModes.slice(a, b + 1)));
+    colModes.push(prod(s.colModes.slice(a, b + 1)));
+    ranks.push(s.ranks[b + 1] as number);
+  }
+  const d = merged.length;
+  const batch = x.shape[0];
+  if (!plan.reverse || d === 1) {
+    return contractLtr(x, merged, { rowModes, colModes, ranks });
+  }
+  // Mirror the train: x axes reversed, cores reversed with r ↔ r' swapped, output axes reversed back.
+  const rev = (n: number) => [0, ...Array.from({ length: n }, (_, i) => n - i)];
+  const xr = tf.reshape(tf.transpose(tf.reshape(x, [batch, ...rowModes]), rev(d)), [batch, x.shape[1]]) as tf.Tensor2D;
+  const rc = merged.map((c) => fresh(tf.transpose(c, [3, 1, 2, 0]), c)).reverse();
+  const shape: TTShape = { rowModes: [...rowModes].reverse(), colModes: [...colModes].reverse(), ranks: [...ranks].reverse() };
+  const yr = contractLtr(xr, rc, shape);
+  const nOut = prod(colModes);
+  return tf.reshape(tf.transpose(tf.reshape(yr, [batch, ...shape.colModes]), rev(d)), [batch, nOut]) as tf.Tensor2D;
+}
+
+/** Rebuilds W `[∏ rowModes, ∏ colModes]` from the cores. */
+export function ttFull(cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D {
+  const d = s.rowModes.length;
+  const w = d === 1 ? (cores[0] as tf.Tensor) : mergeCores(cores, s, 0, d - 1);
+  return tf.reshape(w, [prod(s.rowModes), prod(s.colModes)]);
+}

@@ -1,0 +1,73 @@
+/** Test helpers (not exported from the package). */
+import { initEngine } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Activates a backend for a test file ("wasm" by default, `TT_TEST_BACKEND` to override). */
+export async function useBackend(name: "wasm" | "cpu" = (process.env["TT_TEST_BACKEND"] as "wasm" | "cpu") ?? "wasm"): Promise<void> {
+  await initEngine({ backend: name, env: {} });
+}
+
+/** Float64 reconstruction of a TT-matrix from core data (layout [r, m, n, r']) by direct summation. */
+export function denseFromCores(cores: Float32Array[], rowModes: number[], colModes: number[], ranks: number[]): Float64Array {
+  const d = rowModes.length;
+  const M = rowModes.reduce((a, b) => a * b, 1);
+  const N = colModes.reduce((a, b) => a * b, 1);
+  const out = new Float64Array(M * N);
+  const iDig = new Array<number>(d).fill(0);
+  const jDig = new Array<number>(d).fill(0);
+  for (let i = 0; i < M; i++) {
+    let r = i;
+    for (let k = d - 1; k >= 0; k--) {
+      iDig[k] = r % (rowModes[k] as number);
+      r = Math.floor(r / (rowModes[k] as number));
+    }
+    for (let j = 0; j < N; j++) {
+      let c = j;
+      for (let k = d - 1; k >= 0; k--) {
+        jDig[k] = c % (colModes[k] as number);
+        c = Math.floor(c / (colModes[k] as number));
+      }
+      let vec = new Float64Array([1]);
+      for (let k = 0; k < d; k++) {
+        const [rp, m, n, rn] = [ranks[k] as number, rowModes[k] as number, colModes[k] as number, ranks[k + 1] as number];
+        const next = new Float64Array(rn);
+        const core = cores[k] as Float32Array;
+        for (let a = 0; a < rp; a++) {
+          const base = ((a * m + (iDig[k] as number)) * n + (jDig[k] as number)) * rn;
+          for (let b = 0; b < rn; b++) next[b] = (next[b] as number) + (vec[a] as number) * (core[base + b] as number);
+        }
+        vec = next;
+      }
+      out[i * N + j] = vec[0] as number;
+    }
+  }
+  return out;
+}
+
+/** max |a − b| / max(1, max |b|). */
+export function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+    scale = Math.max(scale, Math.abs(b[i] as number));
+  }
+  return diff / scale;
+}
+
+/** Deterministic pseudo-random integers in [lo, hi]. */
+export function rng(seed: number): { int(lo: number, hi: number): number; pick<T>(xs: T[]): T } {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  return {
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: (xs) => xs[Math.floor(next() * xs.length)] as never,
+  };
+}
+
+export { tf };

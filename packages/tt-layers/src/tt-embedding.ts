@@ -1,0 +1,317 @@
+/**
+ * TT-Embedding (Hrinchuk et al. 2020, "Tensorized Embedding Layers"): the table E `[vocab, dim]`
+ * is a TT-matrix with row modes `vocabModes` (∏ = paddedVocab ≥ vocabSize) and column modes
+ * `dimModes` (∏ = dim), cores `[r_{k-1}, v_k, n_k, r_k]`.
+ *
+ * Lookup never forms the table: an id i has mixed-radix digits (i_1, …, i_d) over the vocab
+ * modes (row-major, i_1 most significant); row i of E is G_1[:, i_1, :, :] ⋯ G_d[:, i_d, :, :].
+ * Each core's slice is selected by multiplying a one-hot of the digit (width v_k, a few dozen)
+ * with the core, so the gradient is a small matmul on every backend (TF.js's gather gradient
+ * needs UnsortedSegmentSum, which the wasm backend lacks), then the slices are chained with
+ * batched matmuls: O(B · ∑_k n_{<k} r_{k-1} n_k r_k) work, nothing of size vocab × dim.
+ *
+ * {@link TTEmbedding.projectOut} ties the table as output projection h · Eᵀ. It uses the same
+ * cost model as TTLinear: at large batches the full table IS rebuilt once per call (one
+ * paddedVocab × dim temporary) and used in one GEMM; at small batches h is contracted with
+ * the cores.
+ */
+import { ConfigError, ShapeError, ValueError, describe, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { type LayerVariable, initializers, layers } from "@tensorflow/tfjs-layers";
+import { fresh, ttFull, ttMatmul } from "./contract.js";
+import { coreStddev } from "./init.js";
+import { type Strategy, type TTShape, choosePlan, contractPlans, costsFor, planCost } from "./plan.js";
+import { type RankOverflow, balancedModes, checkModes, paddedModes, prod, resolveInnerRanks, ttParams } from "./shapes.js";
+import type { LayerStats } from "./stats.js";
+import type { LayerArgs } from "./tt-linear.js";
+
+/** Arguments of {@link TTEmbedding}. */
+export interface TTEmbeddingArgs extends LayerArgs {
+  /** Number of ids. */
+  vocabSize: number;
+  /** Embedding width. */
+  dim: number;
+  /** Factorization of the (padded) vocabulary; default: balanced, padded to a factorizable size. */
+  vocabModes?: number[];
+  /** Factorization of dim; default balanced. */
+  dimModes?: number[];
+  /** Inner ranks (list, or one number clipped per bond). */
+  ranks: number | number[];
+  /** Number of cores when modes are automatic (default 4). */
+  order?: number;
+  /** Initializer of the reconstructed rows (only "normal"). */
+  init?: "normal";
+  /** Standard deviation of the reconstructed table entries (default 0.02). */
+  stddev?: number;
+  /** Seed of the core initializers. */
+  seed?: number;
+  /** What to do with a listed rank above its attainable maximum (default "error"). */
+  rankOverflow?: RankOverflow;
+  /** Strategy of {@link TTEmbedding.projectOut} (default "auto"). */
+  projectStrategy?: Strategy;
+}
+
+/** Options of {@link TTEmbedding.fromDense}. */
+export interface TTEmbeddingFromDenseOptions {
+  vocabModes?: number[];
+  dimModes?: number[];
+  order?: number;
+  ranks?: number | number[];
+  eps?: number;
+  method?: "exact" | "randomized";
+  name?: string;
+  vocabSize?: number;
+  dim?: number;
+  seed?: number;
+}
+
+/** Embedding layer with a TT-matrix table: int ids `[...]` → `[..., dim]`. */
+export class TTEmbedding extends layers.Layer {
+  static className = "TTEmbedding";
+  readonly vocabSize: number;
+  readonly dim: number;
+  /** ∏ vocabModes (≥ vocabSize; rows beyond vocabSize are padding never looked up). */
+  readonly paddedVocab: number;
+  readonly vocabModes: number[];
+  readonly dimModes: number[];
+  /** Full rank list [1, …, 1]. */
+  readonly ranks: number[];
+  readonly stddev: number;
+  readonly seed: number | undefined;
+  readonly rankOverflow: RankOverflow;
+  readonly projectStrategy: Strategy;
+  private coreVars: LayerVariable[] = [];
+
+  constructor(args: TTEmbeddingArgs) {
+    super({ ...args, dtype: "float32", inputDType: "int32" } as LayerArgs);
+    const { vocabSize, dim } = args;
+    for (const [k, v] of [["vocabSize", vocabSize], ["dim", dim]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`TTEmbedding ${k} is invalid`, { expected: "a positive integer", received: String(v) });
+    }
+    const order = args.order ?? args.vocabModes?.length ?? args.dimModes?.length ?? 4;
+    this.vocabSize = vocabSize;
+    this.dim = dim;
+    if (args.vocabModes) {
+      if (args.vocabModes.some((m) => !Number.isInteger(m) || m < 1) || prod(args.vocabModes) < vocabSize) {
+        throw new ShapeError("vocabModes must be positive integers whose product covers the vocabulary", {
+          expected: `∏ vocabModes ≥ ${vocabSize}`,
+          received: `${describe(args.vocabModes)} (product ${prod(args.vocabModes)})`,
+        });
+      }
+      this.vocabModes = [...args.vocabModes];
+    } else {
+      this.vocabModes = paddedModes(vocabSize, order).modes;
+    }
+    this.paddedVocab = prod(this.vocabModes);
+    this.dimModes = args.dimModes ? [...args.dimModes] : balancedModes(dim, order);
+    checkModes(this.dimModes, dim, "dimModes");
+    if (this.dimModes.length !== this.vocabModes.length) {
+      throw new ShapeError("vocabModes and dimModes must have the same length", {
+        expected: `${this.vocabModes.length} dim modes`,
+        received: describe(this.dimModes),
+      });
+    }
+    this.rankOverflow = args.rankOverflow ?? "error";
+    this.ranks = [1, ...resolveInnerRanks(args.ranks, this.vocabModes, this.dimModes, this.rankOverflow), 1];
+    if ((args.init ?? "normal") !== "normal") {
+      throw new ConfigError("unknown TTEmbedding init", { expected: '"normal"', received: JSON.stringify(args.init) });
+    }
+    this.stddev = args.stddev ?? 0.02;
+    if (!(this.stddev > 0)) throw new ValueError("TTEmbedding stddev must be > 0", { expected: "> 0", received: String(this.stddev) });
+    this.seed = args.seed;
+    this.projectStrategy = args.projectStrategy ?? "auto";
+  }
+
+  get ttShape(): TTShape {
+    return { rowModes: this.vocabModes, colModes: this.dimModes, ranks: this.ranks };
+  }
+
+  override build(_inputShape: unknown): void {
+    const d = this.vocabModes.length;
+    const std = coreStddev(this.stddev * this.stddev, this.ranks.slice(1, -1), d);
+    this.coreVars = [];
+    for (let k = 0; k < d; k++) {
+      const shape = [this.ranks[k] as number, this.vocabModes[k] as number, this.dimModes[k] as number, this.ranks[k + 1] as number];
+      const init = initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed === undefined ? undefined : this.seed + k });
+      this.coreVars.push(this.addWeight(`core_${k}`, shape, "float32", init));
+    }
+    this.built = true;
+  }
+
+  private ensureBuilt(): void {
+    if (!this.built) this.build([null]);
+  }
+
+  /** Core tensors (live variables). */
+  cores(): tf.Tensor[] {
+    this.ensureBuilt();
+    return this.coreVars.map((v) => v.read());
+  }
+
+  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    return [...shape, this.dim];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
+      return this.lookup(ids);
+    });
+  }
+
+  /** Rows of E for integer ids of any shape → `[...ids.shape, dim]`. Ids are checked to lie in [0, vocabSize). */
+  lookup(ids: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const flat = tf.reshape(ids.dtype === "int32" ? ids : tf.cast(ids, "int32"), [-1]);
+      const b = flat.shape[0] as number;
+      const idv = flat.dataSync();
+      for (let i = 0; i < idv.length; i++) {
+        const v = idv[i] as number;
+        if (!(v >= 0 && v < this.vocabSize)) {
+          throw new ValueError("TTEmbedding id out of range", { expected: `ids in [0, ${this.vocabSize})`, received: String(v) });
+        }
+      }
+      const d = this.vocabModes.length;
+      const cores = this.cores();
+      // digits, most significant first
+      const digits: Int32Array[] = this.vocabModes.map(() => new Int32Array(b));
+      for (let i = 0; i < b; i++) {
+        let rest = idv[i] as number;
+        for (let k = d - 1; k >= 0; k--) {
+          const m = this.vocabModes[k] as number;
+          (digits[k] as Int32Array)[i] = rest % m;
+          rest = Math.floor(rest / m);
+        }
+      }
+      let state: tf.Tensor | null = null; // [b, n_<k, r_k]
+      let nAcc = 1;
+      for (let k = 0; k < d; k++) {
+        const [rp, m, n, rn] = [this.ranks[k] as number, this.vocabModes[k] as number, this.dimModes[k] as number, this.ranks[k + 1] as number];
+        const oh = tf.oneHot(tf.tensor1d(digits[k] as Int32Array, "int32"), m, 1, 0, "float32");
+        const coreT = fresh(tf.reshape(tf.transpose(cores[k] as tf.Tensor, [1, 0, 2, 3]), [m, rp * n * rn]), cores[k] as tf.Tensor);
+        const slice = tf.matMul(oh as tf.Tensor2D, coreT as tf.Tensor2D); // [b, rp·n·rn]
+        if (state === null) {
+          state = tf.reshape(slice, [b, n, rn]);
+        } else {
+          state = tf.reshape(tf.matMul(state as tf.Tensor3D, tf.reshape(slice, [b, rp, n * rn]) as tf.Tensor3D), [b, nAcc * n, rn]);
+        }
+        nAcc *= n;
+      }
+      return tf.reshape(state as tf.Tensor, [...ids.shape, this.dim]);
+    });
+  }
+
+  /**
+   * Tied output head: logits `[..., vocabSize]` = h `[..., dim]` · Eᵀ. The plan (contract h with
+   * the transposed cores, or rebuild the full table once in this call + one GEMM) comes from
+   * the cost model for the batch size.
+   */
+  projectOut(h: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const last = h.shape[h.shape.length - 1];
+      if (last !== this.dim) throw new ShapeError("projectOut input has the wrong last axis", { expected: `[..., ${this.dim}]`, received: describe(h.shape) });
+      const lead = h.shape.slice(0, -1);
+      const b = prod(lead);
+      const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
+      const coresT = this.cores().map((c) => fresh(tf.transpose(c, [0, 2, 1, 3]), c));
+      const plan = choosePlan(shapeT, b, this.projectStrategy, costsFor(tf.getBackend()));
+      let y = ttMatmul(tf.reshape(h, [b, this.dim]) as tf.Tensor2D, coresT, shapeT, plan.plan);
+      if (this.paddedVocab !== this.vocabSize) y = tf.slice(y, [0, 0], [b, this.vocabSize]);
+      return tf.reshape(y, [...lead, this.vocabSize]);
+    });
+  }
+
+  /** The reconstructed table `[vocabSize, dim]` (a new tensor). */
+  fullTable(): tf.Tensor2D {
+    return tf.tidy(() => {
+      const full = ttFull(this.cores(), this.ttShape);
+      return this.paddedVocab === this.vocabSize ? full : tf.slice(full, [0, 0], [this.vocabSize, this.dim]);
+    });
+  }
+
+  /** Parameters vs the dense table, and lookup FLOPs per token. */
+  stats(): LayerStats {
+    const params = ttParams(this.vocabModes, this.dimModes, this.ranks.slice(1, -1));
+    const denseParams = this.vocabSize * this.dim;
+    let flops = 0;
+    let nAcc = 1;
+    for (let k = 0; k < this.vocabModes.length; k++) {
+      const [rp, n, rn] = [this.ranks[k] as number, this.dimModes[k] as number, this.ranks[k + 1] as number];
+      if (k > 0) flops += 2 * nAcc * rp * n * rn;
+      nAcc *= n;
+    }
+    const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
+    const proj = Math.min(...contractPlans(this.vocabModes.length).map((p) => planCost(shapeT, p, 1, costsFor("wasm")).flops));
+    return { params, denseParams, compressionRatio: denseParams / params, flopsPerToken: flops, rebuildFlops: proj };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      vocabSize: this.vocabSize,
+      dim: this.dim,
+      vocabModes: [...this.vocabModes],
+      dimModes: [...this.dimModes],
+      ranks: this.ranks.slice(1, -1),
+      stddev: this.stddev,
+      rankOverflow: this.rankOverflow,
+      projectStrategy: this.projectStrategy,
+    };
+    if (this.seed !== undefined) config["seed"] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+
+  /**
+   * Compresses a dense table `[vocab, dim]` with TT-SVD (padding rows with zeros to ∏ vocabModes).
+   * @returns the layer (built, weights set) and the relative Frobenius error on the real rows.
+   */
+  static fromDense(table: tf.Tensor2D | Float32Array, opts: TTEmbeddingFromDenseOptions = {}): { layer: TTEmbedding; relError: number } {
+    let data: Float32Array;
+    let vocab: number;
+    let dim: number;
+    if (table instanceof Float32Array) {
+      if (opts.dim === undefined && opts.dimModes === undefined) {
+        throw new ConfigError("fromDense with a Float32Array needs dim or dimModes", { expected: "opts.dim", received: "neither" });
+      }
+      dim = opts.dim ?? prod(opts.dimModes ?? []);
+      vocab = opts.vocabSize ?? table.length / dim;
+      if (!Number.isInteger(vocab) || vocab * dim !== table.length) {
+        throw new ShapeError("table size does not match vocab × dim", { expected: `a multiple of ${dim}`, received: `${table.length} values` });
+      }
+      data = table;
+    } else {
+      if (table.rank !== 2) throw new ShapeError("dense table must be 2-D [vocab, dim]", { expected: "rank 2", received: describe(table.shape) });
+      [vocab, dim] = table.shape;
+      data = table.dataSync() as Float32Array;
+    }
+    const order = opts.order ?? opts.vocabModes?.length ?? opts.dimModes?.length ?? 4;
+    const vocabModes = opts.vocabModes ?? paddedModes(vocab, order).modes;
+    const dimModes = opts.dimModes ?? balancedModes(dim, order);
+    const padded = prod(vocabModes);
+    if (padded < vocab) throw new ShapeError("vocabModes do not cover the vocabulary", { expected: `∏ ≥ ${vocab}`, received: describe(vocabModes) });
+    let padData = data;
+    if (padded !== vocab) {
+      padData = new Float32Array(padded * dim);
+      padData.set(data.subarray(0, vocab * dim));
+    }
+    const dopts: Parameters<typeof ttMatrixFromDense>[3] = { rowModes: vocabModes, colModes: dimModes, dtype: "float32" };
+    if (opts.ranks !== undefined) dopts.maxRanks = resolveInnerRanks(opts.ranks, vocabModes, dimModes, "clip");
+    if (opts.eps !== undefined) dopts.eps = opts.eps;
+    if (opts.method !== undefined) dopts.method = opts.method;
+    if (opts.seed !== undefined) dopts.seed = opts.seed;
+    const dec = ttMatrixFromDense(padData, padded, dim, dopts);
+    const ranks = [...dec.tt.ranks];
+    const args: TTEmbeddingArgs = { vocabSize: vocab, dim, vocabModes, dimModes, ranks: ranks.slice(1, -1) };
+    if (opts.name !== undefined) args.name = opts.name;
+    const layer = new TTEmbedding(args);
+    layer.ensureBuilt();
+    const weights = dec.tt.cores.map((c, k) =>
+      tf.tensor(Float32Array.from(c), [ranks[k] as number, vocabModes[k] as number, dimModes[k] as number, ranks[k + 1] as number]),
+    );
+    layer.setWeights(weights);
+    tf.dispose(weights);
+    // padding rows are zero in the input, so the error over all rows equals the error on the real rows
+    return { layer, relError: dec.relError };
+  }
+}
+tf.serialization.registerClass(TTEmbedding);

@@ -1,0 +1,440 @@
+/**
+ * TT-Linear: a dense layer whose kernel W `[inFeatures, outFeatures]` is stored as a TT-matrix
+ * (Novikov et al. 2015, "Tensorizing Neural Networks").
+ *
+ * W has row modes `inModes` (∏ = inFeatures), column modes `outModes` (∏ = outFeatures) and
+ * cores `core_k` of shape `[r_{k-1}, m_k, n_k, r_k]` with r_0 = r_d = 1: exactly tt-core's
+ * TT-matrix layout, so {@link TTLinear.toTTMatrix} is a copy.
+ *
+ * The forward pass y = x · W + b never needs W: the input is contracted core by core, or W is
+ * rebuilt once and used in one GEMM, or anything in between (see `plan.ts`); which one runs is
+ * decided per call from a FLOP / bytes / op-count cost model for the actual batch size. In
+ * inference (no gradient tape), a layer whose weights did not change since the previous call
+ * keeps the rebuilt W when one GEMM with it is cheaper than any contraction (option
+ * `cacheKernel`), so repeated predictions cost what the dense layer costs.
+ *
+ * @example
+ * ```ts
+ * const layer = new TTLinear({ inFeatures: 768, outFeatures: 3072, ranks: [8, 16, 8] });
+ * const y = layer.apply(tf.randomNormal([32, 768])) as tf.Tensor; // [32, 3072]
+ * layer.stats(); // { params: 14016, denseParams: 2362368, compressionRatio: 168.5, ... }
+ * ```
+ */
+import { ConfigError, ShapeError, TTMatrix, ValueError, describe, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { type LayerVariable, initializers, layers } from "@tensorflow/tfjs-layers";
+import { ttFull, ttMatmul } from "./contract.js";
+import { coreStddev, targetVariance } from "./init.js";
+import {
+  type PlanCost,
+  type Strategy,
+  type TTShape,
+  choosePlan,
+  contractPlans,
+  costsFor,
+  denseCostMs,
+  fullPlan,
+  planCost,
+} from "./plan.js";
+import { type RankOverflow, balancedModes, checkModes, maxInnerRanks, prod, resolveInnerRanks, ttParams } from "./shapes.js";
+import type { LayerStats } from "./stats.js";
+
+/** Constructor arguments of the base TF.js `Layer` (name, trainable, dtype, inputShape, …). */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
+
+/** Arguments of {@link TTLinear}. */
+export interface TTLinearArgs extends LayerArgs {
+  /** Size of the last input axis, M = ∏ inModes. */
+  inFeatures: number;
+  /** Size of the last output axis, N = ∏ outModes. */
+  outFeatures: number;
+  /** Factorization of inFeatures (row modes of W). Default: balanced, `order` factors. */
+  inModes?: number[];
+  /** Factorization of outFeatures (column modes of W). Default: balanced, `order` factors. */
+  outModes?: number[];
+  /** Number of cores d when modes are automatic (default 4). */
+  order?: number;
+  /**
+   * Inner TT ranks [r_1..r_{d-1}] (validated: integers ≥ 1 and ≤ the attainable maximum), or one
+   * number used on every bond (clipped to the maximum per bond). Default 8 unless `compression` is given.
+   */
+  ranks?: number | number[];
+  /**
+   * A listed rank above its attainable maximum min(∏_{i≤k} m_i n_i, ∏_{i>k} m_i n_i): "error"
+   * (default, {@link RankError}), "clip" to the maximum, or "keep" (redundant but valid).
+   */
+  rankOverflow?: RankOverflow;
+  /** Target compression ratio of the kernel (dense params / TT params): picks the largest uniform rank meeting it. */
+  compression?: number;
+  /** Add a bias vector (default true). */
+  useBias?: boolean;
+  /** Variance of the RECONSTRUCTED W: "glorot" → 2/(in+out), "gpt" → std 0.02 (default "glorot"). */
+  init?: "glorot" | "gpt";
+  /** Forward strategy: "auto" (cost model, default), "contract" (core by core), "full" (rebuild W + one GEMM). */
+  strategy?: Strategy;
+  /** In inference, keep the rebuilt W while the cores are unchanged when that is cheaper (default true). */
+  cacheKernel?: boolean;
+  /** Seed of the core initializers (core k uses seed + k). Default: random. */
+  seed?: number;
+}
+
+/** Options of {@link TTLinear.fromDense}. */
+export interface TTLinearFromDenseOptions {
+  inModes?: number[];
+  outModes?: number[];
+  order?: number;
+  /** Inner ranks (list or one number); ignored bonds are limited by `eps` when given. */
+  ranks?: number | number[];
+  /** Relative Frobenius accuracy of TT-SVD, ‖W − TT(W)‖_F ≤ eps ‖W‖_F. */
+  eps?: number;
+  method?: "exact" | "randomized";
+  name?: string;
+  inFeatures?: number;
+  outFeatures?: number;
+  strategy?: Strategy;
+  cacheKernel?: boolean;
+  seed?: number;
+}
+
+interface KernelCache {
+  ids: unknown[];
+  w: tf.Tensor2D | null;
+  hits: number;
+}
+
+function getTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) {
+      throw new ShapeError("TT layer takes exactly one input tensor", { expected: "1 tensor", received: `${inputs.length} tensors` });
+    }
+    return inputs[0] as tf.Tensor;
+  }
+  return inputs;
+}
+
+/** A fully connected layer y = x·W + b with W in TT-matrix format. */
+export class TTLinear extends layers.Layer {
+  static className = "TTLinear";
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Row (input) modes m_k. */
+  readonly inModes: number[];
+  /** Column (output) modes n_k. */
+  readonly outModes: number[];
+  /** Full rank list [1, r_1, …, r_{d-1}, 1]. */
+  readonly ranks: number[];
+  readonly useBias: boolean;
+  readonly init: "glorot" | "gpt";
+  readonly strategy: Strategy;
+  readonly cacheKernel: boolean;
+  readonly seed: number | undefined;
+  readonly rankOverflow: RankOverflow;
+  private coreVars: LayerVariable[] = [];
+  private biasVar: LayerVariable | null = null;
+  private cache: KernelCache | null = null;
+  /** Plan used by the last forward call (for inspection and the bench). */
+  lastPlan: string | null = null;
+
+  constructor(args: TTLinearArgs) {
+    super(args);
+    const { inFeatures, outFeatures } = args;
+    for (const [k, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`TTLinear ${k} is invalid`, { expected: "a positive integer", received: String(v) });
+    }
+    const order = args.order ?? args.inModes?.length ?? args.outModes?.length ?? 4;
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.inModes = args.inModes ? [...args.inModes] : balancedModes(inFeatures, order);
+    this.outModes = args.outModes ? [...args.outModes] : balancedModes(outFeatures, order);
+    checkModes(this.inModes, inFeatures, "inModes");
+    checkModes(this.outModes, outFeatures, "outModes");
+    if (this.inModes.length !== this.outModes.length) {
+      throw new ShapeError("inModes and outModes must have the same length (one core per pair)", {
+        expected: `${this.inModes.length} output modes`,
+        received: describe(this.outModes),
+      });
+    }
+    if (args.ranks !== undefined && args.compression !== undefined) {
+      throw new ConfigError("give either ranks or compression", { expected: "one of ranks, compression", received: "both" });
+    }
+    const spec = args.compression !== undefined ? { compression: args.compression } : (args.ranks ?? 8);
+    this.rankOverflow = args.rankOverflow ?? "error";
+    this.ranks = [1, ...resolveInnerRanks(spec, this.inModes, this.outModes, this.rankOverflow), 1];
+    this.useBias = args.useBias ?? true;
+    this.init = args.init ?? "glorot";
+    if (this.init !== "glorot" && this.init !== "gpt") {
+      throw new ConfigError("unknown TTLinear init", { expected: '"glorot" or "gpt"', received: JSON.stringify(this.init) });
+    }
+    this.strategy = args.strategy ?? "auto";
+    if (!["auto", "contract", "full"].includes(this.strategy)) {
+      throw new ConfigError("unknown TTLinear strategy", { expected: '"auto", "contract" or "full"', received: JSON.stringify(this.strategy) });
+    }
+    this.cacheKernel = args.cacheKernel ?? true;
+    this.seed = args.seed;
+  }
+
+  /** Alias of {@link inModes}: the row modes of W. */
+  get rowModes(): number[] {
+    return this.inModes;
+  }
+
+  /** Number of cores d. */
+  get order(): number {
+    return this.inModes.length;
+  }
+
+  /** TT shape (modes and full ranks) of the kernel. */
+  get ttShape(): TTShape {
+    return { rowModes: this.inModes, colModes: this.outModes, ranks: this.ranks };
+  }
+
+  override build(inputShape: (number | null)[] | (number | null)[][]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    const last = shape[shape.length - 1];
+    if (last !== this.inFeatures) {
+      throw new ShapeError(`TTLinear "${this.name}" got an input with the wrong last axis`, {
+        expected: `[..., ${this.inFeatures}]`,
+        received: `[${shape.join(", ")}]`,
+      });
+    }
+    const d = this.order;
+    const std = coreStddev(targetVariance(this.init, this.inFeatures, this.outFeatures), this.ranks.slice(1, -1), d);
+    this.coreVars = [];
+    for (let k = 0; k < d; k++) {
+      const coreShape = [this.ranks[k] as number, this.inModes[k] as number, this.outModes[k] as number, this.ranks[k + 1] as number];
+      const init = initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed === undefined ? undefined : this.seed + k });
+      this.coreVars.push(this.addWeight(`core_${k}`, coreShape, "float32", init));
+    }
+    this.biasVar = this.useBias ? this.addWeight("bias", [this.outFeatures], "float32", initializers.zeros()) : null;
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    return [...shape.slice(0, -1), this.outFeatures];
+  }
+
+  /** Core tensors (the live variables; do not dispose). Builds the layer if needed. */
+  cores(): tf.Tensor[] {
+    this.ensureBuilt();
+    return this.coreVars.map((v) => v.read());
+  }
+
+  /** Bias tensor or null. */
+  bias(): tf.Tensor1D | null {
+    this.ensureBuilt();
+    return this.biasVar ? (this.biasVar.read() as tf.Tensor1D) : null;
+  }
+
+  private ensureBuilt(): void {
+    if (!this.built) this.build([null, this.inFeatures]);
+  }
+
+  /** Plan the forward pass would use for `batch` rows under `strategy` (default: the layer's). */
+  planFor(batch: number, strategy: Strategy = this.strategy, backend: string = tf.getBackend()): PlanCost {
+    return choosePlan(this.ttShape, batch, strategy, costsFor(backend));
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const x = getTensor(inputs);
+      const last = x.shape[x.shape.length - 1];
+      if (last !== this.inFeatures) {
+        throw new ShapeError(`TTLinear "${this.name}" got an input with the wrong last axis`, {
+          expected: `[..., ${this.inFeatures}]`,
+          received: describe(x.shape),
+        });
+      }
+      const lead = x.shape.slice(0, -1);
+      const batch = prod(lead);
+      const x2 = tf.reshape(x.dtype === "float32" ? x : tf.cast(x, "float32"), [batch, this.inFeatures]) as tf.Tensor2D;
+      let y = this.matmul(x2);
+      const b = this.bias();
+      if (b) y = tf.add(y, b);
+      return tf.reshape(y, [...lead, this.outFeatures]);
+    });
+  }
+
+  /** x2 `[B, in]` · W (no bias), choosing plan and cache. Inside a tidy. */
+  private matmul(x2: tf.Tensor2D): tf.Tensor2D {
+    const batch = x2.shape[0];
+    const cores = this.cores();
+    const costs = costsFor(tf.getBackend());
+    const best = choosePlan(this.ttShape, batch, this.strategy, costs);
+    if (this.strategy === "auto" && this.cacheKernel && !tf.engine().isTapeOn()) {
+      const w = this.cachedKernel(cores, best, batch, costs);
+      if (w) {
+        this.lastPlan = "cached W";
+        return tf.matMul(x2, w);
+      }
+    } else if (tf.engine().isTapeOn()) {
+      this.invalidateCache();
+    }
+    this.lastPlan = describePlanCost(best);
+    return ttMatmul(x2, cores, this.ttShape, best.plan);
+  }
+
+  /**
+   * The cached W when it should be used: the cores have not changed since the previous
+   * inference call and one GEMM with W beats the best plan. Built on the second such call.
+   */
+  private cachedKernel(cores: tf.Tensor[], best: PlanCost, batch: number, costs: ReturnType<typeof costsFor>): tf.Tensor2D | null {
+    const ids = cores.map((c) => c.dataId);
+    const same = this.cache !== null && this.cache.ids.length === ids.length && this.cache.ids.every((id, i) => id === ids[i]);
+    if (!same) {
+      this.invalidateCache();
+      this.cache = { ids, w: null, hits: 1 };
+      return null;
+    }
+    const cache = this.cache as KernelCache;
+    cache.hits++;
+    if (denseCostMs(this.inFeatures, this.outFeatures, batch, costs) >= best.estMs) return null;
+    if (cache.w === null) {
+      cache.w = tf.keep(ttFull(cores, this.ttShape));
+    }
+    return cache.w;
+  }
+
+  /** Drops the cached W (if any). */
+  invalidateCache(): void {
+    if (this.cache?.w) this.cache.w.dispose();
+    this.cache = null;
+  }
+
+  /** Bytes held by the kernel cache (0 when none). */
+  cacheBytes(): number {
+    return this.cache?.w ? this.inFeatures * this.outFeatures * 4 : 0;
+  }
+
+  override dispose(): ReturnType<typeof layers.Layer.prototype.dispose> {
+    this.invalidateCache();
+    return super.dispose();
+  }
+
+  /** Reconstructed kernel W `[inFeatures, outFeatures]` (a new tensor; caller disposes). */
+  fullKernel(): tf.Tensor2D {
+    return tf.tidy(() => ttFull(this.cores(), this.ttShape));
+  }
+
+  /** The kernel as a tt-core TT-matrix (float32 copies of the cores). */
+  toTTMatrix(): TTMatrix {
+    const cores = this.cores().map((c) => Float32Array.from(c.dataSync() as Float32Array));
+    return new TTMatrix(cores, [...this.inModes], [...this.outModes], [...this.ranks]);
+  }
+
+  /** Parameters, dense-equivalent parameters, compression and forward FLOPs per token. */
+  stats(): LayerStats {
+    const inner = this.ranks.slice(1, -1);
+    const params = ttParams(this.inModes, this.outModes, inner) + (this.useBias ? this.outFeatures : 0);
+    const denseParams = this.inFeatures * this.outFeatures + (this.useBias ? this.outFeatures : 0);
+    const perToken = Math.min(...contractPlans(this.order).map((p) => planCost(this.ttShape, p, 1, costsFor("wasm")).flops));
+    return {
+      params,
+      denseParams,
+      compressionRatio: denseParams / params,
+      flopsPerToken: perToken + (this.useBias ? this.outFeatures : 0),
+      rebuildFlops: planCost(this.ttShape, fullPlan(this.order), 1, costsFor("wasm")).mergeFlops,
+    };
+  }
+
+  /** FLOPs of one forward call on `batch` rows with the plan the strategy picks. */
+  flopsPerCall(batch: number): number {
+    return this.planFor(batch).flops + (this.useBias ? batch * this.outFeatures : 0);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      inModes: [...this.inModes],
+      outModes: [...this.outModes],
+      ranks: this.ranks.slice(1, -1),
+      useBias: this.useBias,
+      init: this.init,
+      strategy: this.strategy,
+      cacheKernel: this.cacheKernel,
+      rankOverflow: this.rankOverflow,
+    };
+    if (this.seed !== undefined) config["seed"] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+
+  /**
+   * Compresses a dense kernel `[inFeatures, outFeatures]` (row-major) with tt-core's TT-SVD
+   * (`ttMatrixFromDense`, rowModes = inModes) into a TTLinear.
+   * @returns the layer (built, weights set) and the achieved relative Frobenius error.
+   * @throws {ShapeError} when the kernel size does not match the features / modes.
+   */
+  static fromDense(
+    kernel: tf.Tensor2D | Float32Array,
+    bias: tf.Tensor1D | Float32Array | null,
+    opts: TTLinearFromDenseOptions = {},
+  ): { layer: TTLinear; relError: number } {
+    let data: Float32Array;
+    let inF: number;
+    let outF: number;
+    if (kernel instanceof Float32Array) {
+      if (opts.inFeatures === undefined && opts.inModes === undefined) {
+        throw new ConfigError("fromDense with a Float32Array needs inFeatures or inModes", { expected: "opts.inFeatures", received: "neither" });
+      }
+      inF = opts.inFeatures ?? prod(opts.inModes ?? []);
+      outF = opts.outFeatures ?? (opts.outModes ? prod(opts.outModes) : kernel.length / inF);
+      if (!Number.isInteger(outF) || inF * outF !== kernel.length) {
+        throw new ShapeError("dense kernel size does not match inFeatures × outFeatures", {
+          expected: `${inF} × ${outF} = ${inF * outF} values`,
+          received: `${kernel.length} values`,
+        });
+      }
+      data = kernel;
+    } else {
+      if (kernel.rank !== 2) throw new ShapeError("dense kernel must be 2-D [in, out]", { expected: "rank 2", received: describe(kernel.shape) });
+      [inF, outF] = kernel.shape;
+      data = kernel.dataSync() as Float32Array;
+    }
+    if (data.some((v) => !Number.isFinite(v))) throw new ValueError("dense kernel holds NaN or Infinity", { expected: "finite values" });
+    const order = opts.order ?? opts.inModes?.length ?? opts.outModes?.length ?? 4;
+    const inModes = opts.inModes ?? balancedModes(inF, order);
+    const outModes = opts.outModes ?? balancedModes(outF, order);
+    checkModes(inModes, inF, "inModes");
+    checkModes(outModes, outF, "outModes");
+    const maxR = maxInnerRanks(inModes, outModes);
+    const dopts: Parameters<typeof ttMatrixFromDense>[3] = { rowModes: inModes, colModes: outModes, dtype: "float32" };
+    if (opts.ranks !== undefined) dopts.maxRanks = resolveInnerRanks(opts.ranks, inModes, outModes, "clip");
+    else if (opts.eps === undefined) dopts.maxRanks = maxR;
+    if (opts.eps !== undefined) dopts.eps = opts.eps;
+    if (opts.method !== undefined) dopts.method = opts.method;
+    if (opts.seed !== undefined) dopts.seed = opts.seed;
+    const dec = ttMatrixFromDense(data, inF, outF, dopts);
+    const ranks = [...dec.tt.ranks];
+    const args: TTLinearArgs = {
+      inFeatures: inF,
+      outFeatures: outF,
+      inModes,
+      outModes,
+      ranks: ranks.slice(1, -1),
+      useBias: bias !== null,
+    };
+    if (opts.name !== undefined) args.name = opts.name;
+    if (opts.strategy !== undefined) args.strategy = opts.strategy;
+    if (opts.cacheKernel !== undefined) args.cacheKernel = opts.cacheKernel;
+    const layer = new TTLinear(args);
+    layer.ensureBuilt();
+    const weights: tf.Tensor[] = dec.tt.cores.map((c, k) =>
+      tf.tensor(Float32Array.from(c), [ranks[k] as number, inModes[k] as number, outModes[k] as number, ranks[k + 1] as number]),
+    );
+    if (bias !== null) {
+      const b = bias instanceof Float32Array ? tf.tensor1d(bias) : tf.clone(bias);
+      if (b.size !== outF) throw new ShapeError("bias length does not match outFeatures", { expected: String(outF), received: String(b.size) });
+      weights.push(b);
+    }
+    layer.setWeights(weights);
+    tf.dispose(weights);
+    return { layer, relError: dec.relError };
+  }
+}
+tf.serialization.registerClass(TTLinear);
+
+function describePlanCost(p: PlanCost): string {
+  const g = p.plan.groups.map(([a, b]) => (a === b ? `[${a}]` : `[${a}-${b}]`)).join("");
+  return `${g}${p.plan.reverse ? " rtl" : " ltr"}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * File helpers: atomic writes (temp file in the same folder, fsync, rename) and a small binary
+ * container (`TTCK` magic, JSON header, raw little-endian float32 payload) used for checkpoints.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { FormatError } from "@tensor-tt/tt-core";
+
+/** Test hooks of {@link writeFileAtomic}. */
+export interface AtomicWriteHooks {
+  /** Called after the temp file is complete and synced, before the rename; throwing here simulates a crash. */
+  beforeRename?: (tempPath: string, finalPath: string) => void | Promise<void>;
+}
+
+/**
+ * Writes `data` to `path` so that a reader sees either the old file or the complete new one:
+ * the bytes go to `.<name>.tmp-<pid>-<random>` in the same folder, are fsynced, then renamed over
+ * `path`. A crash before the rename leaves the previous file untouched (the temp file may remain).
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, hooks: AtomicWriteHooks = {}): Promise<void> {
+  const dir = dirname(path);
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const fh = await fs.open(tmp, "w");
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await hooks.beforeRename?.(tmp, path);
+  await fs.rename(tmp, path);
+  try {
+    const dh = await fs.open(dir, "r");
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    // Directory fsync is not supported everywhere; the rename itself is atomic.
+  }
+}
+
+/** FNV-1a 32-bit over bytes (integrity check of weight files, not a security hash). */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i] as number;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** One tensor entry of a container / manifest. */
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  dtype: "float32";
+  /** Byte offset in the payload. */
+  offset: number;
+  /** Byte length. */
+  length: number;
+}
+
+/** Concatenates float32 arrays into one payload and returns the entries. */
+export function packTensors(tensors: Array<{ name: string; shape: number[]; data: Float32Array }>): {
+  entries: TensorEntry[];
+  payload: Uint8Array;
+} {
+  const total = tensors.reduce((a, t) => a + t.data.byteLength, 0);
+  const payload = new Uint8Array(total);
+  const entries: TensorEntry[] = [];
+  let off = 0;
+  for (const t of tensors) {
+    payload.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), off);
+    entries.push({ name: t.name, shape: t.shape, dtype: "float32", offset: off, length: t.data.byteLength });
+    off += t.data.byteLength;
+  }
+  return { entries, payload };
+}
+
+/** Copies one entry out of a payload as a Float32Array (aligned copy). */
+export function readEntry(payload: Uint8Array, e: TensorEntry, where: string): Float32Array {
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  if (e.length !== n * 4 || e.offset < 0 || e.offset + e.length > payload.byteLength) {
+    throw new FormatError(`${where}: tensor ${e.name} lies outside the data or has the wrong size`, {
+      expected: `${n * 4} bytes within ${payload.byteLength}`,
+      received: `offset ${e.offset}, length ${e.length}`,
+    });
+  }
+  const out = new Float32Array(n);
+  new Uint8Array(out.buffer).set(payload.subarray(e.offset, e.offset + e.length));
+  return out;
+}
+
+const MAGIC = 0x4b435454; // "TTCK" little-endian
+
+/** Serializes a JSON header plus a payload: [magic u32][version u32][headerLen u32][header][payload]. */
+export function encodeContainer(header: unknown, payload: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(12 + json.byteLength + payload.byteLength);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, MAGIC, true);
+  dv.setUint32(4, 1, true);
+  dv.setUint32(8, json.byteLength, true);
+  out.set(json, 12);
+  out.set(payload, 12 + json.byteLength);
+  return out;
+}
+
+/** Parses {@link encodeContainer} output. @throws {FormatError} on a bad magic, version or length. */
+export function decodeContainer<H>(bytes: Uint8Array, where: string): { header: H; payload: Uint8Array } {
+  if (bytes.byteLength < 12) {
+    throw new FormatError(`${where} is truncated`, { expected: ">= 12 bytes", received: `${bytes.byteLength} bytes` });
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = dv.getUint32(0, true);
+  if (magic !== MAGIC) {
+    throw new FormatError(`${where} is not a tensor-tt checkpoint`, {
+      expected: "magic TTCK",
+      received: `0x${magic.toString(16)}`,
+    });
+  }
+  const version = dv.getUint32(4, true);
+  if (version !== 1) throw new FormatError(`${where}: unsupported version`, { expected: "1", received: String(version) });
+  const len = dv.getUint32(8, true);
+  if (12 + len > bytes.byteLength) {
+    throw new FormatError(`${where} is truncated`, { expected: `header of ${len} bytes`, received: `${bytes.byteLength - 12} bytes` });
+  }
+  let header: H;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + len))) as H;
+  } catch (e) {
+    throw new FormatError(`${where}: header is not valid JSON`, { expected: "JSON", received: String(e) });
+  }
+  return { header, payload: bytes.subarray(12 + len) };
+}

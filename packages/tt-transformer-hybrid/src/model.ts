@@ -1,0 +1,472 @@
+/**
+ * GPT-style pre-LayerNorm decoder whose projections and embedding are dense or TT.
+ *
+ *   x₀ = E[ids] + P[pos]                      (token + learned position embeddings, dropout)
+ *   xₗ' = xₗ + Dropout(O·Attn(LN₁(xₗ)))      (causal multi-head attention, q/k/v/o projections)
+ *   xₗ₊₁ = xₗ' + Dropout(Down·GELU(Up·LN₂(xₗ')))
+ *   logits = LN_f(x_L) · Eᵀ  (tied)  or  LN_f(x_L) · H  (separate head)
+ *
+ * A dense config (no ranks anywhere) is the baseline: the same class and code path, with
+ * {@link DenseLinear} in every projection. Sublayers are named like tfjs-layers' gpt2_backbone:
+ * `embeddings/token`, `embeddings/position`, `block_3/ln_1`, `block_3/attn/q`, `block_3/ffn/up`,
+ * `ln_f`, `head`.
+ *
+ * Dropout masks are a pure function of (dropout seed, site): training passes
+ * `hash(seed, step)` so that runs are reproducible and resumable.
+ */
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import type { TTLinear } from "@tensor-tt/tt-layers";
+import { ConfigError, FormatError, ShapeError } from "@tensor-tt/tt-core";
+import { type HybridTTConfig, type ModelPlan, resolvePlan, validateConfig } from "./config.js";
+import { fnv1a, packTensors, readEntry, type TensorEntry, writeFileAtomic } from "./io.js";
+import {
+  DenseEmbedding,
+  DenseLinear,
+  type EmbeddingModule,
+  gelu,
+  LayerNorm,
+  type LinearModule,
+  type NamedWeight,
+  sparseCrossEntropy,
+  tokenNll,
+} from "./nn.js";
+import { hashInts } from "./rng.js";
+import { type CompressionStats, statsFromPlan } from "./stats.js";
+import { type TTEmbeddingLayer, TTEmbeddingModule, TTLinearModule } from "./tt.js";
+
+/** One decoder block. */
+export interface Block {
+  ln1: LayerNorm;
+  q: LinearModule;
+  k: LinearModule;
+  v: LinearModule;
+  o: LinearModule;
+  ln2: LayerNorm;
+  up: LinearModule;
+  down: LinearModule;
+}
+
+/** Key/value cache for incremental decoding: per layer `[B, H, T_cached, d_head]`. */
+export interface KVCache {
+  keys: tf.Tensor4D[];
+  values: tf.Tensor4D[];
+  length: number;
+}
+
+/** Options of the forward pass. */
+export interface ForwardOptions {
+  /** Enables dropout. */
+  training?: boolean;
+  /** Seed of the dropout masks of this call (training derives it from the step). */
+  dropoutSeed?: number;
+}
+
+/** Prebuilt TT layers to adopt instead of freshly initialized ones (used by compressModel). */
+export interface ModelInit {
+  linear?: Map<string, TTLinear>;
+  embedding?: TTEmbeddingLayer;
+}
+
+const FORMAT = "tensor-tt/hybrid-tt-transformer";
+const FORMAT_VERSION = 1;
+
+/** Manifest written next to the weights by {@link HybridTTTransformer.save}. */
+export interface WeightsManifest {
+  format: string;
+  version: number;
+  weightsFile: string;
+  byteLength: number;
+  checksum: number;
+  tensors: TensorEntry[];
+}
+
+export class HybridTTTransformer {
+  readonly config: HybridTTConfig;
+  readonly plan: ModelPlan;
+  readonly tokenEmbedding: EmbeddingModule;
+  readonly positionEmbedding: tf.Variable;
+  readonly blocks: Block[];
+  readonly lnF: LayerNorm;
+  readonly head: tf.Variable | null;
+  private readonly dHead: number;
+  private readonly masks = new Map<string, tf.Tensor2D>();
+  private named: NamedWeight[] | undefined;
+
+  /**
+   * @throws {ConfigError} / {RankError} / {ShapeError} from {@link validateConfig} and the plan.
+   */
+  constructor(config: HybridTTConfig, init: ModelInit = {}) {
+    this.config = validateConfig(config);
+    const c = this.config;
+    this.plan = resolvePlan(c);
+    const seed = c.seed ?? 0;
+    const std = c.initStd ?? 0.02;
+    const residStd = std / Math.sqrt(2 * c.nLayers);
+    const eps = c.layerNormEps ?? 1e-5;
+    let site = 0;
+    const nextSeed = () => hashInts(seed, 7919, site++);
+    this.dHead = c.dModel / c.nHeads;
+    const emb = this.plan.embedding;
+    this.tokenEmbedding = emb.tt
+      ? new TTEmbeddingModule("embeddings/token", c.vocabSize, c.dModel, emb, { seed: nextSeed(), stddev: std }, init.embedding)
+      : new DenseEmbedding("embeddings/token", c.vocabSize, c.dModel, { std, seed: nextSeed() });
+    this.positionEmbedding = tf.variable(tf.randomNormal([c.maxSeqLen, c.dModel], 0, std / 2, "float32", nextSeed()), true);
+    const strategy = c.ttStrategy ?? "auto";
+    this.blocks = this.plan.matrices.map((mats, l) => {
+      const make = (i: number): LinearModule => {
+        const m = mats[i];
+        if (!m) throw new ConfigError("plan is missing a matrix", { expected: "6 matrices per block", received: `${mats.length}` });
+        const s = nextSeed();
+        if (m.tt) return new TTLinearModule(m.path, m, { seed: s, strategy, cacheKernel: c.ttCacheKernel ?? false }, init.linear?.get(m.path));
+        const resid = m.name === "o" || m.name === "down";
+        return new DenseLinear(m.path, m.inFeatures, m.outFeatures, { std: resid ? residStd : std, seed: s });
+      };
+      return {
+        ln1: new LayerNorm(`block_${l}/ln_1`, c.dModel, eps),
+        q: make(0),
+        k: make(1),
+        v: make(2),
+        o: make(3),
+        ln2: new LayerNorm(`block_${l}/ln_2`, c.dModel, eps),
+        up: make(4),
+        down: make(5),
+      };
+    });
+    this.lnF = new LayerNorm("ln_f", c.dModel, eps);
+    this.head = c.tieEmbeddings
+      ? null
+      : tf.variable(tf.randomNormal([c.dModel, c.vocabSize], 0, std, "float32", nextSeed()), true);
+  }
+
+  /** Every trainable weight with its path-like name, in a fixed order. */
+  namedWeights(): NamedWeight[] {
+    if (this.named) return this.named;
+    const out: NamedWeight[] = [...this.tokenEmbedding.weights()];
+    out.push({ name: "embeddings/position/table", variable: this.positionEmbedding, decay: true });
+    for (const b of this.blocks) {
+      out.push(...b.ln1.weights(), ...b.q.weights(), ...b.k.weights(), ...b.v.weights(), ...b.o.weights());
+      out.push(...b.ln2.weights(), ...b.up.weights(), ...b.down.weights());
+    }
+    out.push(...this.lnF.weights());
+    if (this.head) out.push({ name: "head/kernel", variable: this.head, decay: true });
+    const seen = new Set<string>();
+    for (const w of out) {
+      if (seen.has(w.name)) throw new ConfigError("duplicate weight name", { expected: "unique names", received: w.name });
+      seen.add(w.name);
+    }
+    this.named = out;
+    return out;
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.namedWeights().map((w) => w.variable);
+  }
+
+  /** Exact parameter counts of this model (same as {@link computeCompressionStats} of its config). */
+  getCompressionStats(): CompressionStats {
+    return statsFromPlan(this.config, this.plan);
+  }
+
+  /** Number of trainable scalars actually allocated. */
+  countAllocatedParams(): number {
+    return this.namedWeights().reduce((a, w) => a + w.variable.size, 0);
+  }
+
+  private causalMask(t: number, tk: number): tf.Tensor2D {
+    const key = `${t}x${tk}`;
+    let m = this.masks.get(key);
+    if (!m) {
+      const data = new Float32Array(t * tk);
+      const offset = tk - t;
+      for (let i = 0; i < t; i++) for (let j = offset + i + 1; j < tk; j++) data[i * tk + j] = -1e9;
+      m = tf.keep(tf.tensor2d(data, [t, tk]));
+      this.masks.set(key, m);
+    }
+    return m;
+  }
+
+  private dropout(x: tf.Tensor2D, o: ForwardOptions, site: number): tf.Tensor2D {
+    const rate = this.config.dropout;
+    if (!o.training || rate <= 0) return x;
+    return tf.dropout(x, rate, undefined, hashInts(o.dropoutSeed ?? 0, site)) as tf.Tensor2D;
+  }
+
+  /**
+   * Final hidden states `[B·T, d]` (after ln_f) for int32 ids `[B, T]`.
+   * With a cache, positions start at `cache.length` and the cache is extended in place
+   * (its new tensors are kept; the old ones are disposed).
+   */
+  hidden(ids: tf.Tensor2D, o: ForwardOptions = {}, cache?: KVCache): tf.Tensor2D {
+    const c = this.config;
+    const [bsz, t] = ids.shape;
+    const pos0 = cache?.length ?? 0;
+    if (ids.dtype !== "int32") {
+      throw new ShapeError("ids must be an int32 tensor", { expected: "int32 [B, T]", received: `${ids.dtype} [${ids.shape}]` });
+    }
+    if (pos0 + t > c.maxSeqLen) {
+      throw new ShapeError("sequence longer than maxSeqLen", {
+        expected: `<= ${c.maxSeqLen} positions`,
+        received: `${pos0 + t} (cached ${pos0} + new ${t})`,
+      });
+    }
+    const d = c.dModel;
+    const h = c.nHeads;
+    const dh = this.dHead;
+    const scale = 1 / Math.sqrt(dh);
+    const flatIds = tf.reshape(ids, [bsz * t]) as tf.Tensor1D;
+    const tok = this.tokenEmbedding.lookup(flatIds);
+    const pos = tf.slice(this.positionEmbedding, [pos0, 0], [t, d]);
+    let x = tf.reshape(tf.add(tf.reshape(tok, [bsz, t, d]), pos), [bsz * t, d]) as tf.Tensor2D;
+    x = this.dropout(x, o, 0);
+    const newKeys: tf.Tensor4D[] = [];
+    const newValues: tf.Tensor4D[] = [];
+    this.blocks.forEach((b, l) => {
+      const a = b.ln1.apply(x);
+      const heads = (y: tf.Tensor2D) => tf.transpose(tf.reshape(y, [bsz, t, h, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = heads(tf.mul(b.q.apply(a), scale) as tf.Tensor2D);
+      let k = heads(b.k.apply(a));
+      let v = heads(b.v.apply(a));
+      if (cache) {
+        const pk = cache.keys[l];
+        const pv = cache.values[l];
+        if (pk && pv && pos0 > 0) {
+          k = tf.concat([pk, k], 2);
+          v = tf.concat([pv, v], 2);
+        }
+        newKeys.push(tf.keep(k));
+        newValues.push(tf.keep(v));
+      }
+      const tk = pos0 + t;
+      let s = tf.matMul(q, k, false, true);
+      if (t > 1) s = tf.add(s, this.causalMask(t, tk));
+      const p = tf.softmax(s);
+      const ctx = tf.reshape(tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
+      x = tf.add(x, this.dropout(b.o.apply(ctx), o, 2 * l + 1));
+      const f = b.down.apply(gelu(b.up.apply(b.ln2.apply(x))) as tf.Tensor2D);
+      x = tf.add(x, this.dropout(f, o, 2 * l + 2));
+    });
+    if (cache) {
+      for (const t0 of [...cache.keys, ...cache.values]) t0.dispose();
+      cache.keys = newKeys;
+      cache.values = newValues;
+      cache.length = pos0 + t;
+    }
+    return this.lnF.apply(x);
+  }
+
+  /** Logits `[N, vocab]` of hidden rows `[N, d]`. */
+  project(hRows: tf.Tensor2D): tf.Tensor2D {
+    return this.head ? tf.matMul(hRows, this.head as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
+  }
+
+  /** Logits `[B, T, vocab]` for int32 ids `[B, T]`. */
+  logits(ids: tf.Tensor2D, training = false): tf.Tensor3D {
+    const [bsz, t] = ids.shape;
+    return tf.tidy(() => tf.reshape(this.project(this.hidden(ids, { training })), [bsz, t, this.config.vocabSize]) as tf.Tensor3D);
+  }
+
+  /**
+   * Mean next-token NLL over the scored positions.
+   * @param inputs int32 `[B, T]`; @param targets int32 `[B, T]`; @param mask optional float `[B, T]`, 1 = scored.
+   */
+  loss(inputs: tf.Tensor2D, targets: tf.Tensor2D, mask?: tf.Tensor2D | null, o: ForwardOptions = {}): tf.Scalar {
+    const [bsz, t] = inputs.shape;
+    if (targets.shape[0] !== bsz || targets.shape[1] !== t) {
+      throw new ShapeError("targets must have the shape of inputs", {
+        expected: `[${bsz}, ${t}]`,
+        received: `[${targets.shape}]`,
+      });
+    }
+    return tf.tidy(() => {
+      const logits = this.project(this.hidden(inputs, o));
+      const tg = tf.reshape(targets, [bsz * t]) as tf.Tensor1D;
+      let w: tf.Tensor1D | null = null;
+      if (mask) {
+        const m = tf.reshape(mask, [bsz * t]) as tf.Tensor1D;
+        w = tf.div(m, tf.maximum(tf.sum(m), 1)) as tf.Tensor1D;
+      }
+      return sparseCrossEntropy(logits, tg, w);
+    });
+  }
+
+  /** Per-token NLL `[B·T]` (float32) for evaluation. */
+  tokenNll(inputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
+    const [bsz, t] = inputs.shape;
+    return tf.tidy(() => tokenNll(this.project(this.hidden(inputs)), tf.reshape(targets, [bsz * t]) as tf.Tensor1D));
+  }
+
+  /** An empty KV cache for incremental decoding. */
+  newCache(): KVCache {
+    return { keys: [], values: [], length: 0 };
+  }
+
+  /** Feeds `ids [B, T]` after the cached prefix and returns the logits of the last position `[B, vocab]`. */
+  decodeStep(ids: tf.Tensor2D, cache: KVCache): tf.Tensor2D {
+    const [bsz, t] = ids.shape;
+    return tf.tidy(() => {
+      const hRows = this.hidden(ids, {}, cache);
+      const last = tf.reshape(tf.slice(tf.reshape(hRows, [bsz, t, this.config.dModel]), [0, t - 1, 0], [bsz, 1, this.config.dModel]), [
+        bsz,
+        this.config.dModel,
+      ]) as tf.Tensor2D;
+      return this.project(last);
+    });
+  }
+
+  /** Releases a cache's tensors. */
+  static disposeCache(cache: KVCache): void {
+    for (const t of [...cache.keys, ...cache.values]) t.dispose();
+    cache.keys = [];
+    cache.values = [];
+    cache.length = 0;
+  }
+
+  /** Reads all weights into named float32 arrays. */
+  async exportWeights(): Promise<Array<{ name: string; shape: number[]; data: Float32Array }>> {
+    const out: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
+    for (const w of this.namedWeights()) {
+      out.push({ name: w.name, shape: [...w.variable.shape], data: (await w.variable.data()) as Float32Array });
+    }
+    return out;
+  }
+
+  /**
+   * Assigns named weights; every weight of the model must be present with its exact shape.
+   * @throws {FormatError} naming the missing, unexpected or mis-shaped tensors.
+   */
+  importWeights(tensors: Map<string, { shape: number[]; data: Float32Array }>, where = "weights"): void {
+    const named = this.namedWeights();
+    const missing = named.filter((w) => !tensors.has(w.name)).map((w) => w.name);
+    const known = new Set(named.map((w) => w.name));
+    const extra = [...tensors.keys()].filter((n) => !known.has(n));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new FormatError(`${where} do not match the model built from the config`, {
+        expected: `${named.length} tensors${missing.length ? `; missing ${missing.slice(0, 8).join(", ")}` : ""}`,
+        received: `${tensors.size} tensors${extra.length ? `; unexpected ${extra.slice(0, 8).join(", ")}` : ""}`,
+      });
+    }
+    for (const w of named) {
+      const t = tensors.get(w.name);
+      if (!t) continue;
+      if (t.shape.length !== w.variable.shape.length || t.shape.some((s, i) => s !== w.variable.shape[i])) {
+        throw new FormatError(`${where}: tensor ${w.name} has the wrong shape`, {
+          expected: `[${w.variable.shape}]`,
+          received: `[${t.shape}]`,
+        });
+      }
+    }
+    for (const w of named) {
+      const t = tensors.get(w.name);
+      if (t) tf.tidy(() => w.variable.assign(tf.tensor(t.data, t.shape, "float32")));
+    }
+  }
+
+  /**
+   * Saves to a directory: `config.json`, `weights.bin` (float32 LE) and `manifest.json`
+   * (names, shapes, offsets, byte length, FNV-1a checksum). Each file is written atomically,
+   * the manifest last.
+   */
+  async save(dir: string): Promise<void> {
+    const { entries, payload } = packTensors(await this.exportWeights());
+    await fs.mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, "weights.bin"), payload);
+    await writeFileAtomic(
+      join(dir, "config.json"),
+      `${JSON.stringify({ format: FORMAT, version: FORMAT_VERSION, config: this.config }, null, 2)}\n`,
+    );
+    const manifest: WeightsManifest = {
+      format: FORMAT,
+      version: FORMAT_VERSION,
+      weightsFile: "weights.bin",
+      byteLength: payload.byteLength,
+      checksum: fnv1a(payload),
+      tensors: entries,
+    };
+    await writeFileAtomic(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+  }
+
+  /**
+   * Loads a model written by {@link save}.
+   * @throws {FormatError} for a missing/corrupt file, wrong format or version, size or checksum
+   *   mismatch, or tensors that do not match the config; {@link ConfigError} for an invalid config.
+   */
+  static async load(dir: string, opts: { expectVocabSize?: number } = {}): Promise<HybridTTTransformer> {
+    const readJson = async <T>(name: string): Promise<T> => {
+      let text: string;
+      try {
+        text = await fs.readFile(join(dir, name), "utf8");
+      } catch (e) {
+        throw new FormatError(`cannot read ${name} in ${dir}`, { expected: `a saved model folder`, received: String(e) });
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch (e) {
+        throw new FormatError(`${name} is not valid JSON`, { expected: "JSON", received: String(e) });
+      }
+    };
+    const cfgFile = await readJson<{ format?: string; version?: number; config?: HybridTTConfig }>("config.json");
+    const manifest = await readJson<WeightsManifest>("manifest.json");
+    for (const [what, f] of [
+      ["config.json", cfgFile],
+      ["manifest.json", manifest],
+    ] as const) {
+      if (f.format !== FORMAT || f.version !== FORMAT_VERSION) {
+        throw new FormatError(`${what} is not a hybrid TT transformer of a known version`, {
+          expected: `${FORMAT} v${FORMAT_VERSION}`,
+          received: `${f.format} v${f.version}`,
+        });
+      }
+    }
+    if (!cfgFile.config) throw new FormatError("config.json has no config", { expected: "{ config }", received: "none" });
+    const config = validateConfig(cfgFile.config);
+    if (opts.expectVocabSize !== undefined && opts.expectVocabSize !== config.vocabSize) {
+      throw new ConfigError("saved model vocabulary does not match the tokenizer", {
+        expected: `vocabSize ${opts.expectVocabSize}`,
+        received: `vocabSize ${config.vocabSize}`,
+      });
+    }
+    let payload: Uint8Array;
+    try {
+      payload = new Uint8Array(await fs.readFile(join(dir, manifest.weightsFile)));
+    } catch (e) {
+      throw new FormatError(`cannot read ${manifest.weightsFile}`, { expected: "the weights file", received: String(e) });
+    }
+    if (payload.byteLength !== manifest.byteLength) {
+      throw new FormatError(`${manifest.weightsFile} has the wrong size (truncated or from another save)`, {
+        expected: `${manifest.byteLength} bytes`,
+        received: `${payload.byteLength} bytes`,
+      });
+    }
+    const sum = fnv1a(payload);
+    if (sum !== manifest.checksum) {
+      throw new FormatError(`${manifest.weightsFile} checksum mismatch`, {
+        expected: `fnv1a ${manifest.checksum}`,
+        received: `fnv1a ${sum}`,
+      });
+    }
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const e of manifest.tensors) tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, manifest.weightsFile) });
+    const model = new HybridTTTransformer(config);
+    try {
+      model.importWeights(tensors, `${dir}/weights.bin`);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
+  }
+
+  dispose(): void {
+    this.tokenEmbedding.dispose();
+    this.positionEmbedding.dispose();
+    for (const b of this.blocks) {
+      for (const m of [b.ln1, b.q, b.k, b.v, b.o, b.ln2, b.up, b.down]) m.dispose();
+    }
+    this.lnF.dispose();
+    this.head?.dispose();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}

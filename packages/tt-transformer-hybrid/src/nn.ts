@@ -1,0 +1,202 @@
+/**
+ * Building blocks of the decoder: dense projection, LayerNorm, dense embedding, GELU and a
+ * sparse softmax cross-entropy with a hand-written gradient.
+ *
+ * Every module exposes its weights as {@link NamedWeight}s (path-like names such as
+ * `block_3/attn/q/kernel`), which is what the optimizer, checkpoints and save/load use.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+// tfjs-layers registers the gradients of every tfjs-core op (tfjs-core alone does not).
+import "@tensorflow/tfjs-layers";
+
+/** A trainable tensor with a stable, path-like name. */
+export interface NamedWeight {
+  name: string;
+  variable: tf.Variable;
+  /** Whether AdamW applies decoupled weight decay (matrices, embeddings, TT cores: yes; biases, norms: no). */
+  decay: boolean;
+}
+
+/** A linear map `y = x·W + b` on `[N, in]` rows, dense or TT. */
+export interface LinearModule {
+  readonly path: string;
+  readonly kind: "dense" | "tt";
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+  weights(): NamedWeight[];
+  /** The dense kernel `[in, out]` (reconstructed from the cores for TT); caller disposes. */
+  fullKernel(): tf.Tensor2D;
+  /** The bias (a view of the variable; do not dispose) or null. */
+  bias(): tf.Tensor1D | null;
+  dispose(): void;
+}
+
+/** Dense projection with a `[in, out]` kernel and a bias; forward is one fused matMul + bias. */
+export class DenseLinear implements LinearModule {
+  readonly kind = "dense" as const;
+  readonly kernel: tf.Variable;
+  readonly biasVar: tf.Variable;
+  constructor(
+    readonly path: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    init: { std: number; seed: number },
+  ) {
+    this.kernel = tf.variable(tf.randomNormal([inFeatures, outFeatures], 0, init.std, "float32", init.seed), true);
+    this.biasVar = tf.variable(tf.zeros([outFeatures]), true);
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.biasVar }) as tf.Tensor2D;
+  }
+  weights(): NamedWeight[] {
+    return [
+      { name: `${this.path}/kernel`, variable: this.kernel, decay: true },
+      { name: `${this.path}/bias`, variable: this.biasVar, decay: false },
+    ];
+  }
+  fullKernel(): tf.Tensor2D {
+    return this.kernel.clone() as tf.Tensor2D;
+  }
+  bias(): tf.Tensor1D {
+    return this.biasVar as tf.Tensor1D;
+  }
+  dispose(): void {
+    this.kernel.dispose();
+    this.biasVar.dispose();
+  }
+}
+
+/** LayerNorm over the last axis: (x − μ)/√(σ² + ε)·γ + β. */
+export class LayerNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  constructor(
+    readonly path: string,
+    dim: number,
+    readonly eps: number,
+  ) {
+    this.gamma = tf.variable(tf.ones([dim]), true);
+    this.beta = tf.variable(tf.zeros([dim]), true);
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
+  }
+  weights(): NamedWeight[] {
+    return [
+      { name: `${this.path}/gamma`, variable: this.gamma, decay: false },
+      { name: `${this.path}/beta`, variable: this.beta, decay: false },
+    ];
+  }
+  dispose(): void {
+    this.gamma.dispose();
+    this.beta.dispose();
+  }
+}
+
+/** A token embedding, dense or TT. */
+export interface EmbeddingModule {
+  readonly kind: "dense" | "tt";
+  readonly vocabSize: number;
+  readonly dim: number;
+  /** Rows for int32 ids `[N]` → `[N, dim]`. */
+  lookup(ids: tf.Tensor1D): tf.Tensor2D;
+  /** Tied output head: `h [N, dim]` → `h·Eᵀ [N, vocab]`. */
+  projectOut(h: tf.Tensor2D): tf.Tensor2D;
+  /** Full `[vocab, dim]` table (reconstructed for TT); caller disposes. */
+  fullTable(): tf.Tensor2D;
+  weights(): NamedWeight[];
+  dispose(): void;
+}
+
+export class DenseEmbedding implements EmbeddingModule {
+  readonly kind = "dense" as const;
+  readonly table: tf.Variable;
+  constructor(
+    readonly path: string,
+    readonly vocabSize: number,
+    readonly dim: number,
+    init: { std: number; seed: number },
+  ) {
+    this.table = tf.variable(tf.randomNormal([vocabSize, dim], 0, init.std, "float32", init.seed), true);
+  }
+  lookup(ids: tf.Tensor1D): tf.Tensor2D {
+    return embeddingLookup(this.table as tf.Tensor2D, ids);
+  }
+  projectOut(h: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(h, this.table as tf.Tensor2D, false, true);
+  }
+  fullTable(): tf.Tensor2D {
+    return this.table.clone() as tf.Tensor2D;
+  }
+  weights(): NamedWeight[] {
+    return [{ name: `${this.path}/table`, variable: this.table, decay: true }];
+  }
+  dispose(): void {
+    this.table.dispose();
+  }
+}
+
+/**
+ * Rows `table[ids]` with the gradient written as a scatter-add (ScatterNd sums duplicate ids):
+ * tf.gather's own gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const [v, d] = table.shape;
+  const n = ids.shape[0];
+  // biome-ignore lint/suspicious/noExplicitAny: tf.customGrad's variadic signature does not type (x, save) pairs.
+  const f = tf.customGrad(((t: tf.Tensor) => ({
+    value: tf.gather(t, ids),
+    gradFunc: (dy: tf.Tensor) => [tf.scatterND(tf.reshape(ids, [n, 1]), tf.reshape(dy, [n, d]), [v, d])],
+  })) as any);
+  return f(table) as tf.Tensor2D;
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation (GPT-2): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/**
+ * Weighted mean of −log softmax(logits)[target] over rows.
+ *
+ * `weights` are per-row factors already divided by their sum (or `null` = uniform 1/N). The
+ * gradient is written by hand, (softmax − onehot)·w, so the backward pass costs one softmax and
+ * one one-hot instead of differentiating logSumExp.
+ */
+export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D | null): tf.Scalar {
+  const [n, v] = logits.shape;
+  // biome-ignore lint/suspicious/noExplicitAny: tf.customGrad's variadic signature does not type (x, save) pairs.
+  const f = tf.customGrad(((lg: tf.Tensor, save: tf.GradSaveFunc) => {
+    const l2 = lg as tf.Tensor2D;
+    const lse = tf.logSumExp(l2, 1);
+    const flatIdx = tf.add(tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")), targets);
+    const picked = tf.gather(tf.reshape(l2, [-1]), flatIdx);
+    const nll = tf.sub(lse, picked);
+    const value = weights === null ? tf.mean(nll) : tf.sum(tf.mul(nll, weights));
+    save([l2, lse]);
+    return {
+      value: value as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sl, slse] = saved as [tf.Tensor2D, tf.Tensor1D];
+        const p = tf.exp(tf.sub(sl, tf.reshape(slse, [n, 1])));
+        const g = tf.sub(p, tf.oneHot(targets, v, 1, 0, "float32"));
+        const w = weights === null ? tf.mul(dy, 1 / n) : tf.mul(tf.reshape(weights, [n, 1]), dy);
+        return [tf.mul(g, w)];
+      },
+    };
+  }) as any);
+  return f(logits) as tf.Scalar;
+}
+
+/** Per-row NLL `[N]` (no gradient needed). */
+export function tokenNll(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [n, v] = logits.shape;
+  const lse = tf.logSumExp(logits, 1);
+  const flatIdx = tf.add(tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")), targets);
+  return tf.sub(lse, tf.gather(tf.reshape(logits, [-1]), flatIdx)) as tf.Tensor1D;
+}

@@ -1,0 +1,175 @@
+/**
+ * Exact parameter counts, computed from the config alone (no tensor is allocated).
+ *
+ * What is counted (dense baseline counted the same way, with every matrix dense):
+ * - token embedding `vocab × d` (TT: Σ cores of the TT embedding, padded vocabulary modes),
+ * - learned positions `maxSeqLen × d` (always dense),
+ * - per block: q, k, v, o (`d × d` kernel + `d` bias each, or TT cores + bias), FFN up
+ *   (`d × dFF` + `dFF` bias), FFN down (`dFF × d` + `d` bias), two LayerNorms (`2d` each),
+ * - the final LayerNorm (`2d`),
+ * - the LM head: 0 when tied to the token embedding, else a dense `d × vocab` kernel without bias.
+ *
+ * TT layers count the ranks they instantiate: the configured (nominal) ranks clipped to the TT
+ * limits, which for a full-rank matrix are the TT-SVD effective ranks.
+ */
+import { type HybridTTConfig, type MatrixName, type ModelPlan, resolvePlan, ttParams, validateConfig } from "./config.js";
+
+/** Original (all-dense) vs compressed parameter counts of a part of the model. */
+export interface ParamCount {
+  originalParams: number;
+  compressedParams: number;
+  /** originalParams / compressedParams. */
+  compressionRatio: number;
+}
+
+/** One linear map in the stats. */
+export interface MatrixStats extends ParamCount {
+  path: string;
+  kind: "dense" | "tt";
+  /** [inFeatures, outFeatures]. */
+  shape: [number, number];
+  /** Bias parameters included in both counts. */
+  biasParams: number;
+  inModes?: number[];
+  outModes?: number[];
+  /** Inner ranks as configured. */
+  nominalRanks?: number[];
+  /** Inner ranks instantiated and counted. */
+  ranks?: number[];
+}
+
+export type ComponentName =
+  | "embeddings"
+  | "positions"
+  | "norms"
+  | "head"
+  | "attention.q"
+  | "attention.k"
+  | "attention.v"
+  | "attention.o"
+  | "ffn.up"
+  | "ffn.down"
+  | "attention"
+  | "ffn";
+
+export interface LayerStats extends ParamCount {
+  index: number;
+  matrices: MatrixStats[];
+  /** The two LayerNorms of the block. */
+  normParams: number;
+}
+
+export interface CompressionStats {
+  total: ParamCount;
+  /** Per component over all layers; `attention` / `ffn` aggregate their matrices (with biases). */
+  components: Record<ComponentName, ParamCount>;
+  layers: LayerStats[];
+  /** All linear weights and biases of the blocks (attention + FFN). */
+  linear: ParamCount;
+  embedding: ParamCount & { kind: "dense" | "tt"; vocabModes?: number[]; dimModes?: number[]; ranks?: number[] };
+  /** What is counted, in words. */
+  counting: string;
+}
+
+function pc(originalParams: number, compressedParams: number): ParamCount {
+  return { originalParams, compressedParams, compressionRatio: originalParams / compressedParams };
+}
+
+function add(a: ParamCount, o: number, c: number): ParamCount {
+  return pc(a.originalParams + o, a.compressedParams + c);
+}
+
+const COUNTING =
+  "exact count of every parameter: token embedding (TT cores when TT), learned positions, per block q/k/v/o/up/down " +
+  "kernels (TT cores when TT) with their biases, two LayerNorms (gain+bias) per block, final LayerNorm, and the LM head " +
+  "(0 when tied to the embedding, else a dense d×vocab kernel without bias); the original count is the same model with " +
+  "every matrix dense; TT layers count the ranks they instantiate (configured ranks clipped to the TT-matrix limits " +
+  "min(prod of left mode pairs, prod of right mode pairs) = TT-SVD effective ranks of a full-rank matrix)";
+
+/** Stats from an already resolved plan. */
+export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): CompressionStats {
+  const c = config;
+  const d = c.dModel;
+  const compNames: ComponentName[] = [
+    "embeddings",
+    "positions",
+    "norms",
+    "head",
+    "attention.q",
+    "attention.k",
+    "attention.v",
+    "attention.o",
+    "ffn.up",
+    "ffn.down",
+    "attention",
+    "ffn",
+  ];
+  const components = Object.fromEntries(compNames.map((n) => [n, pc(0, 0)])) as Record<ComponentName, ParamCount>;
+  const bump = (n: ComponentName, o: number, cc: number): void => {
+    components[n] = add(components[n], o, cc);
+  };
+  const e = plan.embedding;
+  const embDense = c.vocabSize * d;
+  const embComp = e.tt ? ttParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : embDense;
+  bump("embeddings", embDense, embComp);
+  bump("positions", c.maxSeqLen * d, c.maxSeqLen * d);
+  const head = c.tieEmbeddings ? 0 : d * c.vocabSize;
+  bump("head", head, head);
+  bump("norms", 2 * d, 2 * d); // final LayerNorm
+  const layers: LayerStats[] = [];
+  let linear = pc(0, 0);
+  for (let l = 0; l < c.nLayers; l++) {
+    const mats: MatrixStats[] = [];
+    let layer = pc(4 * d, 4 * d);
+    bump("norms", 4 * d, 4 * d);
+    for (const m of plan.matrices[l] ?? []) {
+      const bias = m.outFeatures;
+      const dense = m.inFeatures * m.outFeatures + bias;
+      const comp = m.tt ? ttParams(m.tt.inModes, m.tt.outModes, m.tt.ranks) + bias : dense;
+      const ms: MatrixStats = {
+        path: m.path,
+        kind: m.tt ? "tt" : "dense",
+        shape: [m.inFeatures, m.outFeatures],
+        biasParams: bias,
+        ...pc(dense, comp),
+      };
+      if (m.tt) {
+        ms.inModes = m.tt.inModes;
+        ms.outModes = m.tt.outModes;
+        ms.nominalRanks = m.tt.nominalRanks;
+        ms.ranks = m.tt.ranks;
+      }
+      mats.push(ms);
+      layer = add(layer, dense, comp);
+      linear = add(linear, dense, comp);
+      const comp1: ComponentName = m.name === "up" || m.name === "down" ? `ffn.${m.name}` : `attention.${m.name as Exclude<MatrixName, "up" | "down">}`;
+      bump(comp1, dense, comp);
+      bump(m.name === "up" || m.name === "down" ? "ffn" : "attention", dense, comp);
+    }
+    layers.push({ index: l, matrices: mats, normParams: 4 * d, ...layer });
+  }
+  let total = pc(0, 0);
+  for (const n of ["embeddings", "positions", "norms", "head", "attention", "ffn"] as const) {
+    total = add(total, components[n].originalParams, components[n].compressedParams);
+  }
+  const embedding: CompressionStats["embedding"] = { kind: e.tt ? "tt" : "dense", ...pc(embDense, embComp) };
+  if (e.tt) {
+    embedding.vocabModes = e.tt.vocabModes;
+    embedding.dimModes = e.tt.dimModes;
+    embedding.ranks = e.tt.ranks;
+  }
+  return { total, components, layers, linear, embedding, counting: COUNTING };
+}
+
+/**
+ * Exact compression stats of a config, without allocating the model.
+ *
+ * @example
+ * ```ts
+ * computeCompressionStats({ ...REFERENCE_CONFIG, attentionRanks: null, ffnRanks: null }).total.originalParams; // 124439808
+ * ```
+ */
+export function computeCompressionStats(config: HybridTTConfig): CompressionStats {
+  const c = validateConfig(config);
+  return statsFromPlan(c, resolvePlan(c));
+}
