@@ -42,11 +42,17 @@ async function main(): Promise<void> {
     for (const [split, n] of Object.entries(LINES[variant]) as [Split, number][]) {
       const path = found.files[split];
       if (!path) throw new Error(`${variant} ${split} missing under ${dataDir}`);
-      const text = await readTextFile(path, { spec: WIKITEXT2[variant].files[split], label: `${variant} ${split}` });
+      const text = await readTextFile(path, {
+        spec: WIKITEXT2[variant].files[split],
+        label: `${variant} ${split}`,
+      });
       const lines = text.split("\n").slice(0, n);
       const out = `${lines.join("\n")}\n`;
       const bytes = Buffer.from(out, "utf8");
-      const tokens = lines.reduce((acc, l) => acc + l.split(WHITESPACE).filter((w) => w.length > 0).length + 1, 0);
+      const tokens = lines.reduce(
+        (acc, l) => acc + l.split(WHITESPACE).filter((w) => w.length > 0).length + 1,
+        0,
+      );
       const name = OUT_NAMES[variant][split];
       await writeFileAtomic(join(sampleDir, WIKITEXT2[variant].folder, name), bytes);
       (manifest.files as Record<string, Record<string, unknown>>)[variant]![split] = {

@@ -26,7 +26,10 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** Fisher-Yates shuffle of `a` in place with `rand` (floats in [0, 1)). */
-export function shuffleInPlace<T extends { length: number; [i: number]: number }>(a: T, rand: () => number): T {
+export function shuffleInPlace<T extends { length: number; [i: number]: number }>(
+  a: T,
+  rand: () => number,
+): T {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const t = a[i]!;

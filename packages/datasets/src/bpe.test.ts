@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BpeTokenizer, loadBpe } from "./bpe.js";
 import { ArgumentError, MissingSplitError } from "./errors.js";
 import { readTextFile } from "./stream.js";
-import { EMPTY_ENV, SHARED, noteSkip } from "./testing/helpers.js";
+import { EMPTY_ENV, noteSkip, SHARED } from "./testing/helpers.js";
 
 const bpe = new BpeTokenizer();
 
@@ -26,13 +26,24 @@ describe("BpeTokenizer (GPT-2)", () => {
 
 describe("loadBpe", () => {
   it("round-trips the embedded raw sample exactly", async () => {
-    const c = await loadBpe({ env: EMPTY_ENV, cacheDir: "/nonexistent-tt-cache", shared: false, download: false });
+    const c = await loadBpe({
+      env: EMPTY_ENV,
+      cacheDir: "/nonexistent-tt-cache",
+      shared: false,
+      download: false,
+    });
     expect(c.source.source).toBe("sample");
     expect(c.splits.train).toBeUndefined();
     const text = await readTextFile(c.source.files.valid!, {});
     expect(bpe.decode(c.splits.valid!)).toBe(text);
     await expect(
-      loadBpe({ env: EMPTY_ENV, cacheDir: "/nonexistent-tt-cache", shared: false, download: false, splits: ["train"] }),
+      loadBpe({
+        env: EMPTY_ENV,
+        cacheDir: "/nonexistent-tt-cache",
+        shared: false,
+        download: false,
+        splits: ["train"],
+      }),
     ).rejects.toBeInstanceOf(MissingSplitError);
   });
 });

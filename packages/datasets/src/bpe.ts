@@ -4,7 +4,7 @@
 import gpt2 from "gpt-tokenizer/encoding/r50k_base";
 import { ArgumentError, MissingSplitError } from "./errors.js";
 import { SPLITS, type Split } from "./manifest.js";
-import { type ResolveOptions, type ResolvedCorpus, resolveWikiText2 } from "./resolve.js";
+import { type ResolvedCorpus, type ResolveOptions, resolveWikiText2 } from "./resolve.js";
 import { readTextFile } from "./stream.js";
 
 /** GPT-2 byte-level BPE. `<|endoftext|>` inside the text is encoded as plain text, never as the special token. */
@@ -55,10 +55,13 @@ export async function loadBpe(opts: ResolveOptions & { splits?: readonly Split[]
   for (const s of wanted) {
     const path = source.files[s];
     if (path === undefined) {
-      throw new MissingSplitError(`WikiText-2 ${source.variant} ${s} split missing from ${source.dir}. ${source.note}`, {
-        expected: `the ${s} split`,
-        received: `only ${SPLITS.filter((x) => source.files[x]).join(", ") || "nothing"}`,
-      });
+      throw new MissingSplitError(
+        `WikiText-2 ${source.variant} ${s} split missing from ${source.dir}. ${source.note}`,
+        {
+          expected: `the ${s} split`,
+          received: `only ${SPLITS.filter((x) => source.files[x]).join(", ") || "nothing"}`,
+        },
+      );
     }
     const text = await readTextFile(path, {
       spec: source.specs[s],

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadFile, downloadSplits } from "./download.js";
 import { ChecksumError, DataFormatError, DownloadError } from "./errors.js";
 import { type Mirror, SPLITS } from "./manifest.js";
 import { resolveWikiText2 } from "./resolve.js";
-import { EMPTY_ENV, SHARED, noteSkip, tempDir } from "./testing/helpers.js";
+import { EMPTY_ENV, noteSkip, SHARED, tempDir } from "./testing/helpers.js";
 import { loadWordLevel } from "./wordlevel.js";
 import { readZipMember } from "./zip.js";
 
@@ -69,7 +69,8 @@ function dropAfter(body: Uint8Array, cut: number): Route {
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff);
+const bytes = (n: number, seed: number) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff);
 const listing = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 describe("downloadFile", () => {
@@ -86,9 +87,10 @@ describe("downloadFile", () => {
     const body = bytes(100_000, 2);
     routes.set("/wrong.bin", serve(bytes(100_000, 3)));
     const dir = join(t.dir, "wrong");
-    const e = await downloadFile(`${base}/wrong.bin`, join(dir, "w.bin"), { bytes: body.length, sha256: sha(body) }).catch(
-      (x: unknown) => x,
-    );
+    const e = await downloadFile(`${base}/wrong.bin`, join(dir, "w.bin"), {
+      bytes: body.length,
+      sha256: sha(body),
+    }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ChecksumError);
     expect((e as ChecksumError).expected).toBe(sha(body));
     expect(listing(dir)).toEqual([]);
@@ -97,7 +99,9 @@ describe("downloadFile", () => {
   it("too many bytes: ChecksumError, nothing left in the folder", async () => {
     routes.set("/long.bin", serve(bytes(1000, 4)));
     const dir = join(t.dir, "long");
-    await expect(downloadFile(`${base}/long.bin`, join(dir, "l.bin"), { bytes: 999 })).rejects.toBeInstanceOf(ChecksumError);
+    await expect(downloadFile(`${base}/long.bin`, join(dir, "l.bin"), { bytes: 999 })).rejects.toBeInstanceOf(
+      ChecksumError,
+    );
     expect(listing(dir)).toEqual([]);
   });
 
@@ -111,7 +115,9 @@ describe("downloadFile", () => {
     const dir = join(t.dir, "drop");
     const dest = join(dir, "d.bin");
     routes.set("/drop.bin", dropAfter(body, 700_000));
-    const e = await downloadFile(`${base}/drop.bin`, dest, { bytes: body.length, sha256: sha(body) }).catch((x: unknown) => x);
+    const e = await downloadFile(`${base}/drop.bin`, dest, { bytes: body.length, sha256: sha(body) }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(DownloadError);
     expect((e as Error).message).toMatch(/broke off after [\d,]+ bytes/);
     expect(existsSync(dest)).toBe(false);
@@ -130,7 +136,7 @@ describe("downloadFile", () => {
   it("a server that ignores Range restarts the file from zero", async () => {
     const body = bytes(50_000, 6);
     const dest = join(t.dir, "norange", "n.bin");
-    await downloadFile(`${base}/nothing`, dest).catch(() => undefined);
+    mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(`${dest}.partial`, body.subarray(0, 1234));
     routes.set("/norange.bin", serve(body, { ranges: false }));
     await downloadFile(`${base}/norange.bin`, dest, { bytes: body.length, sha256: sha(body) });
@@ -140,12 +146,12 @@ describe("downloadFile", () => {
   it("a corrupt partial file (resumed into wrong bytes) is deleted, and the retry succeeds", async () => {
     const body = bytes(80_000, 7);
     const dest = join(t.dir, "corrupt", "c.bin");
-    await downloadFile(`${base}/nothing`, dest).catch(() => undefined);
+    mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(`${dest}.partial`, bytes(1000, 99));
     routes.set("/corrupt.bin", serve(body));
-    await expect(downloadFile(`${base}/corrupt.bin`, dest, { bytes: body.length, sha256: sha(body) })).rejects.toBeInstanceOf(
-      ChecksumError,
-    );
+    await expect(
+      downloadFile(`${base}/corrupt.bin`, dest, { bytes: body.length, sha256: sha(body) }),
+    ).rejects.toBeInstanceOf(ChecksumError);
     expect(listing(join(t.dir, "corrupt"))).toEqual([]);
     await downloadFile(`${base}/corrupt.bin`, dest, { bytes: body.length, sha256: sha(body) });
     expect(sha(readFileSync(dest))).toBe(sha(body));
@@ -206,7 +212,8 @@ describe("readZipMember", () => {
 noteSkip("the end-to-end download tests that serve the published files");
 
 describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.0.1)", () => {
-  const files = () => Object.fromEntries(SPLITS.map((s) => [s, readFileSync(join(SHARED!, "wikitext-2", `${s}.txt`))]));
+  const files = () =>
+    Object.fromEntries(SPLITS.map((s) => [s, readFileSync(join(SHARED!, "wikitext-2", `${s}.txt`))]));
 
   it("downloads all three splits into the cache, verified, then loads them", async () => {
     const f = files();
@@ -219,7 +226,11 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
     const cacheDir = join(t.dir, "cache1");
     const r = await resolveWikiText2({ env: EMPTY_ENV, cacheDir, shared: false, mirrors: [mirror] });
     expect(r.source).toBe("download");
-    expect(listing(join(cacheDir, "wikitext-2"))).toEqual(["wiki.test.tokens", "wiki.train.tokens", "wiki.valid.tokens"]);
+    expect(listing(join(cacheDir, "wikitext-2"))).toEqual([
+      "wiki.test.tokens",
+      "wiki.train.tokens",
+      "wiki.valid.tokens",
+    ]);
     const again = await loadWordLevel({ env: EMPTY_ENV, cacheDir, shared: false, download: false });
     expect(again.source.source).toBe("cache");
     expect(again.vocab.size).toBe(33_278);
@@ -236,7 +247,11 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
       cacheDir,
       shared: false,
       mirrors: [
-        { kind: "files", name: "bad", urls: Object.fromEntries(SPLITS.map((s) => [s, `${base}/bad/${s}.txt`])) },
+        {
+          kind: "files",
+          name: "bad",
+          urls: Object.fromEntries(SPLITS.map((s) => [s, `${base}/bad/${s}.txt`])),
+        },
         {
           kind: "zip",
           name: "zip",
@@ -247,7 +262,11 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
     });
     expect(r.source).toBe("download");
     // the bad mirror's short files were not used; the zip was removed after extraction
-    expect(listing(join(cacheDir, "wikitext-2"))).toEqual(["wiki.test.tokens", "wiki.train.tokens", "wiki.valid.tokens"]);
+    expect(listing(join(cacheDir, "wikitext-2"))).toEqual([
+      "wiki.test.tokens",
+      "wiki.train.tokens",
+      "wiki.valid.tokens",
+    ]);
   });
 
   it("a dropped connection leaves no file under a final name; the sample is used meanwhile", async () => {
@@ -261,9 +280,12 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
     expect(listing(join(cacheDir, "wikitext-2"))).toEqual(["wiki.valid.tokens.partial"]);
     routes.set("/ok/valid.txt", serve(f.valid!));
     hits.length = 0;
-    const { done } = await downloadSplits("word", join(cacheDir, "wikitext-2"), ["valid"], [
-      { kind: "files", name: "ok", urls: { valid: `${base}/ok/valid.txt` } },
-    ]);
+    const { done } = await downloadSplits(
+      "word",
+      join(cacheDir, "wikitext-2"),
+      ["valid"],
+      [{ kind: "files", name: "ok", urls: { valid: `${base}/ok/valid.txt` } }],
+    );
     expect(hits[0]?.range).toMatch(/^bytes=[1-9]\d*-$/);
     expect(done).toEqual(["valid"]);
     expect(listing(join(cacheDir, "wikitext-2"))).toEqual(["wiki.valid.tokens"]);

@@ -12,7 +12,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ChecksumError, DataError, DownloadError, fmtInt } from "./errors.js";
-import { type FileSpec, type Mirror, type Split, WIKITEXT2, type Variant } from "./manifest.js";
+import { type FileSpec, type Mirror, type Split, type Variant, WIKITEXT2 } from "./manifest.js";
 import { readZipMember } from "./zip.js";
 
 export interface DownloadOptions {
@@ -52,7 +52,6 @@ export async function downloadFile(
 ): Promise<void> {
   const doFetch = opts.fetch ?? globalThis.fetch;
   const partial = `${dest}.partial`;
-  await mkdir(dirname(dest), { recursive: true });
   let have = Math.max(0, await sizeOf(partial));
   if (expect.bytes !== undefined && have > expect.bytes) {
     await rm(partial, { force: true });
@@ -106,6 +105,7 @@ export async function downloadFile(
     if (res.status !== 416) {
       const lengthHeader = res.headers.get("content-length");
       const total = lengthHeader ? (append ? have : 0) + Number(lengthHeader) : expect.bytes;
+      await mkdir(dirname(dest), { recursive: true });
       const fh = await open(partial, append ? "a" : "w");
       let got = append ? have : 0;
       try {
@@ -122,7 +122,10 @@ export async function downloadFile(
       } catch (e) {
         throw new DownloadError(
           `download of ${url} broke off after ${fmtInt(got)} bytes; ${basename(partial)} is kept and the next call resumes it`,
-          { expected: total !== undefined ? `${fmtInt(total)} bytes` : undefined, received: describeCause(e) },
+          {
+            expected: total !== undefined ? `${fmtInt(total)} bytes` : undefined,
+            received: describeCause(e),
+          },
           { cause: e },
         );
       } finally {
@@ -135,26 +138,35 @@ export async function downloadFile(
   if (expect.bytes !== undefined && size < expect.bytes) {
     // The response ended cleanly (a dropped connection throws above): the server's file is short.
     await rm(partial, { force: true });
-    throw new ChecksumError(`${url} served a complete response shorter than the published file; deleted ${basename(partial)}`, {
-      expected: `${fmtInt(expect.bytes)} bytes`,
-      received: `${fmtInt(size)} bytes`,
-    });
+    throw new ChecksumError(
+      `${url} served a complete response shorter than the published file; deleted ${basename(partial)}`,
+      {
+        expected: `${fmtInt(expect.bytes)} bytes`,
+        received: `${fmtInt(size)} bytes`,
+      },
+    );
   }
   if (expect.bytes !== undefined && size > expect.bytes) {
     await rm(partial, { force: true });
-    throw new ChecksumError(`${url} served more bytes than the published file; deleted ${basename(partial)}`, {
-      expected: `${fmtInt(expect.bytes)} bytes`,
-      received: `${fmtInt(size)} bytes`,
-    });
+    throw new ChecksumError(
+      `${url} served more bytes than the published file; deleted ${basename(partial)}`,
+      {
+        expected: `${fmtInt(expect.bytes)} bytes`,
+        received: `${fmtInt(size)} bytes`,
+      },
+    );
   }
   if (expect.sha256 !== undefined) {
     const got = await sha256File(partial);
     if (got !== expect.sha256) {
       await rm(partial, { force: true });
-      throw new ChecksumError(`${url} served bytes whose sha256 is not the published one; deleted ${basename(partial)}`, {
-        expected: expect.sha256,
-        received: got,
-      });
+      throw new ChecksumError(
+        `${url} served bytes whose sha256 is not the published one; deleted ${basename(partial)}`,
+        {
+          expected: expect.sha256,
+          received: got,
+        },
+      );
     }
   }
   await rename(partial, dest);
@@ -232,10 +244,13 @@ export async function downloadSplits(
               const want = spec.files[s];
               const got = createHash("sha256").update(bytes).digest("hex");
               if (bytes.length !== want.bytes || got !== want.sha256) {
-                throw new ChecksumError(`${m.members[s]} in ${m.url} is not the published ${variant} ${s} file`, {
-                  expected: `${fmtInt(want.bytes)} bytes, sha256 ${want.sha256}`,
-                  received: `${fmtInt(bytes.length)} bytes, sha256 ${got}`,
-                });
+                throw new ChecksumError(
+                  `${m.members[s]} in ${m.url} is not the published ${variant} ${s} file`,
+                  {
+                    expected: `${fmtInt(want.bytes)} bytes, sha256 ${want.sha256}`,
+                    received: `${fmtInt(bytes.length)} bytes, sha256 ${got}`,
+                  },
+                );
               }
               await writeFileAtomic(dest(s), bytes);
               done.push(s);

@@ -70,7 +70,12 @@ export class EncodingError extends DataError {
 export class DataNotFoundError extends DataError {
   /** Every location tried, in order, with the reason it was not used. */
   readonly looked: readonly string[];
-  constructor(message: string, looked: readonly string[], details: ErrorDetails = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    looked: readonly string[],
+    details: ErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
     super("DATA_NOT_FOUND", message, details, options);
     this.looked = looked;
   }

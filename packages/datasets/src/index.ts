@@ -5,11 +5,24 @@
  */
 export * from "./batching.js";
 export * from "./bpe.js";
-export { downloadFile, downloadSplits, sha256File, writeFileAtomic, type DownloadOptions } from "./download.js";
+export {
+  type DownloadOptions,
+  downloadFile,
+  downloadSplits,
+  sha256File,
+  writeFileAtomic,
+} from "./download.js";
 export * from "./errors.js";
 export * from "./manifest.js";
 export * from "./resolve.js";
-export { checkFileSize, firstInvalidUtf8, readLineBlocks, readTextFile, type FileCheck, type ReadSummary } from "./stream.js";
+export {
+  checkFileSize,
+  type FileCheck,
+  firstInvalidUtf8,
+  type ReadSummary,
+  readLineBlocks,
+  readTextFile,
+} from "./stream.js";
 export * from "./vocab.js";
 export * from "./wordlevel.js";
-export { readZipMember, listZip, type ZipEntry } from "./zip.js";
+export { listZip, readZipMember, type ZipEntry } from "./zip.js";

@@ -3,15 +3,15 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   ChecksumError,
-  DataError,
+  type DataError,
   EmptyFileError,
   EncodingError,
   MissingSplitError,
   TruncatedFileError,
 } from "./errors.js";
 import { WIKITEXT2 } from "./manifest.js";
-import { readLineBlocks, readTextFile, firstInvalidUtf8 } from "./stream.js";
-import { EMPTY_ENV, SHARED, noteSkip, tempDir } from "./testing/helpers.js";
+import { firstInvalidUtf8, readLineBlocks, readTextFile } from "./stream.js";
+import { EMPTY_ENV, noteSkip, SHARED, tempDir } from "./testing/helpers.js";
 import { loadWordLevel } from "./wordlevel.js";
 
 const t = tempDir();
@@ -68,8 +68,12 @@ describe.skipIf(!SHARED)("published-file checks (temp copies of valid.txt)", () 
     const e = await read(p).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(EncodingError);
     const line = b.subarray(0, at).filter((x) => x === 10).length + 1;
-    expect((e as Error).message).toContain(`at byte ${at.toLocaleString("en-US")} (line ${line}, byte 3 of the line)`);
-    expect((e as EncodingError).received).toBe(`bytes 0xff ${Array.from(b.subarray(at + 1, at + 4), (x) => `0x${x.toString(16).padStart(2, "0")}`).join(" ")}`);
+    expect((e as Error).message).toContain(
+      `at byte ${at.toLocaleString("en-US")} (line ${line}, byte 3 of the line)`,
+    );
+    expect((e as EncodingError).received).toBe(
+      `bytes 0xff ${Array.from(b.subarray(at + 1, at + 4), (x) => `0x${x.toString(16).padStart(2, "0")}`).join(" ")}`,
+    );
   });
 });
 
@@ -89,7 +93,11 @@ describe("file checks without a published identity", () => {
   });
 
   it("EncodingError for overlong and surrogate encodings", async () => {
-    for (const bytes of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]) {
+    for (const bytes of [
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+    ]) {
       const p = join(t.dir, "overlong.txt");
       writeFileSync(p, Buffer.from([0x61, ...bytes, 0x0a]));
       await expect(read(p, false)).rejects.toThrow(EncodingError);

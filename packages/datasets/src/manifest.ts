@@ -117,8 +117,10 @@ export const DEFAULT_MIRRORS: Record<Variant, readonly Mirror[]> = {
       kind: "files",
       name: "pytorch/examples (GitHub)",
       urls: {
-        train: "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/train.txt",
-        valid: "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/valid.txt",
+        train:
+          "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/train.txt",
+        valid:
+          "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/valid.txt",
         test: "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2/test.txt",
       },
     },

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DataNotFoundError } from "./errors.js";
 import { cacheRoot, findSplitFiles, resolveWikiText2 } from "./resolve.js";
-import { EMPTY_ENV, SHARED, noteSkip, tempDir } from "./testing/helpers.js";
+import { EMPTY_ENV, noteSkip, SHARED, tempDir } from "./testing/helpers.js";
 
 const t = tempDir();
 afterAll(t.cleanup);
@@ -25,13 +25,22 @@ const quiet = { shared: sharedDir, download: false } as const;
 
 describe("resolveWikiText2 order", () => {
   it("1. explicit dataDir wins over everything", async () => {
-    const r = await resolveWikiText2({ ...quiet, dataDir: pathDir, env: { TT_DATA_DIR: envDir }, cacheDir: cache });
+    const r = await resolveWikiText2({
+      ...quiet,
+      dataDir: pathDir,
+      env: { TT_DATA_DIR: envDir },
+      cacheDir: cache,
+    });
     expect(r).toMatchObject({ source: "path", dir: pathDir, variant: "word" });
     expect(r.files.train).toBe(join(pathDir, "wiki.train.tokens"));
   });
 
   it("2. TT_DATA_DIR, also when it names the parent of wikitext-2/", async () => {
-    const r = await resolveWikiText2({ ...quiet, env: { TT_DATA_DIR: join(t.dir, "envroot") }, cacheDir: cache });
+    const r = await resolveWikiText2({
+      ...quiet,
+      env: { TT_DATA_DIR: join(t.dir, "envroot") },
+      cacheDir: cache,
+    });
     expect(r).toMatchObject({ source: "env", dir: envDir });
     expect(r.files.valid).toBe(join(envDir, "valid.txt"));
   });
@@ -51,7 +60,12 @@ describe("resolveWikiText2 order", () => {
   });
 
   it("6. the embedded sample, with a note, when nothing else is there", async () => {
-    const r = await resolveWikiText2({ env: EMPTY_ENV, cacheDir: join(t.dir, "none"), shared: false, download: false });
+    const r = await resolveWikiText2({
+      env: EMPTY_ENV,
+      cacheDir: join(t.dir, "none"),
+      shared: false,
+      download: false,
+    });
     expect(r.source).toBe("sample");
     expect(r.note).toMatch(/NOT the full benchmark/);
     expect(r.specs.train?.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -81,19 +95,31 @@ describe("resolveWikiText2 order", () => {
   it("an explicit folder without files is an error, not a silent fallback", async () => {
     const empty = join(t.dir, "emptydir");
     mkdirSync(empty, { recursive: true });
-    await expect(resolveWikiText2({ ...quiet, dataDir: empty, env: EMPTY_ENV })).rejects.toThrow(DataNotFoundError);
+    await expect(resolveWikiText2({ ...quiet, dataDir: empty, env: EMPTY_ENV })).rejects.toThrow(
+      DataNotFoundError,
+    );
     await expect(resolveWikiText2({ ...quiet, env: { TT_DATA_DIR: empty } })).rejects.toThrow(/TT_DATA_DIR/);
   });
 
   it("TT_OFFLINE disables the download step", async () => {
-    const r = await resolveWikiText2({ env: { TT_OFFLINE: "1" }, cacheDir: join(t.dir, "none"), shared: false });
+    const r = await resolveWikiText2({
+      env: { TT_OFFLINE: "1" },
+      cacheDir: join(t.dir, "none"),
+      shared: false,
+    });
     expect(r.looked).toContain("download: disabled (TT_OFFLINE)");
   });
 
   it("prefers a partial real copy to the sample and names the missing split", async () => {
     const partial = join(t.dir, "partial-shared");
     corpus(join(partial, "wikitext-2-raw"), ["valid.raw", "test.raw"]);
-    const r = await resolveWikiText2({ variant: "raw", env: EMPTY_ENV, cacheDir: join(t.dir, "none"), shared: partial, download: false });
+    const r = await resolveWikiText2({
+      variant: "raw",
+      env: EMPTY_ENV,
+      cacheDir: join(t.dir, "none"),
+      shared: partial,
+      download: false,
+    });
     expect(r.source).toBe("shared");
     expect(r.files.train).toBeUndefined();
     expect(r.note).toMatch(/Missing split\(s\): train/);
@@ -111,7 +137,12 @@ noteSkip("the raw-variant resolution against shared/data");
 
 describe.skipIf(!SHARED)("raw variant on shared/data", () => {
   it("finds valid and test, reports train missing", async () => {
-    const r = await resolveWikiText2({ variant: "raw", env: EMPTY_ENV, cacheDir: join(t.dir, "none"), download: false });
+    const r = await resolveWikiText2({
+      variant: "raw",
+      env: EMPTY_ENV,
+      cacheDir: join(t.dir, "none"),
+      download: false,
+    });
     expect(r.source).toBe("shared");
     expect(r.files.valid).toMatch(/wikitext-2-raw\/valid\.raw$/);
     expect(r.files.train).toBeUndefined();

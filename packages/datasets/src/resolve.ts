@@ -24,7 +24,15 @@ import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DownloadOptions, downloadSplits } from "./download.js";
 import { DataFormatError, DataNotFoundError } from "./errors.js";
-import { DEFAULT_MIRRORS, type FileSpec, type Mirror, SPLITS, type Split, type Variant, WIKITEXT2 } from "./manifest.js";
+import {
+  DEFAULT_MIRRORS,
+  type FileSpec,
+  type Mirror,
+  SPLITS,
+  type Split,
+  type Variant,
+  WIKITEXT2,
+} from "./manifest.js";
 
 export type { Split, Variant } from "./manifest.js";
 
@@ -94,7 +102,10 @@ export function findSplitFiles(root: string, variant: Variant): Found {
   const spec = WIKITEXT2[variant];
   let best: Found | undefined;
   for (const dir of [root, join(root, spec.folder)]) {
-    const files = { train: undefined, valid: undefined, test: undefined } as Record<Split, string | undefined>;
+    const files = { train: undefined, valid: undefined, test: undefined } as Record<
+      Split,
+      string | undefined
+    >;
     let count = 0;
     for (const s of SPLITS) {
       const name = spec.names[s].find((n) => isFile(join(dir, n)));
@@ -121,12 +132,15 @@ export function cacheRoot(opts: Pick<ResolveOptions, "cacheDir" | "env"> = {}): 
  * The project's shared data folder: the first `shared/data` found walking up from this package
  * and from the working directory, or undefined.
  */
-export function findSharedDataDir(from: readonly string[] = [PACKAGE_DIR, process.cwd()]): string | undefined {
+export function findSharedDataDir(
+  from: readonly string[] = [PACKAGE_DIR, process.cwd()],
+): string | undefined {
   for (const start of from) {
     let dir = resolvePath(start);
     for (let depth = 0; depth < 8; depth++) {
       const candidate = join(dir, "shared", "data");
-      if (existsSync(join(candidate, "wikitext-2")) || existsSync(join(candidate, "wikitext-2-raw"))) return candidate;
+      if (existsSync(join(candidate, "wikitext-2")) || existsSync(join(candidate, "wikitext-2-raw")))
+        return candidate;
       const up = dirname(dir);
       if (up === dir) break;
       dir = up;
@@ -189,7 +203,21 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
   const result = (source: CorpusSource, f: Found, note: string): ResolvedCorpus => {
     const missing = missingOf(f.files);
     const tail = missing.length > 0 ? ` Missing split(s): ${missing.join(", ")}.` : "";
-    return { variant, source, dir: f.dir, files: f.files, specs: specsOf(f.files), verify, note: note + tail, looked };
+    if (f.dir === join(SAMPLE_DIR, published.folder)) {
+      // The embedded sample named explicitly: check it against its own manifest.
+      const r = sampleResolved(variant, verify, looked);
+      return { ...r, source, note: `${note} ${r.note}` };
+    }
+    return {
+      variant,
+      source,
+      dir: f.dir,
+      files: f.files,
+      specs: specsOf(f.files),
+      verify,
+      note: note + tail,
+      looked,
+    };
   };
 
   for (const [source, dir, what] of [
@@ -216,7 +244,8 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
   const partials: [CorpusSource, Found][] = [];
   const cacheFolder = join(cacheRoot({ cacheDir: opts.cacheDir, env }), published.folder);
   const cached = findSplitFiles(cacheFolder, variant);
-  if (cached.count === 3) return result("cache", cached, `WikiText-2 ${variant} from the cache ${cached.dir}.`);
+  if (cached.count === 3)
+    return result("cache", cached, `WikiText-2 ${variant} from the cache ${cached.dir}.`);
   looked.push(describeFound(`cache ${cacheFolder}`, cached));
   if (cached.count > 0) partials.push(["cache", cached]);
 
@@ -224,7 +253,8 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
     const sharedDir = typeof opts.shared === "string" ? opts.shared : findSharedDataDir();
     if (sharedDir) {
       const s = findSplitFiles(sharedDir, variant);
-      if (s.count === 3) return result("shared", s, `WikiText-2 ${variant} from the project's shared folder ${s.dir}.`);
+      if (s.count === 3)
+        return result("shared", s, `WikiText-2 ${variant} from the project's shared folder ${s.dir}.`);
       looked.push(describeFound(`shared folder ${sharedDir}`, s));
       if (s.count > 0) partials.push(["shared", s]);
     } else looked.push("shared folder: no shared/data near the repository");
@@ -233,12 +263,20 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
   const offline = env.TT_OFFLINE !== undefined && env.TT_OFFLINE !== "" && env.TT_OFFLINE !== "0";
   if (opts.download ?? !offline) {
     const mirrors = opts.mirrors ?? DEFAULT_MIRRORS[variant];
-    const { failures } = await downloadSplits(variant, cacheFolder, missingOf(cached.files), mirrors, opts.downloadOptions);
+    const { failures } = await downloadSplits(
+      variant,
+      cacheFolder,
+      missingOf(cached.files),
+      mirrors,
+      opts.downloadOptions,
+    );
     const after = findSplitFiles(cacheFolder, variant);
     if (after.count === 3) {
       return result("download", after, `WikiText-2 ${variant} downloaded into the cache ${after.dir}.`);
     }
-    looked.push(`download into ${cacheFolder}: ${failures.join(" | ") || "no mirror offers the missing splits"}`);
+    looked.push(
+      `download into ${cacheFolder}: ${failures.join(" | ") || "no mirror offers the missing splits"}`,
+    );
     if (after.count > cached.count) partials.unshift(["cache", after]);
   } else looked.push(`download: disabled${offline ? " (TT_OFFLINE)" : ""}`);
 
@@ -248,37 +286,43 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
     return result(source, f, `Partial WikiText-2 ${variant} from ${f.dir}; no complete copy was found.`);
   }
 
-  if (opts.allowSample ?? true) {
-    const m = sampleManifest();
-    const entries = m.files[variant];
-    const dir = join(SAMPLE_DIR, published.folder);
-    const files = { train: undefined, valid: undefined, test: undefined } as Record<Split, string | undefined>;
-    const specs = { train: undefined, valid: undefined, test: undefined } as Record<Split, FileSpec | undefined>;
-    for (const s of SPLITS) {
-      const e = entries[s];
-      if (e) {
-        files[s] = join(dir, e.name);
-        if (verify) specs[s] = { bytes: e.bytes, lines: e.lines, tokens: e.tokens, sha256: e.sha256 };
-      }
-    }
-    const missing = missingOf(files);
-    return {
-      variant,
-      source: "sample",
-      dir,
-      files,
-      specs,
-      verify,
-      note:
-        `Embedded sample, NOT the full benchmark: ${m.description} ` +
-        `Token counts and perplexities differ from published WikiText-2 figures. ${howToProvide(variant)}.` +
-        (missing.length > 0 ? ` Missing split(s): ${missing.join(", ")}.` : ""),
-      looked,
-    };
-  }
+  if (opts.allowSample ?? true) return sampleResolved(variant, verify, looked);
   looked.push("embedded sample: not allowed (allowSample: false)");
   throw new DataNotFoundError(
     `WikiText-2 ${variant} not found. Looked at: ${looked.join("; ")}. ${howToProvide(variant)}`,
     looked,
   );
+}
+
+/** The embedded sample as a resolved corpus, checked against `sample/manifest.json`. */
+function sampleResolved(variant: Variant, verify: boolean, looked: string[]): ResolvedCorpus {
+  const m = sampleManifest();
+  const entries = m.files[variant];
+  const dir = join(SAMPLE_DIR, WIKITEXT2[variant].folder);
+  const files = { train: undefined, valid: undefined, test: undefined } as Record<Split, string | undefined>;
+  const specs = { train: undefined, valid: undefined, test: undefined } as Record<
+    Split,
+    FileSpec | undefined
+  >;
+  for (const s of SPLITS) {
+    const e = entries[s];
+    if (e) {
+      files[s] = join(dir, e.name);
+      if (verify) specs[s] = { bytes: e.bytes, lines: e.lines, tokens: e.tokens, sha256: e.sha256 };
+    }
+  }
+  const missing = missingOf(files);
+  return {
+    variant,
+    source: "sample",
+    dir,
+    files,
+    specs,
+    verify,
+    note:
+      `Embedded sample, NOT the full benchmark: ${m.description} ` +
+      `Token counts and perplexities differ from published WikiText-2 figures. ${howToProvide(variant)}.` +
+      (missing.length > 0 ? ` Missing split(s): ${missing.join(", ")}.` : ""),
+    looked,
+  };
 }

@@ -38,7 +38,9 @@ describe("Vocabulary", () => {
     writeFileSync(p, JSON.stringify(v.toJSON()).slice(0, 40));
     expect(() => Vocabulary.load(p)).toThrow(/not valid JSON \(truncated\?\)/);
     expect(() => Vocabulary.fromJSON({ format: "other", words: [] })).toThrow(DataFormatError);
-    expect(() => Vocabulary.fromJSON({ ...v.toJSON(), version: 2 })).toThrow(/expected version 1; received version 2/);
+    expect(() => Vocabulary.fromJSON({ ...v.toJSON(), version: 2 })).toThrow(
+      /expected version 1; received version 2/,
+    );
   });
 
   it("validated load: duplicates, whitespace, missing special tokens", () => {

@@ -27,6 +27,7 @@ const FORMAT = "tensor-tt/vocabulary";
  * U+00A0 and the Unicode space separators. (JavaScript's `\s` differs: it has U+FEFF and lacks
  * U+001C..U+001F and U+0085.)
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+001C..U+001F are whitespace for Python's str.split().
 export const WHITESPACE = /[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
 
 export class Vocabulary {
@@ -186,7 +187,10 @@ export class Vocabulary {
     } catch (e) {
       throw new DataFormatError(
         `vocabulary file ${path} is not valid JSON (truncated?)`,
-        { expected: "a JSON object written by Vocabulary.save", received: `${fmtInt(text.length)} characters` },
+        {
+          expected: "a JSON object written by Vocabulary.save",
+          received: `${fmtInt(text.length)} characters`,
+        },
         { cause: e },
       );
     }

@@ -5,12 +5,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ArgumentError } from "./errors.js";
 import { SPLITS, WIKITEXT2, WIKITEXT2_WORD_VOCAB } from "./manifest.js";
 import { sampleManifest } from "./resolve.js";
-import { EMPTY_ENV, SHARED, noteSkip, tempDir } from "./testing/helpers.js";
+import { EMPTY_ENV, noteSkip, SHARED, tempDir } from "./testing/helpers.js";
 import { EOS, UNK } from "./vocab.js";
-import { type TokenizedCorpus, loadWordLevel } from "./wordlevel.js";
+import { loadWordLevel, type TokenizedCorpus } from "./wordlevel.js";
 
 const sha = (a: Int32Array) =>
-  createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
+  createHash("sha256")
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest("hex");
 
 // Golden values: sha256 of the int32 ids produced by the reference loop
 // (`for line in open(p): ids += [w2i.setdefault(w, len(w2i)) for w in line.split() + ["<eos>"]]`
@@ -39,7 +41,9 @@ describe.skipIf(!SHARED)("loadWordLevel on the full WikiText-2 (shared/data)", (
 
   it("assigns the same ids as the reference loader, in first-appearance order", () => {
     for (const s of SPLITS) expect(sha(full.splits[s]), s).toBe(REFERENCE_IDS_SHA256[s]);
-    expect(createHash("sha256").update(full.vocab.words().join("\n")).digest("hex")).toBe(REFERENCE_VOCAB_SHA256);
+    expect(createHash("sha256").update(full.vocab.words().join("\n")).digest("hex")).toBe(
+      REFERENCE_VOCAB_SHA256,
+    );
     expect(full.vocab.word(full.vocab.eosId)).toBe(EOS);
     expect(full.vocab.word(full.vocab.unkId)).toBe(UNK);
   });
@@ -84,7 +88,12 @@ describe.skipIf(!SHARED)("loadWordLevel on the full WikiText-2 (shared/data)", (
 
 describe("loadWordLevel on the embedded sample", () => {
   it("falls back to the sample with source 'sample', a note, and the sample's token counts", async () => {
-    const c = await loadWordLevel({ env: EMPTY_ENV, cacheDir: "/nonexistent-tt-cache", shared: false, download: false });
+    const c = await loadWordLevel({
+      env: EMPTY_ENV,
+      cacheDir: "/nonexistent-tt-cache",
+      shared: false,
+      download: false,
+    });
     const m = sampleManifest().files.word;
     expect(c.source.source).toBe("sample");
     expect(c.source.note).toMatch(/NOT the full benchmark/);
@@ -135,7 +144,12 @@ describe("word splitting semantics (Python line.split() + <eos>, universal newli
     writeFileSync(join(t.dir, "train.txt"), "a b <unk>\n");
     writeFileSync(join(t.dir, "valid.txt"), "a z\n");
     writeFileSync(join(t.dir, "test.txt"), "y b\n");
-    const c = await loadWordLevel({ dataDir: t.dir, env: EMPTY_ENV, verify: false, vocabPolicy: "train-only" });
+    const c = await loadWordLevel({
+      dataDir: t.dir,
+      env: EMPTY_ENV,
+      verify: false,
+      vocabPolicy: "train-only",
+    });
     expect(c.vocab.words()).toEqual(["a", "b", UNK, EOS]);
     expect(c.vocab.decode(c.splits.valid)).toBe("a <unk> <eos>");
     expect(c.vocab.decode(c.splits.test)).toBe("<unk> b <eos>");

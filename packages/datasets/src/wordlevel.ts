@@ -4,12 +4,12 @@
  * as an ordinary word; one vocabulary grown over train, valid and test in that order, so ids are
  * assigned in order of first appearance and match the reference one for one (33,278 words).
  */
-import { ArgumentError, MissingSplitError, fmtInt } from "./errors.js";
+import { ArgumentError, fmtInt, MissingSplitError } from "./errors.js";
 import { SPLITS, type Split, WIKITEXT2 } from "./manifest.js";
-import { type ResolveOptions, type ResolvedCorpus, resolveWikiText2 } from "./resolve.js";
+import { type ResolvedCorpus, type ResolveOptions, resolveWikiText2 } from "./resolve.js";
 import { readLineBlocks } from "./stream.js";
 import { EOS, UNK, Vocabulary } from "./vocab.js";
-import { IdSink, WordInterner, finishWords, scanWords } from "./words.js";
+import { finishWords, IdSink, scanWords, WordInterner } from "./words.js";
 
 /**
  * - `"all-splits"` (default, the reference): the vocabulary is every word of train, valid and test.
@@ -41,7 +41,10 @@ export interface TokenizedCorpus {
 export async function loadWordLevel(opts: WordLevelOptions = {}): Promise<TokenizedCorpus> {
   const policy = opts.vocabPolicy ?? "all-splits";
   if (policy !== "all-splits" && policy !== "train-only") {
-    throw new ArgumentError("unknown vocabPolicy", { expected: '"all-splits" or "train-only"', received: String(policy) });
+    throw new ArgumentError("unknown vocabPolicy", {
+      expected: '"all-splits" or "train-only"',
+      received: String(policy),
+    });
   }
   if (opts.maxVocab !== undefined && (!Number.isInteger(opts.maxVocab) || opts.maxVocab < 2)) {
     throw new ArgumentError("maxVocab must be an integer >= 2 (it counts <eos> and <unk>)", {
@@ -86,7 +89,10 @@ function requireSplits(source: ResolvedCorpus, needed: readonly Split[]): Record
     const names = missing.map((s) => WIKITEXT2[source.variant].names[s].join(" or ")).join("; ");
     throw new MissingSplitError(
       `WikiText-2 ${source.variant} split(s) ${missing.join(", ")} missing from ${source.dir} (source "${source.source}"). ${source.note}`,
-      { expected: names, received: `only ${needed.filter((s) => !missing.includes(s)).join(", ") || "nothing"}` },
+      {
+        expected: names,
+        received: `only ${needed.filter((s) => !missing.includes(s)).join(", ") || "nothing"}`,
+      },
     );
   }
   return source.files as Record<Split, string>;

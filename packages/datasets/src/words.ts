@@ -211,7 +211,8 @@ export function scanWords(buf: Uint8Array, end: number, sink: IdSink, it: WordIn
     let skip = 0;
     if (c === 10) sep = 2;
     else if (c === 13) {
-      if (p + 1 < end && buf[p + 1] === 10) sep = 1; // \r\n: the \n ends the line
+      if (p + 1 < end && buf[p + 1] === 10)
+        sep = 1; // \r\n: the \n ends the line
       else sep = 2;
     } else if (c === 32 || (c >= 9 && c <= 12) || (c >= 28 && c <= 31)) sep = 1;
     else if (c >= 0xc2 && c <= 0xe3) {

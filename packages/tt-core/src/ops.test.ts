@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ttMatrixFromDense, ttSvd } from "./decompose.js";
+import { ttMatrixFromDense } from "./decompose.js";
 import { RankError, ShapeError, ValueError } from "./errors.js";
 import { matmulTN } from "./linalg.js";
 import { ttMatmulDense } from "./matmul.js";

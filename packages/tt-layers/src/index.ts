@@ -9,3 +9,5 @@ export { ttMatmul, ttFull } from "./contract.js";
 export { coreStddev, targetVariance } from "./init.js";
 export { TTEmbedding, type TTEmbeddingArgs, type TTEmbeddingFromDenseOptions } from "./tt-embedding.js";
 export { type RankOverflow, balancedModes, paddedModes, maxInnerRanks, resolveInnerRanks, ttParams } from "./shapes.js";
+export { checkTTArtifacts, loadTTLayersModel } from "./io.js";
+export { GpuJsTTExecutor, type GpuJsMode, probeGpuJsModes } from "./gpujs.js";

@@ -23,7 +23,7 @@ import { coreStddev } from "./init.js";
 import { type Strategy, type TTShape, choosePlan, contractPlans, costsFor, planCost } from "./plan.js";
 import { type RankOverflow, balancedModes, checkModes, paddedModes, prod, resolveInnerRanks, ttParams } from "./shapes.js";
 import type { LayerStats } from "./stats.js";
-import type { LayerArgs } from "./tt-linear.js";
+import { type LayerArgs, disposeLayer } from "./tt-linear.js";
 
 /** Arguments of {@link TTEmbedding}. */
 export interface TTEmbeddingArgs extends LayerArgs {
@@ -188,7 +188,11 @@ export class TTEmbedding extends layers.Layer {
       let nAcc = 1;
       for (let k = 0; k < d; k++) {
         const [rp, m, n, rn] = [this.ranks[k] as number, this.vocabModes[k] as number, this.dimModes[k] as number, this.ranks[k + 1] as number];
-        const oh = tf.oneHot(tf.tensor1d(digits[k] as Int32Array, "int32"), m, 1, 0, "float32");
+        // one-hot built in JS (tfjs-backend-wasm 4.22's OneHot with dtype float32 writes integer bit patterns)
+        const ohData = new Float32Array(b * m);
+        const dk = digits[k] as Int32Array;
+        for (let i = 0; i < b; i++) ohData[i * m + (dk[i] as number)] = 1;
+        const oh = tf.tensor2d(ohData, [b, m]);
         const coreT = fresh(tf.reshape(tf.transpose(cores[k] as tf.Tensor, [1, 0, 2, 3]), [m, rp * n * rn]), cores[k] as tf.Tensor);
         const slice = tf.matMul(oh as tf.Tensor2D, coreT as tf.Tensor2D); // [b, rp·n·rn]
         if (state === null) {
@@ -228,6 +232,11 @@ export class TTEmbedding extends layers.Layer {
       const full = ttFull(this.cores(), this.ttShape);
       return this.paddedVocab === this.vocabSize ? full : tf.slice(full, [0, 0], [this.vocabSize, this.dim]);
     });
+  }
+
+  /** Frees the weights (also when the layer was only used eagerly). */
+  override dispose(): ReturnType<typeof layers.Layer.prototype.dispose> {
+    return disposeLayer(this, () => super.dispose());
   }
 
   /** Parameters vs the dense table, and lookup FLOPs per token. */

@@ -1,4 +1,4 @@
-import { ConfigError, RankError, ShapeError, TTError, toDense } from "@tensor-tt/tt-core";
+import { ConfigError, FormatError, RankError, ShapeError, TTError, toDense } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { denseFromCores, relMaxDiff, rng, useBackend } from "./test-util.js";
 import { TTLinear } from "./tt-linear.js";
 import { ttFull, ttMatmul } from "./contract.js";
 import { denseLayerStats } from "./stats.js";
+import { loadTTLayersModel } from "./io.js";
 
 beforeAll(async () => {
   await useBackend();
@@ -184,8 +185,8 @@ describe("TTLinear gradients", () => {
     const opt = tf.train.sgd(0.01);
     const x = tf.randomNormal([5, 16]);
     const target = tf.randomNormal([5, 8]);
-    const step = () => opt.minimize(() => tf.mean(tf.square(tf.sub(layer.apply(x) as tf.Tensor, target))) as tf.Scalar, true)?.dispose();
-    step();
+    tf.dispose(layer.apply(x) as tf.Tensor);
+    opt.minimize(() => tf.mean(tf.square(tf.sub(layer.apply(x) as tf.Tensor, target))) as tf.Scalar, true)?.dispose();
     const before = tf.memory().numTensors;
     let first = 0;
     let last = 0;
@@ -204,27 +205,32 @@ describe("TTLinear gradients", () => {
 });
 
 describe("TTLinear init and accounting", () => {
-  it("reconstructed W has the Glorot variance 2/(in+out) (4 seeds, ±12%)", () => {
-    for (let seed = 1; seed <= 4; seed++) {
+  it("reconstructed W has the Glorot variance 2/(in+out) on average over 16 seeds (±12%, 3σ of the mean)", () => {
+    const target = 2 / (256 + 512);
+    const ratios: number[] = [];
+    for (let seed = 1; seed <= 16; seed++) {
       const layer = new TTLinear({ inFeatures: 256, outFeatures: 512, ranks: [8, 16, 8], seed: seed * 11 });
       const W = layer.fullKernel();
-      const v = tf.moments(W).variance.dataSync()[0] as number;
-      expect(v / (2 / (256 + 512))).toBeGreaterThan(0.88);
-      expect(v / (2 / (256 + 512))).toBeLessThan(1.12);
+      ratios.push((tf.moments(W).variance.dataSync()[0] as number) / target);
       W.dispose();
       layer.dispose();
     }
+    const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+    expect(Math.abs(mean - 1)).toBeLessThan(0.12);
+    // per-core Xavier (the naive alternative) would be off by orders of magnitude
+    for (const r of ratios) expect(Math.abs(r - 1)).toBeLessThan(0.6);
   });
 
-  it("reconstructed W has std 0.02 with init gpt (3 seeds, ±6% on the std)", () => {
-    for (let seed = 1; seed <= 3; seed++) {
-      const layer = new TTLinear({ inFeatures: 256, outFeatures: 256, ranks: 6, init: "gpt", seed });
+  it("reconstructed W has std 0.02 with init gpt on average over 16 seeds (±15% on the variance)", () => {
+    let sum = 0;
+    for (let seed = 1; seed <= 16; seed++) {
+      const layer = new TTLinear({ inFeatures: 256, outFeatures: 256, ranks: 6, init: "gpt", seed: seed * 7 });
       const W = layer.fullKernel();
-      const sd = Math.sqrt(tf.moments(W).variance.dataSync()[0] as number);
-      expect(Math.abs(sd / 0.02 - 1)).toBeLessThan(0.06);
+      sum += (tf.moments(W).variance.dataSync()[0] as number) / 0.02 ** 2;
       W.dispose();
       layer.dispose();
     }
+    expect(Math.abs(sum / 16 - 1)).toBeLessThan(0.15);
   });
 
   it("stats count params, dense params, compression and FLOPs per token (seed FFN shape)", () => {
@@ -344,10 +350,14 @@ describe("TTLinear serialization", () => {
     await model.save(handler);
     const art = store.artifacts as tf.io.ModelArtifacts;
     const truncated: tf.io.IOHandler = { load: async () => ({ ...art, weightData: (art.weightData as ArrayBuffer).slice(0, 100) }) };
-    await expect(tfl.loadLayersModel(truncated)).rejects.toThrow(/weight|buffer|bytes|size/i);
+    await expect(loadTTLayersModel(truncated)).rejects.toThrow(FormatError);
+    await expect(loadTTLayersModel(truncated)).rejects.toThrow(/weight data holds 100 bytes/);
     const topo = JSON.parse(JSON.stringify(art.modelTopology));
     topo.config.layers[0].config.ranks = [5, 4];
     const mismatched: tf.io.IOHandler = { load: async () => ({ ...art, modelTopology: topo }) };
-    await expect(tfl.loadLayersModel(mismatched)).rejects.toThrow(/shape/i);
+    await expect(loadTTLayersModel(mismatched)).rejects.toThrow(FormatError);
+    await expect(loadTTLayersModel(mismatched)).rejects.toThrow(/core_0 does not match the layer config; expected shape \[1, 2, 5, 5\]/);
+    const ok = await loadTTLayersModel(handler);
+    expect(ok.layers[0]).toBeInstanceOf(TTLinear);
   });
 });

@@ -306,9 +306,10 @@ export class TTLinear extends layers.Layer {
     return this.cache?.w ? this.inFeatures * this.outFeatures * 4 : 0;
   }
 
+  /** Frees the cache and the weights (also when the layer was only used eagerly). */
   override dispose(): ReturnType<typeof layers.Layer.prototype.dispose> {
     this.invalidateCache();
-    return super.dispose();
+    return disposeLayer(this, () => super.dispose());
   }
 
   /** Reconstructed kernel W `[inFeatures, outFeatures]` (a new tensor; caller disposes). */
@@ -433,6 +434,21 @@ export class TTLinear extends layers.Layer {
   }
 }
 tf.serialization.registerClass(TTLinear);
+
+/** Layer.dispose throws for layers never called symbolically; dispose their weights directly then. */
+export function disposeLayer(layer: layers.Layer, parent: () => ReturnType<typeof layers.Layer.prototype.dispose>) {
+  if (layer.inboundNodes.length > 0) return parent();
+  let n = 0;
+  for (const w of layer.weights) {
+    try {
+      w.dispose();
+      n++;
+    } catch {
+      // already disposed
+    }
+  }
+  return { refCountAfterDispose: 0, numDisposedVariables: n };
+}
 
 function describePlanCost(p: PlanCost): string {
   const g = p.plan.groups.map(([a, b]) => (a === b ? `[${a}]` : `[${a}-${b}]`)).join("");

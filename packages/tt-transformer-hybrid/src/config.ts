@@ -170,7 +170,10 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
     });
   }
   if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1)) {
-    throw new ConfigError("config.dropout must be in [0, 1)", { expected: "0 <= dropout < 1", received: String(c.dropout) });
+    throw new ConfigError("config.dropout must be in [0, 1)", {
+      expected: "0 <= dropout < 1",
+      received: String(c.dropout),
+    });
   }
   if (typeof c.tieEmbeddings !== "boolean") {
     throw new ConfigError("config.tieEmbeddings must be a boolean", {
@@ -179,7 +182,8 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
     });
   }
   const order = c.order === undefined ? 4 : positiveInt(c.order, "order");
-  if (order < 2) throw new ConfigError("config.order must be >= 2", { expected: "order >= 2", received: String(order) });
+  if (order < 2)
+    throw new ConfigError("config.order must be >= 2", { expected: "order >= 2", received: String(order) });
   const modes: Record<string, number[]> = {};
   for (const [key, list] of Object.entries(c.modes ?? {})) {
     const n = Number(key);
@@ -225,7 +229,10 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
   if (targets !== null) {
     for (const [k, v] of Object.entries(targets)) {
       if (v !== undefined && !(typeof v === "number" && v >= 1)) {
-        throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, { expected: ">= 1", received: String(v) });
+        throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, {
+          expected: ">= 1",
+          received: String(v),
+        });
       }
     }
   }
@@ -253,7 +260,10 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
     rankOverflow: c.rankOverflow ?? "clip",
   };
   if (out.rankOverflow !== "clip" && out.rankOverflow !== "keep") {
-    throw new ConfigError("config.rankOverflow must be clip or keep", { expected: '"clip" | "keep"', received: JSON.stringify(c.rankOverflow) });
+    throw new ConfigError("config.rankOverflow must be clip or keep", {
+      expected: '"clip" | "keep"',
+      received: JSON.stringify(c.rankOverflow),
+    });
   }
   return out;
 }
@@ -343,7 +353,11 @@ export function ttMatrixMaxRanks(rowModes: readonly number[], colModes: readonly
 }
 
 /** Parameters of a TT-matrix: Σ_k r_{k-1} m_k n_k r_k with r_0 = r_d = 1. */
-export function ttParams(rowModes: readonly number[], colModes: readonly number[], inner: readonly number[]): number {
+export function ttParams(
+  rowModes: readonly number[],
+  colModes: readonly number[],
+  inner: readonly number[],
+): number {
   const r = [1, ...inner, 1];
   let total = 0;
   for (let k = 0; k < rowModes.length; k++) {
@@ -353,7 +367,11 @@ export function ttParams(rowModes: readonly number[], colModes: readonly number[
 }
 
 /** Ranks clipped to {@link ttMatrixMaxRanks}. */
-export function clipRanks(inner: readonly number[], rowModes: readonly number[], colModes: readonly number[]): number[] {
+export function clipRanks(
+  inner: readonly number[],
+  rowModes: readonly number[],
+  colModes: readonly number[],
+): number[] {
   const max = ttMatrixMaxRanks(rowModes, colModes);
   return inner.map((r, k) => Math.min(r, max[k] as number));
 }
@@ -393,7 +411,12 @@ export interface ModelPlan {
 }
 
 /** Largest uniform rank r whose TT-matrix reaches `target` = dense / TT params (≥ 1 always allowed). */
-export function uniformRankForRatio(rowModes: number[], colModes: number[], target: number, denseParams: number): number[] {
+export function uniformRankForRatio(
+  rowModes: number[],
+  colModes: number[],
+  target: number,
+  denseParams: number,
+): number[] {
   const max = ttMatrixMaxRanks(rowModes, colModes);
   const cap = Math.max(...max);
   let best = 1;
@@ -451,7 +474,12 @@ function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixP
     layer,
     inFeatures,
     outFeatures,
-    tt: { inModes, outModes, nominalRanks: [...ranks], ranks: c.rankOverflow === "keep" ? [...ranks] : clipRanks(ranks, inModes, outModes) },
+    tt: {
+      inModes,
+      outModes,
+      nominalRanks: [...ranks],
+      ranks: c.rankOverflow === "keep" ? [...ranks] : clipRanks(ranks, inModes, outModes),
+    },
   };
 }
 
@@ -465,7 +493,12 @@ export function resolvePlan(config: HybridTTConfig): ModelPlan {
   const dimModes = modesFor(c, c.dModel);
   if (embRanks === null && c.compressionTargets?.embedding !== undefined) {
     const padded = vocabModes.reduce((a, b) => a * b, 1);
-    embRanks = uniformRankForRatio(vocabModes, dimModes, c.compressionTargets.embedding * (padded / c.vocabSize), padded * c.dModel);
+    embRanks = uniformRankForRatio(
+      vocabModes,
+      dimModes,
+      c.compressionTargets.embedding * (padded / c.vocabSize),
+      padded * c.dModel,
+    );
   }
   const embedding: EmbeddingPlan = {
     vocabSize: c.vocabSize,

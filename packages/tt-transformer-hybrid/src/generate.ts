@@ -3,8 +3,9 @@
  * new token costs one single-position forward whose attention reads the cached keys/values, so
  * the prefix is never recomputed.
  */
-import * as tf from "@tensorflow/tfjs-core";
+
 import { ConfigError, ShapeError } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
 import { HybridTTTransformer } from "./model.js";
 import { Rng } from "./rng.js";
 
@@ -25,7 +26,11 @@ export interface GenerateOptions {
 }
 
 /** Picks the next id from one row of logits. */
-export function sampleFromLogits(logits: Float32Array, o: { temperature?: number; topK?: number; greedy?: boolean }, rng: Rng): number {
+export function sampleFromLogits(
+  logits: Float32Array,
+  o: { temperature?: number; topK?: number; greedy?: boolean },
+  rng: Rng,
+): number {
   const temp = o.temperature ?? 1;
   if (o.greedy || temp <= 0) {
     let best = 0;
@@ -59,12 +64,20 @@ export function sampleFromLogits(logits: Float32Array, o: { temperature?: number
  *
  * @throws {ShapeError} for an empty prompt; {@link ConfigError} for ids outside the vocabulary.
  */
-export async function generate(model: HybridTTTransformer, prompt: Int32Array, opts: GenerateOptions): Promise<Int32Array> {
+export async function generate(
+  model: HybridTTTransformer,
+  prompt: Int32Array,
+  opts: GenerateOptions,
+): Promise<Int32Array> {
   const c = model.config;
-  if (prompt.length === 0) throw new ShapeError("prompt is empty", { expected: ">= 1 token", received: "0 tokens" });
+  if (prompt.length === 0)
+    throw new ShapeError("prompt is empty", { expected: ">= 1 token", received: "0 tokens" });
   for (const id of prompt) {
     if (!(id >= 0 && id < c.vocabSize)) {
-      throw new ConfigError("prompt id outside the model vocabulary", { expected: `[0, ${c.vocabSize})`, received: String(id) });
+      throw new ConfigError("prompt id outside the model vocabulary", {
+        expected: `[0, ${c.vocabSize})`,
+        received: String(id),
+      });
     }
   }
   const rng = new Rng(opts.seed ?? 0);

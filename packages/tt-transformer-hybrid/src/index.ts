@@ -5,69 +5,76 @@
  * @packageDocumentation
  */
 export {
-  type HybridTTConfig,
-  type LayerRankSpec,
-  type MatrixName,
-  type MatrixPlan,
-  type EmbeddingPlan,
-  type ModelPlan,
-  MATRIX_NAMES,
-  REFERENCE_CONFIG,
   clipRanks,
   defaultConfig,
   defaultModes,
+  type EmbeddingPlan,
+  type HybridTTConfig,
+  type LayerRankSpec,
+  MATRIX_NAMES,
+  type MatrixName,
+  type MatrixPlan,
+  type ModelPlan,
   modesFor,
+  REFERENCE_CONFIG,
   resolvePlan,
   ttMatrixMaxRanks,
   ttParams,
   uniformRankForRatio,
   validateConfig,
 } from "./config.js";
+export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
+export { type AtomicWriteHooks, writeFileAtomic } from "./io.js";
 export {
-  type CompressionStats,
-  type ComponentName,
-  type LayerStats,
-  type MatrixStats,
-  type ParamCount,
-  computeCompressionStats,
-  statsFromPlan,
-} from "./stats.js";
-export { type Block, type ForwardOptions, type KVCache, type ModelInit, type WeightsManifest, HybridTTTransformer } from "./model.js";
+  type Block,
+  type ForwardOptions,
+  HybridTTTransformer,
+  type KVCache,
+  type ModelInit,
+  type WeightsManifest,
+} from "./model.js";
 export {
-  type EmbeddingModule,
-  type LinearModule,
-  type NamedWeight,
   DenseEmbedding,
   DenseLinear,
-  LayerNorm,
+  type EmbeddingModule,
   gelu,
+  LayerNorm,
+  type LinearModule,
+  type NamedWeight,
   sparseCrossEntropy,
 } from "./nn.js";
-export { TTEmbeddingModule, TTLinearModule } from "./tt.js";
-export { type AdamWOptions, type ScheduleOptions, AdamW, globalNorm, learningRate } from "./optim.js";
-export {
-  type EvalRecord,
-  type TrainOptions,
-  type TrainProgress,
-  type TrainResult,
-  NonFiniteLossError,
-  WindowSampler,
-  checkpointPath,
-  evaluatePerplexity,
-  readCheckpoint,
-  train,
-} from "./train.js";
-export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
+export { AdamW, type AdamWOptions, globalNorm, learningRate, type ScheduleOptions } from "./optim.js";
 export {
   type Allocation,
   type AllocationResult,
-  type CompressionReportRow,
-  type RankPolicy,
-  type WeightSource,
   allocateRanks,
+  type CompressionReportRow,
   compressModel,
   configForPolicy,
+  type RankPolicy,
   unfoldingSpectra,
+  type WeightSource,
 } from "./policy.js";
-export { type AtomicWriteHooks, writeFileAtomic } from "./io.js";
-export { Rng, hashInts } from "./rng.js";
+export { hashInts, Rng } from "./rng.js";
+export {
+  type ComponentName,
+  type CompressionStats,
+  computeCompressionStats,
+  type LayerStats,
+  type MatrixStats,
+  type ParamCount,
+  statsFromPlan,
+} from "./stats.js";
+export {
+  checkpointPath,
+  type EvalRecord,
+  evaluatePerplexity,
+  NonFiniteLossError,
+  readCheckpoint,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  train,
+  WindowSampler,
+} from "./train.js";
+export { TTEmbeddingModule, TTLinearModule } from "./tt.js";

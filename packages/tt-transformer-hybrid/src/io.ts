@@ -18,7 +18,11 @@ export interface AtomicWriteHooks {
  * the bytes go to `.<name>.tmp-<pid>-<random>` in the same folder, are fsynced, then renamed over
  * `path`. A crash before the rename leaves the previous file untouched (the temp file may remain).
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, hooks: AtomicWriteHooks = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  hooks: AtomicWriteHooks = {},
+): Promise<void> {
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
@@ -113,7 +117,10 @@ export function encodeContainer(header: unknown, payload: Uint8Array): Uint8Arra
 /** Parses {@link encodeContainer} output. @throws {FormatError} on a bad magic, version or length. */
 export function decodeContainer<H>(bytes: Uint8Array, where: string): { header: H; payload: Uint8Array } {
   if (bytes.byteLength < 12) {
-    throw new FormatError(`${where} is truncated`, { expected: ">= 12 bytes", received: `${bytes.byteLength} bytes` });
+    throw new FormatError(`${where} is truncated`, {
+      expected: ">= 12 bytes",
+      received: `${bytes.byteLength} bytes`,
+    });
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = dv.getUint32(0, true);
@@ -124,10 +131,14 @@ export function decodeContainer<H>(bytes: Uint8Array, where: string): { header: 
     });
   }
   const version = dv.getUint32(4, true);
-  if (version !== 1) throw new FormatError(`${where}: unsupported version`, { expected: "1", received: String(version) });
+  if (version !== 1)
+    throw new FormatError(`${where}: unsupported version`, { expected: "1", received: String(version) });
   const len = dv.getUint32(8, true);
   if (12 + len > bytes.byteLength) {
-    throw new FormatError(`${where} is truncated`, { expected: `header of ${len} bytes`, received: `${bytes.byteLength - 12} bytes` });
+    throw new FormatError(`${where} is truncated`, {
+      expected: `header of ${len} bytes`,
+      received: `${bytes.byteLength - 12} bytes`,
+    });
   }
   let header: H;
   try {

@@ -16,9 +16,9 @@
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
-import type { TTLinear } from "@tensor-tt/tt-layers";
 import { ConfigError, FormatError, ShapeError } from "@tensor-tt/tt-core";
+import type { TTLinear } from "@tensor-tt/tt-layers";
+import * as tf from "@tensorflow/tfjs-core";
 import { type HybridTTConfig, type ModelPlan, resolvePlan, validateConfig } from "./config.js";
 import { fnv1a, packTensors, readEntry, type TensorEntry, writeFileAtomic } from "./io.js";
 import {
@@ -31,6 +31,7 @@ import {
   type NamedWeight,
   sparseCrossEntropy,
   tokenNll,
+  variableFrom,
 } from "./nn.js";
 import { hashInts } from "./rng.js";
 import { type CompressionStats, statsFromPlan } from "./stats.js";
@@ -91,7 +92,6 @@ export class HybridTTTransformer {
   readonly lnF: LayerNorm;
   readonly head: tf.Variable | null;
   private readonly dHead: number;
-  private readonly masks = new Map<string, tf.Tensor2D>();
   private named: NamedWeight[] | undefined;
 
   /**
@@ -110,16 +110,35 @@ export class HybridTTTransformer {
     this.dHead = c.dModel / c.nHeads;
     const emb = this.plan.embedding;
     this.tokenEmbedding = emb.tt
-      ? new TTEmbeddingModule("embeddings/token", c.vocabSize, c.dModel, emb, { seed: nextSeed(), stddev: std }, init.embedding)
+      ? new TTEmbeddingModule(
+          "embeddings/token",
+          c.vocabSize,
+          c.dModel,
+          emb,
+          { seed: nextSeed(), stddev: std },
+          init.embedding,
+        )
       : new DenseEmbedding("embeddings/token", c.vocabSize, c.dModel, { std, seed: nextSeed() });
-    this.positionEmbedding = tf.variable(tf.randomNormal([c.maxSeqLen, c.dModel], 0, std / 2, "float32", nextSeed()), true);
+    this.positionEmbedding = variableFrom(() =>
+      tf.randomNormal([c.maxSeqLen, c.dModel], 0, std / 2, "float32", nextSeed()),
+    );
     const strategy = c.ttStrategy ?? "auto";
     this.blocks = this.plan.matrices.map((mats, l) => {
       const make = (i: number): LinearModule => {
         const m = mats[i];
-        if (!m) throw new ConfigError("plan is missing a matrix", { expected: "6 matrices per block", received: `${mats.length}` });
+        if (!m)
+          throw new ConfigError("plan is missing a matrix", {
+            expected: "6 matrices per block",
+            received: `${mats.length}`,
+          });
         const s = nextSeed();
-        if (m.tt) return new TTLinearModule(m.path, m, { seed: s, strategy, cacheKernel: c.ttCacheKernel ?? false }, init.linear?.get(m.path));
+        if (m.tt)
+          return new TTLinearModule(
+            m.path,
+            m,
+            { seed: s, strategy, cacheKernel: c.ttCacheKernel ?? false },
+            init.linear?.get(m.path),
+          );
         const resid = m.name === "o" || m.name === "down";
         return new DenseLinear(m.path, m.inFeatures, m.outFeatures, { std: resid ? residStd : std, seed: s });
       };
@@ -137,7 +156,7 @@ export class HybridTTTransformer {
     this.lnF = new LayerNorm("ln_f", c.dModel, eps);
     this.head = c.tieEmbeddings
       ? null
-      : tf.variable(tf.randomNormal([c.dModel, c.vocabSize], 0, std, "float32", nextSeed()), true);
+      : variableFrom(() => tf.randomNormal([c.dModel, c.vocabSize], 0, std, "float32", nextSeed()));
   }
 
   /** Every trainable weight with its path-like name, in a fixed order. */
@@ -153,7 +172,8 @@ export class HybridTTTransformer {
     if (this.head) out.push({ name: "head/kernel", variable: this.head, decay: true });
     const seen = new Set<string>();
     for (const w of out) {
-      if (seen.has(w.name)) throw new ConfigError("duplicate weight name", { expected: "unique names", received: w.name });
+      if (seen.has(w.name))
+        throw new ConfigError("duplicate weight name", { expected: "unique names", received: w.name });
       seen.add(w.name);
     }
     this.named = out;
@@ -174,17 +194,17 @@ export class HybridTTTransformer {
     return this.namedWeights().reduce((a, w) => a + w.variable.size, 0);
   }
 
-  private causalMask(t: number, tk: number): tf.Tensor2D {
-    const key = `${t}x${tk}`;
-    let m = this.masks.get(key);
-    if (!m) {
-      const data = new Float32Array(t * tk);
-      const offset = tk - t;
-      for (let i = 0; i < t; i++) for (let j = offset + i + 1; j < tk; j++) data[i * tk + j] = -1e9;
-      m = tf.keep(tf.tensor2d(data, [t, tk]));
-      this.masks.set(key, m);
+  private fullMask: tf.Tensor2D | null = null;
+
+  /** Additive causal mask rows for query positions [pos0, pos0+t) over keys [0, pos0+t): 0 or −1e9. */
+  private causalMask(pos0: number, t: number): tf.Tensor2D {
+    if (!this.fullMask) {
+      const n = this.config.maxSeqLen;
+      const data = new Float32Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) data[i * n + j] = -1e9;
+      this.fullMask = tf.keep(tf.tensor2d(data, [n, n]));
     }
-    return m;
+    return tf.slice(this.fullMask, [pos0, 0], [t, pos0 + t]);
   }
 
   private dropout(x: tf.Tensor2D, o: ForwardOptions, site: number): tf.Tensor2D {
@@ -203,7 +223,10 @@ export class HybridTTTransformer {
     const [bsz, t] = ids.shape;
     const pos0 = cache?.length ?? 0;
     if (ids.dtype !== "int32") {
-      throw new ShapeError("ids must be an int32 tensor", { expected: "int32 [B, T]", received: `${ids.dtype} [${ids.shape}]` });
+      throw new ShapeError("ids must be an int32 tensor", {
+        expected: "int32 [B, T]",
+        received: `${ids.dtype} [${ids.shape}]`,
+      });
     }
     if (pos0 + t > c.maxSeqLen) {
       throw new ShapeError("sequence longer than maxSeqLen", {
@@ -220,11 +243,13 @@ export class HybridTTTransformer {
     const pos = tf.slice(this.positionEmbedding, [pos0, 0], [t, d]);
     let x = tf.reshape(tf.add(tf.reshape(tok, [bsz, t, d]), pos), [bsz * t, d]) as tf.Tensor2D;
     x = this.dropout(x, o, 0);
+    const mask = t > 1 ? this.causalMask(pos0, t) : null;
     const newKeys: tf.Tensor4D[] = [];
     const newValues: tf.Tensor4D[] = [];
     this.blocks.forEach((b, l) => {
       const a = b.ln1.apply(x);
-      const heads = (y: tf.Tensor2D) => tf.transpose(tf.reshape(y, [bsz, t, h, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const heads = (y: tf.Tensor2D) =>
+        tf.transpose(tf.reshape(y, [bsz, t, h, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
       const q = heads(tf.mul(b.q.apply(a), scale) as tf.Tensor2D);
       let k = heads(b.k.apply(a));
       let v = heads(b.v.apply(a));
@@ -238,9 +263,8 @@ export class HybridTTTransformer {
         newKeys.push(tf.keep(k));
         newValues.push(tf.keep(v));
       }
-      const tk = pos0 + t;
       let s = tf.matMul(q, k, false, true);
-      if (t > 1) s = tf.add(s, this.causalMask(t, tk));
+      if (mask) s = tf.add(s, mask);
       const p = tf.softmax(s);
       const ctx = tf.reshape(tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
       x = tf.add(x, this.dropout(b.o.apply(ctx), o, 2 * l + 1));
@@ -264,14 +288,26 @@ export class HybridTTTransformer {
   /** Logits `[B, T, vocab]` for int32 ids `[B, T]`. */
   logits(ids: tf.Tensor2D, training = false): tf.Tensor3D {
     const [bsz, t] = ids.shape;
-    return tf.tidy(() => tf.reshape(this.project(this.hidden(ids, { training })), [bsz, t, this.config.vocabSize]) as tf.Tensor3D);
+    return tf.tidy(
+      () =>
+        tf.reshape(this.project(this.hidden(ids, { training })), [
+          bsz,
+          t,
+          this.config.vocabSize,
+        ]) as tf.Tensor3D,
+    );
   }
 
   /**
    * Mean next-token NLL over the scored positions.
    * @param inputs int32 `[B, T]`; @param targets int32 `[B, T]`; @param mask optional float `[B, T]`, 1 = scored.
    */
-  loss(inputs: tf.Tensor2D, targets: tf.Tensor2D, mask?: tf.Tensor2D | null, o: ForwardOptions = {}): tf.Scalar {
+  loss(
+    inputs: tf.Tensor2D,
+    targets: tf.Tensor2D,
+    mask?: tf.Tensor2D | null,
+    o: ForwardOptions = {},
+  ): tf.Scalar {
     const [bsz, t] = inputs.shape;
     if (targets.shape[0] !== bsz || targets.shape[1] !== t) {
       throw new ShapeError("targets must have the shape of inputs", {
@@ -294,7 +330,9 @@ export class HybridTTTransformer {
   /** Per-token NLL `[B·T]` (float32) for evaluation. */
   tokenNll(inputs: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
     const [bsz, t] = inputs.shape;
-    return tf.tidy(() => tokenNll(this.project(this.hidden(inputs)), tf.reshape(targets, [bsz * t]) as tf.Tensor1D));
+    return tf.tidy(() =>
+      tokenNll(this.project(this.hidden(inputs)), tf.reshape(targets, [bsz * t]) as tf.Tensor1D),
+    );
   }
 
   /** An empty KV cache for incremental decoding. */
@@ -307,10 +345,14 @@ export class HybridTTTransformer {
     const [bsz, t] = ids.shape;
     return tf.tidy(() => {
       const hRows = this.hidden(ids, {}, cache);
-      const last = tf.reshape(tf.slice(tf.reshape(hRows, [bsz, t, this.config.dModel]), [0, t - 1, 0], [bsz, 1, this.config.dModel]), [
-        bsz,
-        this.config.dModel,
-      ]) as tf.Tensor2D;
+      const last = tf.reshape(
+        tf.slice(
+          tf.reshape(hRows, [bsz, t, this.config.dModel]),
+          [0, t - 1, 0],
+          [bsz, 1, this.config.dModel],
+        ),
+        [bsz, this.config.dModel],
+      ) as tf.Tensor2D;
       return this.project(last);
     });
   }
@@ -327,7 +369,11 @@ export class HybridTTTransformer {
   async exportWeights(): Promise<Array<{ name: string; shape: number[]; data: Float32Array }>> {
     const out: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
     for (const w of this.namedWeights()) {
-      out.push({ name: w.name, shape: [...w.variable.shape], data: (await w.variable.data()) as Float32Array });
+      out.push({
+        name: w.name,
+        shape: [...w.variable.shape],
+        data: (await w.variable.data()) as Float32Array,
+      });
     }
     return out;
   }
@@ -398,7 +444,10 @@ export class HybridTTTransformer {
       try {
         text = await fs.readFile(join(dir, name), "utf8");
       } catch (e) {
-        throw new FormatError(`cannot read ${name} in ${dir}`, { expected: `a saved model folder`, received: String(e) });
+        throw new FormatError(`cannot read ${name} in ${dir}`, {
+          expected: `a saved model folder`,
+          received: String(e),
+        });
       }
       try {
         return JSON.parse(text) as T;
@@ -406,7 +455,9 @@ export class HybridTTTransformer {
         throw new FormatError(`${name} is not valid JSON`, { expected: "JSON", received: String(e) });
       }
     };
-    const cfgFile = await readJson<{ format?: string; version?: number; config?: HybridTTConfig }>("config.json");
+    const cfgFile = await readJson<{ format?: string; version?: number; config?: HybridTTConfig }>(
+      "config.json",
+    );
     const manifest = await readJson<WeightsManifest>("manifest.json");
     for (const [what, f] of [
       ["config.json", cfgFile],
@@ -419,7 +470,8 @@ export class HybridTTTransformer {
         });
       }
     }
-    if (!cfgFile.config) throw new FormatError("config.json has no config", { expected: "{ config }", received: "none" });
+    if (!cfgFile.config)
+      throw new FormatError("config.json has no config", { expected: "{ config }", received: "none" });
     const config = validateConfig(cfgFile.config);
     if (opts.expectVocabSize !== undefined && opts.expectVocabSize !== config.vocabSize) {
       throw new ConfigError("saved model vocabulary does not match the tokenizer", {
@@ -431,7 +483,10 @@ export class HybridTTTransformer {
     try {
       payload = new Uint8Array(await fs.readFile(join(dir, manifest.weightsFile)));
     } catch (e) {
-      throw new FormatError(`cannot read ${manifest.weightsFile}`, { expected: "the weights file", received: String(e) });
+      throw new FormatError(`cannot read ${manifest.weightsFile}`, {
+        expected: "the weights file",
+        received: String(e),
+      });
     }
     if (payload.byteLength !== manifest.byteLength) {
       throw new FormatError(`${manifest.weightsFile} has the wrong size (truncated or from another save)`, {
@@ -447,7 +502,8 @@ export class HybridTTTransformer {
       });
     }
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const e of manifest.tensors) tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, manifest.weightsFile) });
+    for (const e of manifest.tensors)
+      tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, manifest.weightsFile) });
     const model = new HybridTTTransformer(config);
     try {
       model.importWeights(tensors, `${dir}/weights.bin`);
@@ -466,7 +522,7 @@ export class HybridTTTransformer {
     }
     this.lnF.dispose();
     this.head?.dispose();
-    for (const m of this.masks.values()) m.dispose();
-    this.masks.clear();
+    this.fullMask?.dispose();
+    this.fullMask = null;
   }
 }

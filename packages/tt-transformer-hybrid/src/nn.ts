@@ -9,6 +9,11 @@ import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradients of every tfjs-core op (tfjs-core alone does not).
 import "@tensorflow/tfjs-layers";
 
+/** A variable initialized from `make()`, without leaving the initial tensor behind. */
+export function variableFrom(make: () => tf.Tensor, trainable = true): tf.Variable {
+  return tf.tidy(() => tf.variable(make(), trainable));
+}
+
 /** A trainable tensor with a stable, path-like name. */
 export interface NamedWeight {
   name: string;
@@ -43,8 +48,10 @@ export class DenseLinear implements LinearModule {
     readonly outFeatures: number,
     init: { std: number; seed: number },
   ) {
-    this.kernel = tf.variable(tf.randomNormal([inFeatures, outFeatures], 0, init.std, "float32", init.seed), true);
-    this.biasVar = tf.variable(tf.zeros([outFeatures]), true);
+    this.kernel = variableFrom(() =>
+      tf.randomNormal([inFeatures, outFeatures], 0, init.std, "float32", init.seed),
+    );
+    this.biasVar = variableFrom(() => tf.zeros([outFeatures]));
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.biasVar }) as tf.Tensor2D;
@@ -76,12 +83,15 @@ export class LayerNorm {
     dim: number,
     readonly eps: number,
   ) {
-    this.gamma = tf.variable(tf.ones([dim]), true);
-    this.beta = tf.variable(tf.zeros([dim]), true);
+    this.gamma = variableFrom(() => tf.ones([dim]));
+    this.beta = variableFrom(() => tf.zeros([dim]));
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
     const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
+    return tf.add(
+      tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma),
+      this.beta,
+    );
   }
   weights(): NamedWeight[] {
     return [
@@ -119,7 +129,7 @@ export class DenseEmbedding implements EmbeddingModule {
     readonly dim: number,
     init: { std: number; seed: number },
   ) {
-    this.table = tf.variable(tf.randomNormal([vocabSize, dim], 0, init.std, "float32", init.seed), true);
+    this.table = variableFrom(() => tf.randomNormal([vocabSize, dim], 0, init.std, "float32", init.seed));
   }
   lookup(ids: tf.Tensor1D): tf.Tensor2D {
     return embeddingLookup(this.table as tf.Tensor2D, ids);
@@ -145,11 +155,11 @@ export class DenseEmbedding implements EmbeddingModule {
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const [v, d] = table.shape;
   const n = ids.shape[0];
-  // biome-ignore lint/suspicious/noExplicitAny: tf.customGrad's variadic signature does not type (x, save) pairs.
+  // tf.customGrad's variadic signature does not type (x, save) pairs, hence the cast.
   const f = tf.customGrad(((t: tf.Tensor) => ({
     value: tf.gather(t, ids),
     gradFunc: (dy: tf.Tensor) => [tf.scatterND(tf.reshape(ids, [n, 1]), tf.reshape(dy, [n, d]), [v, d])],
-  })) as any);
+  })) as unknown as tf.CustomGradientFunc<tf.Tensor>);
   return f(table) as tf.Tensor2D;
 }
 
@@ -168,9 +178,13 @@ export function gelu(x: tf.Tensor): tf.Tensor {
  * gradient is written by hand, (softmax − onehot)·w, so the backward pass costs one softmax and
  * one one-hot instead of differentiating logSumExp.
  */
-export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D | null): tf.Scalar {
+export function sparseCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  weights: tf.Tensor1D | null,
+): tf.Scalar {
   const [n, v] = logits.shape;
-  // biome-ignore lint/suspicious/noExplicitAny: tf.customGrad's variadic signature does not type (x, save) pairs.
+  // tf.customGrad's variadic signature does not type (x, save) pairs, hence the cast.
   const f = tf.customGrad(((lg: tf.Tensor, save: tf.GradSaveFunc) => {
     const l2 = lg as tf.Tensor2D;
     const lse = tf.logSumExp(l2, 1);
@@ -184,12 +198,13 @@ export function sparseCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, we
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sl, slse] = saved as [tf.Tensor2D, tf.Tensor1D];
         const p = tf.exp(tf.sub(sl, tf.reshape(slse, [n, 1])));
-        const g = tf.sub(p, tf.oneHot(targets, v, 1, 0, "float32"));
+        // oneHot in int32 then cast: the wasm OneHot kernel ignores a float32 dtype (returns zeros).
+        const g = tf.sub(p, tf.cast(tf.oneHot(targets, v), "float32"));
         const w = weights === null ? tf.mul(dy, 1 / n) : tf.mul(tf.reshape(weights, [n, 1]), dy);
         return [tf.mul(g, w)];
       },
     };
-  }) as any);
+  }) as unknown as tf.CustomGradientFunc<tf.Scalar>);
   return f(logits) as tf.Scalar;
 }
 

@@ -8,9 +8,10 @@
  * which is Adam's bias-corrected step m̂/(√v̂ + ε) with decoupled weight decay λ applied only to
  * parameters flagged `decay` (matrices, embeddings, TT cores; not biases or LayerNorms).
  */
-import * as tf from "@tensorflow/tfjs-core";
+
 import { ValueError } from "@tensor-tt/tt-core";
-import type { NamedWeight } from "./nn.js";
+import * as tf from "@tensorflow/tfjs-core";
+import { type NamedWeight, variableFrom } from "./nn.js";
 
 export interface AdamWOptions {
   beta1?: number;
@@ -37,8 +38,8 @@ export class AdamW {
     this.beta2 = o.beta2 ?? 0.95;
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0.1;
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    this.m = params.map((p) => variableFrom(() => tf.zerosLike(p.variable), false));
+    this.v = params.map((p) => variableFrom(() => tf.zerosLike(p.variable), false));
   }
 
   /**
@@ -66,7 +67,8 @@ export class AdamW {
         m.assign(mNew);
         v.assign(vNew);
         const upd = tf.div(mNew, tf.add(tf.sqrt(vNew), epsHat));
-        const decayed = p.decay && this.weightDecay > 0 ? tf.mul(p.variable, 1 - lr * this.weightDecay) : p.variable;
+        const decayed =
+          p.decay && this.weightDecay > 0 ? tf.mul(p.variable, 1 - lr * this.weightDecay) : p.variable;
         p.variable.assign(tf.sub(decayed, tf.mul(upd, stepSize)));
       });
     });
@@ -77,8 +79,16 @@ export class AdamW {
     const out: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i] as NamedWeight;
-      out.push({ name: `adam_m/${p.name}`, shape: [...p.variable.shape], data: (await (this.m[i] as tf.Variable).data()) as Float32Array });
-      out.push({ name: `adam_v/${p.name}`, shape: [...p.variable.shape], data: (await (this.v[i] as tf.Variable).data()) as Float32Array });
+      out.push({
+        name: `adam_m/${p.name}`,
+        shape: [...p.variable.shape],
+        data: (await (this.m[i] as tf.Variable).data()) as Float32Array,
+      });
+      out.push({
+        name: `adam_v/${p.name}`,
+        shape: [...p.variable.shape],
+        data: (await (this.v[i] as tf.Variable).data()) as Float32Array,
+      });
     }
     return out;
   }

@@ -15,9 +15,10 @@
  * the spectra are replaced by a documented proxy: σⱼ² ∝ j^(−2α) (power law, α = `proxyDecay`,
  * default 0.5) on every unfolding, normalized per unfolding.
  */
-import * as tf from "@tensorflow/tfjs-core";
+
+import { ConfigError, permuteAxes, RankError, symEig } from "@tensor-tt/tt-core";
 import { TTLinear } from "@tensor-tt/tt-layers";
-import { ConfigError, RankError, permuteAxes, symEig } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
 import {
   type HybridTTConfig,
   type LayerRankSpec,
@@ -38,7 +39,12 @@ import { type TTEmbeddingLayer, TTEmbeddingModule, TTLinearModule, ttEmbeddingCl
 export type RankPolicy =
   | { kind: "dense" }
   | { kind: "uniform"; ranks: number[]; includeEmbeddings?: boolean }
-  | { kind: "hybrid"; attentionRanks: number[] | null; ffnRanks: number[] | null; embedRanks?: number[] | null }
+  | {
+      kind: "hybrid";
+      attentionRanks: number[] | null;
+      ffnRanks: number[] | null;
+      embedRanks?: number[] | null;
+    }
   | { kind: "schedule"; layers: Array<LayerRankSpec | null>; embedRanks?: number[] | null }
   | { kind: "targets"; attention?: number; ffn?: number; embedding?: number }
   | {
@@ -147,7 +153,11 @@ interface Item {
 }
 
 function bound(it: Item, ranks: number[]): number {
-  return ranks.reduce((a, r, k) => a + ((it.tail[k] as Float64Array)[Math.min(r, (it.tail[k] as Float64Array).length - 1)] ?? 0), 0);
+  return ranks.reduce(
+    (a, r, k) =>
+      a + ((it.tail[k] as Float64Array)[Math.min(r, (it.tail[k] as Float64Array).length - 1)] ?? 0),
+    0,
+  );
 }
 
 /**
@@ -160,9 +170,19 @@ export function allocateRanks(
   weights?: WeightSource,
   embeddingTable?: Float32Array | null,
 ): AllocationResult {
-  const c = validateConfig({ ...base, attentionRanks: null, ffnRanks: null, embedRanks: null, layerRanks: null, compressionTargets: null });
+  const c = validateConfig({
+    ...base,
+    attentionRanks: null,
+    ffnRanks: null,
+    embedRanks: null,
+    layerRanks: null,
+    compressionTargets: null,
+  });
   if (!(policy.targetRatio >= 1)) {
-    throw new ConfigError("budget targetRatio must be >= 1", { expected: ">= 1", received: String(policy.targetRatio) });
+    throw new ConfigError("budget targetRatio must be >= 1", {
+      expected: ">= 1",
+      received: String(policy.targetRatio),
+    });
   }
   const step = Math.max(1, Math.floor(policy.rankStep ?? 1));
   const alpha = policy.proxyDecay ?? 0.5;
@@ -179,7 +199,16 @@ export function allocateRanks(
       const w = weights?.(path) ?? null;
       const spectra = w ? unfoldingSpectra(w, inModes, outModes) : proxySpectra(inModes, outModes, alpha);
       const max = ttMatrixMaxRanks(inModes, outModes).map((m) => Math.min(m, policy.maxRank ?? m));
-      items.push({ path, inModes, outModes, max, tail: tails(spectra), ranks: max.map(() => 1), source: w ? "spectrum" : "proxy", dense: inF * outF });
+      items.push({
+        path,
+        inModes,
+        outModes,
+        max,
+        tail: tails(spectra),
+        ranks: max.map(() => 1),
+        source: w ? "spectrum" : "proxy",
+        dense: inF * outF,
+      });
     }
   }
   let fixed = denseStats.total.originalParams - items.reduce((a, it) => a + it.dense, 0);
@@ -245,7 +274,12 @@ export function allocateRanks(
     layerRanks.push({ matrices });
   }
   const emb = policy.includeEmbeddings ? items[items.length - 1] : undefined;
-  const config = validateConfig({ ...c, layerRanks, embedRanks: emb ? [...emb.ranks] : null, rankOverflow: "clip" });
+  const config = validateConfig({
+    ...c,
+    layerRanks,
+    embedRanks: emb ? [...emb.ranks] : null,
+    rankOverflow: "clip",
+  });
   const stats = computeCompressionStats(config);
   return {
     config,
@@ -273,7 +307,14 @@ export function configForPolicy(
   policy: RankPolicy,
   opts: { weights?: WeightSource; embeddingTable?: Float32Array | null } = {},
 ): HybridTTConfig {
-  const clean = { ...base, attentionRanks: null, ffnRanks: null, embedRanks: null, layerRanks: null, compressionTargets: null };
+  const clean = {
+    ...base,
+    attentionRanks: null,
+    ffnRanks: null,
+    embedRanks: null,
+    layerRanks: null,
+    compressionTargets: null,
+  };
   switch (policy.kind) {
     case "dense":
       return validateConfig(clean);
@@ -352,7 +393,10 @@ export async function compressModel(
     table = (await t.data()) as Float32Array;
     t.dispose();
   }
-  const target = configForPolicy({ ...dense.config }, policy, { weights: (p) => kernels.get(p) ?? null, embeddingTable: table });
+  const target = configForPolicy({ ...dense.config }, policy, {
+    weights: (p) => kernels.get(p) ?? null,
+    embeddingTable: table,
+  });
   const plan = resolvePlan(target);
   const report: CompressionReportRow[] = [];
   const linear = new Map<string, TTLinear>();
@@ -390,9 +434,6 @@ export async function compressModel(
   let embedRanks: number[] | null = null;
   if (plan.embedding.tt) {
     const ctor = ttEmbeddingClass();
-    if (!ctor.fromDense) {
-      throw new ConfigError("TTEmbedding.fromDense is not available", { expected: "tt-layers TTEmbedding.fromDense", received: "none" });
-    }
     const t = tf.tensor2d(table as Float32Array, [dense.config.vocabSize, dense.config.dModel]);
     const { layer, relError } = ctor.fromDense(t, {
       vocabModes: plan.embedding.tt.vocabModes,
@@ -402,8 +443,20 @@ export async function compressModel(
     });
     t.dispose();
     embLayer = layer;
-    embedRanks = new TTEmbeddingModule("embeddings/token", dense.config.vocabSize, dense.config.dModel, plan.embedding, { seed: 0, stddev: 0 }, layer).innerRanks();
-    report.push({ name: "embeddings/token", shape: [dense.config.vocabSize, dense.config.dModel], ranks: embedRanks, relError });
+    embedRanks = new TTEmbeddingModule(
+      "embeddings/token",
+      dense.config.vocabSize,
+      dense.config.dModel,
+      plan.embedding,
+      { seed: 0, stddev: 0 },
+      layer,
+    ).innerRanks();
+    report.push({
+      name: "embeddings/token",
+      shape: [dense.config.vocabSize, dense.config.dModel],
+      ranks: embedRanks,
+      relError,
+    });
   }
   const config = validateConfig({
     ...target,
@@ -424,7 +477,8 @@ export async function compressModel(
       if (m instanceof TTLinearModule) for (const w of m.weights()) ttOwned.add(w.name);
     }
   }
-  if (model.tokenEmbedding instanceof TTEmbeddingModule) for (const w of model.tokenEmbedding.weights()) ttOwned.add(w.name);
+  if (model.tokenEmbedding instanceof TTEmbeddingModule)
+    for (const w of model.tokenEmbedding.weights()) ttOwned.add(w.name);
   for (const b of model.blocks) {
     for (const m of [b.q, b.k, b.v, b.o, b.up, b.down]) {
       if (!(m instanceof DenseLinear)) continue;

@@ -12,7 +12,14 @@
  * TT layers count the ranks they instantiate: the configured (nominal) ranks clipped to the TT
  * limits, which for a full-rank matrix are the TT-SVD effective ranks.
  */
-import { type HybridTTConfig, type MatrixName, type ModelPlan, resolvePlan, ttParams, validateConfig } from "./config.js";
+import {
+  type HybridTTConfig,
+  type MatrixName,
+  type ModelPlan,
+  resolvePlan,
+  ttParams,
+  validateConfig,
+} from "./config.js";
 
 /** Original (all-dense) vs compressed parameter counts of a part of the model. */
 export interface ParamCount {
@@ -66,7 +73,12 @@ export interface CompressionStats {
   layers: LayerStats[];
   /** All linear weights and biases of the blocks (attention + FFN). */
   linear: ParamCount;
-  embedding: ParamCount & { kind: "dense" | "tt"; vocabModes?: number[]; dimModes?: number[]; ranks?: number[] };
+  embedding: ParamCount & {
+    kind: "dense" | "tt";
+    vocabModes?: number[];
+    dimModes?: number[];
+    ranks?: number[];
+  };
   /** What is counted, in words. */
   counting: string;
 }
@@ -104,7 +116,10 @@ export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): Compress
     "attention",
     "ffn",
   ];
-  const components = Object.fromEntries(compNames.map((n) => [n, pc(0, 0)])) as Record<ComponentName, ParamCount>;
+  const components = Object.fromEntries(compNames.map((n) => [n, pc(0, 0)])) as Record<
+    ComponentName,
+    ParamCount
+  >;
   const bump = (n: ComponentName, o: number, cc: number): void => {
     components[n] = add(components[n], o, cc);
   };
@@ -142,7 +157,10 @@ export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): Compress
       mats.push(ms);
       layer = add(layer, dense, comp);
       linear = add(linear, dense, comp);
-      const comp1: ComponentName = m.name === "up" || m.name === "down" ? `ffn.${m.name}` : `attention.${m.name as Exclude<MatrixName, "up" | "down">}`;
+      const comp1: ComponentName =
+        m.name === "up" || m.name === "down"
+          ? `ffn.${m.name}`
+          : `attention.${m.name as Exclude<MatrixName, "up" | "down">}`;
       bump(comp1, dense, comp);
       bump(m.name === "up" || m.name === "down" ? "ffn" : "attention", dense, comp);
     }

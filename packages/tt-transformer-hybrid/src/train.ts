@@ -9,10 +9,18 @@
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import * as datasets from "@tensor-tt/datasets";
 import { ConfigError, FormatError, ValueError } from "@tensor-tt/tt-core";
-import { type AtomicWriteHooks, decodeContainer, encodeContainer, packTensors, readEntry, type TensorEntry, writeFileAtomic } from "./io.js";
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  type AtomicWriteHooks,
+  decodeContainer,
+  encodeContainer,
+  packTensors,
+  readEntry,
+  type TensorEntry,
+  writeFileAtomic,
+} from "./io.js";
 import type { HybridTTTransformer } from "./model.js";
 import { AdamW, learningRate } from "./optim.js";
 import { hashInts, permutation } from "./rng.js";
@@ -161,50 +169,8 @@ export class WindowSampler {
   }
 }
 
-interface EvalWindow {
-  inputs: Int32Array;
-  targets: Int32Array;
-  mask: Float32Array;
-  batchSize: number;
-  seqLen: number;
-}
-
-/** Sliding windows where every target is scored once (fallback when datasets has no evalWindows). */
-function* localEvalWindows(ids: Int32Array, o: { seqLen: number; stride?: number; batchSize: number }): Generator<EvalWindow> {
-  const t = o.seqLen;
-  const stride = Math.min(o.stride ?? t, t);
-  const n = ids.length - 1; // targets available
-  const starts: Array<{ start: number; from: number }> = [];
-  let scored = 0;
-  for (let start = 0; scored < n; start += stride) {
-    const s = Math.min(start, Math.max(0, n - t));
-    const end = Math.min(s + t, n);
-    starts.push({ start: s, from: scored - s });
-    scored = end;
-    if (end >= n) break;
-  }
-  for (let i = 0; i < starts.length; i += o.batchSize) {
-    const chunk = starts.slice(i, i + o.batchSize);
-    const b = chunk.length;
-    const inputs = new Int32Array(b * t);
-    const targets = new Int32Array(b * t);
-    const mask = new Float32Array(b * t);
-    chunk.forEach(({ start, from }, r) => {
-      const len = Math.min(t, n - start);
-      inputs.set(ids.subarray(start, start + len), r * t);
-      targets.set(ids.subarray(start + 1, start + 1 + len), r * t);
-      for (let j = Math.max(0, from); j < len; j++) mask[r * t + j] = 1;
-    });
-    yield { inputs, targets, mask, batchSize: b, seqLen: t };
-  }
-}
-
-function evalWindowsOf(ids: Int32Array, o: { seqLen: number; stride?: number; batchSize: number }): Iterable<EvalWindow> {
-  const fromPkg = (datasets as Record<string, unknown>)["evalWindows"];
-  if (typeof fromPkg === "function") {
-    return (fromPkg as (ids: Int32Array, o: { seqLen: number; stride?: number; batchSize: number }) => Iterable<EvalWindow>)(ids, o);
-  }
-  return localEvalWindows(ids, o);
+function evalWindowsOf(ids: Int32Array, o: { seqLen: number; stride?: number; batchSize: number }) {
+  return datasets.evalWindows(ids, o);
 }
 
 /**
@@ -223,7 +189,10 @@ export async function evaluatePerplexity(
       received: String(opts.seqLen),
     });
   }
-  const data = opts.maxTokens !== undefined && opts.maxTokens + 1 < ids.length ? ids.subarray(0, opts.maxTokens + 1) : ids;
+  const data =
+    opts.maxTokens !== undefined && opts.maxTokens + 1 < ids.length
+      ? ids.subarray(0, opts.maxTokens + 1)
+      : ids;
   let sum = 0;
   let count = 0;
   for (const w of evalWindowsOf(data, opts)) {
@@ -296,10 +265,14 @@ export async function readCheckpoint(dir: string): Promise<{
   }
   const { header, payload } = decodeContainer<CheckpointHeader>(bytes, checkpointPath(dir));
   if (header.format !== CKPT_FORMAT) {
-    throw new FormatError("file is not a training checkpoint", { expected: CKPT_FORMAT, received: String(header.format) });
+    throw new FormatError("file is not a training checkpoint", {
+      expected: CKPT_FORMAT,
+      received: String(header.format),
+    });
   }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const e of header.tensors) tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, checkpointPath(dir)) });
+  for (const e of header.tensors)
+    tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, checkpointPath(dir)) });
   return { header, tensors };
 }
 
@@ -326,7 +299,10 @@ export async function train(
     });
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new ConfigError("batchSize must be a positive integer", { expected: ">= 1", received: String(batchSize) });
+    throw new ConfigError("batchSize must be a positive integer", {
+      expected: ">= 1",
+      received: String(batchSize),
+    });
   }
   const vocab = model.config.vocabSize;
   for (const [name, ids] of [
@@ -349,9 +325,13 @@ export async function train(
     }
   }
   const tokensPerStep = batchSize * seqLen;
-  const totalSteps = opts.steps ?? (opts.maxTokens !== undefined ? Math.ceil(opts.maxTokens / tokensPerStep) : 0);
+  const totalSteps =
+    opts.steps ?? (opts.maxTokens !== undefined ? Math.ceil(opts.maxTokens / tokensPerStep) : 0);
   if (!Number.isInteger(totalSteps) || totalSteps < 1) {
-    throw new ConfigError("give steps or maxTokens", { expected: "steps >= 1", received: String(totalSteps) });
+    throw new ConfigError("give steps or maxTokens", {
+      expected: "steps >= 1",
+      received: String(totalSteps),
+    });
   }
   const seed = opts.seed ?? 0;
   const lr = opts.lr ?? 1e-3;
@@ -393,11 +373,17 @@ export async function train(
       const ck = await readCheckpoint(dir);
       if (ck) {
         const h = ck.header;
-        if (JSON.stringify(h.fingerprint) !== JSON.stringify(fingerprint) || JSON.stringify(h.config) !== JSON.stringify(model.config)) {
-          throw new ConfigError("checkpoint was written by a run with other settings; cannot resume exactly", {
-            expected: JSON.stringify({ fingerprint, config: model.config }),
-            received: JSON.stringify({ fingerprint: h.fingerprint, config: h.config }),
-          });
+        if (
+          JSON.stringify(h.fingerprint) !== JSON.stringify(fingerprint) ||
+          JSON.stringify(h.config) !== JSON.stringify(model.config)
+        ) {
+          throw new ConfigError(
+            "checkpoint was written by a run with other settings; cannot resume exactly",
+            {
+              expected: JSON.stringify({ fingerprint, config: model.config }),
+              received: JSON.stringify({ fingerprint: h.fingerprint, config: h.config }),
+            },
+          );
         }
         const weights = new Map([...ck.tensors].filter(([n]) => !n.startsWith("adam_")));
         model.importWeights(weights, checkpointPath(dir));
@@ -409,8 +395,13 @@ export async function train(
         lastCkpt = h.step;
       }
     }
-    const save = async () => {
-      if (!dir) return;
+    /** Writes a checkpoint unless a weight is non-finite (then the previous one is kept); false if refused. */
+    const save = async (): Promise<boolean> => {
+      if (!dir) return true;
+      for (const w of named) {
+        const v = (await w.variable.data()) as Float32Array;
+        for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i] as number)) return false;
+      }
       await writeCheckpoint(
         dir,
         model,
@@ -427,8 +418,13 @@ export async function train(
         opts.checkpointHooks,
       );
       lastCkpt = step;
+      return true;
     };
-    const evalOpts = { seqLen, batchSize: opts.evalBatchSize ?? batchSize, ...(opts.evalTokens !== undefined ? { maxTokens: opts.evalTokens } : {}) };
+    const evalOpts = {
+      seqLen,
+      batchSize: opts.evalBatchSize ?? batchSize,
+      ...(opts.evalTokens !== undefined ? { maxTokens: opts.evalTokens } : {}),
+    };
     const runEval = async () => {
       if (!data.valid) return;
       const r = await evaluatePerplexity(model, data.valid, evalOpts);
@@ -440,6 +436,26 @@ export async function train(
     let trainMs = 0;
     let trainedTokens = 0;
     const progressEvery = opts.progressEvery ?? 1;
+    const diverged = (loss: number, norm: number): TrainResult => {
+      const err = new NonFiniteLossError(step, loss, norm, lastCkpt);
+      if (opts.throwOnNonFinite) throw err;
+      const elapsedMs = performance.now() - t0;
+      return {
+        status: "diverged",
+        steps: step,
+        totalSteps,
+        tokens: step * tokensPerStep,
+        losses,
+        evals,
+        resumedFrom,
+        elapsedMs,
+        trainMs,
+        tokensPerSec: trainMs > 0 ? (trainedTokens / trainMs) * 1000 : 0,
+        checkpointPath: dir ? checkpointPath(dir) : null,
+        lastCheckpointStep: lastCkpt,
+        error: err,
+      };
+    };
     while (step < stopAt) {
       const ts = performance.now();
       const { inputs, targets } = sampler.batch(step);
@@ -447,34 +463,22 @@ export async function train(
       const dropoutSeed = hashInts(seed, 0xd0, step);
       const x = tf.tensor2d(inputs, [batchSize, seqLen], "int32");
       const y = tf.tensor2d(targets, [batchSize, seqLen], "int32");
-      const { value, grads } = tf.variableGrads(() => model.loss(x, y, null, { training: true, dropoutSeed }), vars);
+      const { value, grads } = tf.variableGrads(
+        () => model.loss(x, y, null, { training: true, dropoutSeed }),
+        vars,
+      );
       x.dispose();
       y.dispose();
-      const stat = tf.tidy(() => tf.stack([value, tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))))]));
+      const stat = tf.tidy(() =>
+        tf.stack([value, tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))))]),
+      );
       const [loss, norm] = Array.from((await stat.data()) as Float32Array) as [number, number];
       stat.dispose();
       value.dispose();
       opts.beforeUpdate?.(step);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
         for (const g of Object.values(grads)) g.dispose();
-        const err = new NonFiniteLossError(step, loss, norm, lastCkpt);
-        if (opts.throwOnNonFinite) throw err;
-        const elapsedMs = performance.now() - t0;
-        return {
-          status: "diverged",
-          steps: step,
-          totalSteps,
-          tokens: step * tokensPerStep,
-          losses,
-          evals,
-          resumedFrom,
-          elapsedMs,
-          trainMs,
-          tokensPerSec: trainMs > 0 ? (trainedTokens / trainMs) * 1000 : 0,
-          checkpointPath: dir ? checkpointPath(dir) : null,
-          lastCheckpointStep: lastCkpt,
-          error: err,
-        };
+        return diverged(loss, norm);
       }
       const scale = clip > 0 && norm > clip ? clip / norm : 1;
       opt.apply(grads, rate, scale);
@@ -498,7 +502,9 @@ export async function train(
       const atEnd = step === totalSteps;
       const doEval = (evalEvery > 0 && step % evalEvery === 0) || atEnd;
       if (doEval) await runEval();
-      if ((ckptEvery > 0 && step % ckptEvery === 0) || (doEval && dir) || atEnd) await save();
+      if ((ckptEvery > 0 && step % ckptEvery === 0) || (doEval && dir) || atEnd) {
+        if (!(await save())) return diverged(Number.NaN, Number.NaN);
+      }
     }
     const elapsedMs = performance.now() - t0;
     return {

@@ -2,38 +2,23 @@
  * Adapters from the tt-layers TF.js layers (TTLinear, TTEmbedding) to the module interfaces of
  * the decoder, so a TT projection and a dense one are interchangeable in the same code path.
  */
+
+import { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
-import * as ttLayers from "@tensor-tt/tt-layers";
-import { TTLinear } from "@tensor-tt/tt-layers";
-import { ConfigError } from "@tensor-tt/tt-core";
-
-/** The TTEmbedding layer type of tt-layers (structural, so this package builds before it lands). */
-export interface TTEmbeddingLayer {
-  built: boolean;
-  trainableWeights: unknown[];
-  apply(x: tf.Tensor): unknown;
-  projectOut(h: tf.Tensor): tf.Tensor;
-  fullTable(): tf.Tensor2D;
-  dispose(): unknown;
-}
-
-type TTEmbeddingCtor = new (args: Record<string, unknown>) => TTEmbeddingLayer;
-
-/** The TTEmbedding class of tt-layers, or a ConfigError when that package does not provide it. */
-export function ttEmbeddingClass(): TTEmbeddingCtor & { fromDense?: (table: tf.Tensor2D, opts: Record<string, unknown>) => { layer: TTEmbeddingLayer; relError: number } } {
-  const ctor = (ttLayers as Record<string, unknown>)["TTEmbedding"];
-  if (typeof ctor !== "function") {
-    throw new ConfigError("a TT embedding needs TTEmbedding from @tensor-tt/tt-layers, which does not export it", {
-      expected: "@tensor-tt/tt-layers with TTEmbedding",
-      received: "no TTEmbedding export",
-    });
-  }
-  return ctor as TTEmbeddingCtor;
-}
 import type { EmbeddingPlan, MatrixPlan } from "./config.js";
 import type { EmbeddingModule, LinearModule, NamedWeight } from "./nn.js";
 
-type LayerWithWeights = { trainableWeights: Array<{ originalName?: string; name: string; read(): tf.Variable }> };
+/** The TTEmbedding layer of tt-layers. */
+export type TTEmbeddingLayer = TTEmbedding;
+
+/** The TTEmbedding class of tt-layers. */
+export function ttEmbeddingClass(): typeof TTEmbedding {
+  return TTEmbedding;
+}
+
+type LayerWithWeights = {
+  trainableWeights: Array<{ originalName?: string; name: string; read(): tf.Variable }>;
+};
 
 function namedWeightsOf(path: string, layer: LayerWithWeights): NamedWeight[] {
   return layer.trainableWeights.map((w, i) => {
@@ -115,7 +100,7 @@ export class TTEmbeddingModule implements EmbeddingModule {
     if (tt === null) throw new Error("embedding is dense in the plan");
     this.layer =
       layer ??
-      new (ttEmbeddingClass())({
+      new TTEmbedding({
         name: path,
         vocabSize,
         dim,
@@ -123,6 +108,7 @@ export class TTEmbeddingModule implements EmbeddingModule {
         dimModes: tt.dimModes,
         ranks: tt.ranks,
         stddev: opts.stddev,
+        rankOverflow: "keep",
         seed: opts.seed,
       });
     ensureBuilt(this.layer, [1], "int32");
@@ -148,7 +134,11 @@ export class TTEmbeddingModule implements EmbeddingModule {
 }
 
 /** Builds a layer's weights by running it once on zeros (no-op when already built). */
-function ensureBuilt(layer: { built: boolean; apply(x: tf.Tensor): unknown }, shape: number[], dtype: "float32" | "int32"): void {
+function ensureBuilt(
+  layer: { built: boolean; apply(x: tf.Tensor): unknown },
+  shape: number[],
+  dtype: "float32" | "int32",
+): void {
   if (layer.built) return;
   tf.tidy(() => {
     layer.apply(tf.zeros(shape, dtype));

@@ -1,0 +1,417 @@
+/**
+ * `layers`: TT-Linear vs the dense layer on the active TF.js backend, forward and
+ * forward+backward, at 1, 32, 512 and 4096 tokens, for the GPT-2-small shapes
+ * attention 768→768 (modes [4,6,4,8], nominal ranks [24,48,24]) and FFN 768→3072 / 3072→768
+ * (modes [4,6,4,8] / [6,8,8,8], ranks [8,16,8]); TT with the automatic strategy (with and
+ * without the inference kernel cache) and each fixed strategy; peak activation memory of the
+ * forward pass (tf.profile); the gpu.js executor against the TF.js path; and the PyTorch
+ * reference (shared/reference/bench_ref.py) run in the same session when torch imports.
+ *
+ * Timing: one untimed warm-up call, then calls until ≥ minReps and ≥ budget ms (stop at ≥ 3
+ * once the cap is spent); the median is reported, as bench_ref.py does.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GpuJsTTExecutor, TTLinear, denseLayerStats, probeGpuJsModes } from "@tensor-tt/tt-layers";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import type { Suite, SuiteContext, SuiteResult, Table } from "../types.js";
+
+interface ShapeSpec {
+  name: string;
+  /** Row name of the same shape in bench_ref.py's JSON. */
+  refName: string;
+  inModes: number[];
+  outModes: number[];
+  ranks: number[];
+}
+
+const M768 = [4, 6, 4, 8];
+const M3072 = [6, 8, 8, 8];
+const SHAPES: ShapeSpec[] = [
+  { name: "attn 768→768 r[24,48,24]", refName: "attn_768->768_r24-48-24", inModes: M768, outModes: M768, ranks: [24, 48, 24] },
+  { name: "ffn_up 768→3072 r[8,16,8]", refName: "ffn_up_768->3072_r8-16-8", inModes: M768, outModes: M3072, ranks: [8, 16, 8] },
+  { name: "ffn_down 3072→768 r[8,16,8]", refName: "ffn_down_3072->768_r8-16-8", inModes: M3072, outModes: M768, ranks: [8, 16, 8] },
+];
+
+type Variant = "dense" | "tt_auto" | "tt_auto_nocache" | "tt_contract" | "tt_full";
+type Pass = "fwd" | "fwd_bwd";
+const VARIANTS: Variant[] = ["dense", "tt_auto", "tt_auto_nocache", "tt_contract", "tt_full"];
+
+interface Row {
+  shape: string;
+  batch: number;
+  variant: Variant;
+  pass: Pass;
+  ms?: number;
+  msMin?: number;
+  n?: number;
+  plan?: string | null;
+  skipped?: string;
+}
+
+interface MemRow {
+  shape: string;
+  batch: number;
+  denseBytes: number;
+  ttAutoBytes: number;
+  ttNoCacheBytes: number;
+  ttPlan: string | null;
+  denseWeightBytes: number;
+  ttWeightBytes: number;
+  ttCacheBytes: number;
+}
+
+interface Preset {
+  shapes: ShapeSpec[];
+  batches: number[];
+  minReps: number;
+  budgetMs: number;
+  capMs: number;
+  python: boolean;
+  gpuBatches: number[];
+  /** Skip a configuration whose estimated activation memory exceeds this many bytes. */
+  memLimit: number;
+}
+
+function presetOf(name: SuiteContext["preset"]): Preset {
+  if (name === "smoke") {
+    return {
+      shapes: [SHAPES[0] as ShapeSpec, SHAPES[1] as ShapeSpec],
+      batches: [1, 32],
+      minReps: 3,
+      budgetMs: 40,
+      capMs: 1500,
+      python: false,
+      gpuBatches: [1],
+      memLimit: 256e6,
+    };
+  }
+  return { shapes: SHAPES, batches: [1, 32, 512, 4096], minReps: 5, budgetMs: 500, capMs: 8000, python: true, gpuBatches: [1, 32], memLimit: 1.5e9 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Forces completion on asynchronous backends by reading one element back. */
+function sync(t: tf.Tensor): void {
+  if (tf.getBackend() === "wasm" || tf.getBackend() === "cpu") return;
+  tf.tidy(() => tf.slice(tf.reshape(t, [-1]), 0, 1).dataSync());
+}
+
+function timeIt(fn: () => void, p: Preset): { ms: number; msMin: number; n: number } {
+  fn();
+  const ts: number[] = [];
+  const start = performance.now();
+  while (true) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+    const spent = performance.now() - start;
+    if (ts.length >= p.minReps && spent >= p.budgetMs) break;
+    if (spent >= p.capMs && ts.length >= 3) break;
+    if (ts.length >= 200) break;
+  }
+  return { ms: median(ts), msMin: Math.min(...ts), n: ts.length };
+}
+
+type AnyLayer = tfl.layers.Layer;
+
+function makeLayers(s: ShapeSpec, seed: number): Record<Variant, AnyLayer> {
+  const inF = s.inModes.reduce((a, b) => a * b, 1);
+  const outF = s.outModes.reduce((a, b) => a * b, 1);
+  const base = { inFeatures: inF, outFeatures: outF, inModes: s.inModes, outModes: s.outModes, ranks: s.ranks, rankOverflow: "keep" as const, init: "gpt" as const, seed };
+  const dense = tfl.layers.dense({ units: outF, useBias: true, kernelInitializer: tfl.initializers.randomNormal({ stddev: 0.02, seed }) });
+  tf.dispose(dense.apply(tf.zeros([1, inF])) as tf.Tensor);
+  const auto = new TTLinear({ ...base, strategy: "auto" });
+  const layers: Record<Variant, AnyLayer> = {
+    dense,
+    tt_auto: auto,
+    tt_auto_nocache: new TTLinear({ ...base, strategy: "auto", cacheKernel: false }),
+    tt_contract: new TTLinear({ ...base, strategy: "contract" }),
+    tt_full: new TTLinear({ ...base, strategy: "full" }),
+  };
+  const w = auto.getWeights();
+  for (const v of ["tt_auto_nocache", "tt_contract", "tt_full"] as const) (layers[v] as TTLinear).setWeights(w);
+  return layers;
+}
+
+/** Rough activation bytes a configuration needs (to skip what cannot fit the wasm heap). */
+function estimateBytes(layer: AnyLayer, batch: number, pass: Pass): number {
+  if (!(layer instanceof TTLinear)) return 0;
+  const c = layer.planFor(batch);
+  return c.peakFloats * 4 * (pass === "fwd_bwd" ? 3 : 1);
+}
+
+async function peakBytes(fn: () => tf.Tensor): Promise<number> {
+  const base = tf.memory().numBytes;
+  let out: tf.Tensor | undefined;
+  const info = await tf.profile(() => {
+    out = fn();
+    return out;
+  });
+  out?.dispose();
+  return Math.max(0, info.peakBytes - base);
+}
+
+interface RefRow {
+  shape: string;
+  batch: number;
+  variant: string;
+  pass: string;
+  ms_median?: number;
+}
+
+function runPython(ctx: SuiteContext): { rows: RefRow[]; file: string; command: string } | { error: string } {
+  const script = ctx.referenceDir ? join(ctx.referenceDir, "bench_ref.py") : undefined;
+  const python = "/usr/bin/python3";
+  if (!script || !existsSync(script)) return { error: "shared/reference/bench_ref.py not found (ctx.referenceDir unset)" };
+  if (!existsSync(python)) return { error: `${python} not found` };
+  const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8", timeout: 60_000 });
+  if (probe.status !== 0) return { error: `torch does not import in ${python}: ${(probe.stderr || "").trim().split("\n").pop()}` };
+  const file = join(ctx.outDir, "pytorch-reference.json");
+  const args = [script, "--no-default-env", "--out", file];
+  ctx.log(`running the PyTorch reference: ${python} ${args.join(" ")} (several minutes)`);
+  const r = spawnSync(python, args, { cwd: ctx.outDir, encoding: "utf8", maxBuffer: 64 << 20, timeout: 900_000 });
+  if (r.status !== 0) return { error: `bench_ref.py exit ${r.status}: ${(r.stderr || "").trim().split("\n").slice(-3).join(" | ")}` };
+  const doc = JSON.parse(readFileSync(file, "utf8")) as { tt_linear?: { rows?: RefRow[] } };
+  return { rows: doc.tt_linear?.rows ?? [], file, command: `${python} ${args.join(" ")}` };
+}
+
+const fmt = (x: number | undefined | null, d = 3) => (x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+async function run(ctx: SuiteContext): Promise<SuiteResult> {
+  const p = presetOf(ctx.preset);
+  const backend = tf.getBackend();
+  const rows: Row[] = (await ctx.loadPartial<Row[]>("rows")) ?? [];
+  const done = new Set(rows.map((r) => `${r.shape}|${r.batch}|${r.variant}|${r.pass}`));
+  const memRows: MemRow[] = (await ctx.loadPartial<MemRow[]>("memory")) ?? [];
+  const statsRows: Record<string, unknown>[] = [];
+  const total = p.shapes.length * p.batches.length * VARIANTS.length * 2;
+  const bar = ctx.progress("layers timings", total);
+  bar.tick(done.size);
+  for (const s of p.shapes) {
+    const layers = makeLayers(s, ctx.seed);
+    const tt = layers.tt_auto as TTLinear;
+    const st = tt.stats();
+    const dst = denseLayerStats(tt.inFeatures, tt.outFeatures, true);
+    statsRows.push({ shape: s.name, ...st, denseFlopsPerToken: dst.flopsPerToken, flopsRatio: st.flopsPerToken / dst.flopsPerToken });
+    for (const batch of p.batches) {
+      const x = tf.randomNormal([batch, tt.inFeatures], 0, 1, "float32", ctx.seed + batch);
+      const gy = tf.randomNormal([batch, tt.outFeatures], 0, 1, "float32", ctx.seed + batch + 1);
+      const xv = tf.variable(x, true, `x_${batch}_${Math.random().toString(36).slice(2)}`);
+      for (const variant of VARIANTS) {
+        const layer = layers[variant];
+        const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+        for (const pass of ["fwd", "fwd_bwd"] as const) {
+          const key = `${s.name}|${batch}|${variant}|${pass}`;
+          if (done.has(key)) continue;
+          const row: Row = { shape: s.name, batch, variant, pass };
+          const est = estimateBytes(layer, batch, pass);
+          if (est > p.memLimit) {
+            row.skipped = `estimated ${(est / 1e9).toFixed(1)} GB of activations (limit ${(p.memLimit / 1e9).toFixed(1)} GB)`;
+          } else if (pass === "fwd") {
+            const t = timeIt(() => {
+              const y = layer.apply(x) as tf.Tensor;
+              sync(y);
+              y.dispose();
+            }, p);
+            Object.assign(row, t);
+            row.plan = layer instanceof TTLinear ? layer.lastPlan : "dense";
+          } else {
+            const t = timeIt(() => {
+              const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(xv) as tf.Tensor, gy)) as tf.Scalar, [xv, ...vars]);
+              const g = Object.values(grads);
+              if (g[0]) sync(g[0]);
+              tf.dispose([value, ...g]);
+            }, p);
+            Object.assign(row, t);
+            row.plan = layer instanceof TTLinear ? layer.lastPlan : "dense";
+          }
+          rows.push(row);
+          done.add(key);
+          await ctx.savePartial("rows", rows);
+          bar.tick(1, `${s.name} B=${batch} ${variant} ${pass}`);
+        }
+      }
+      if (!memRows.some((m) => m.shape === s.name && m.batch === batch)) {
+        const dense = layers.dense;
+        const nocache = layers.tt_auto_nocache as TTLinear;
+        const denseBytes = await peakBytes(() => dense.apply(x) as tf.Tensor);
+        const ttNoCacheBytes = estimateBytes(nocache, batch, "fwd") > p.memLimit ? Number.NaN : await peakBytes(() => nocache.apply(x) as tf.Tensor);
+        tf.dispose(tt.apply(x) as tf.Tensor);
+        const ttAutoBytes = await peakBytes(() => tt.apply(x) as tf.Tensor);
+        memRows.push({
+          shape: s.name,
+          batch,
+          denseBytes,
+          ttAutoBytes,
+          ttNoCacheBytes,
+          ttPlan: nocache.lastPlan,
+          denseWeightBytes: dense.countParams() * 4,
+          ttWeightBytes: tt.countParams() * 4,
+          ttCacheBytes: tt.cacheBytes(),
+        });
+        await ctx.savePartial("memory", memRows);
+      }
+      tf.dispose([x, gy, xv]);
+    }
+    for (const l of Object.values(layers)) l.dispose();
+  }
+  bar.done();
+
+  // gpu.js executor vs the TF.js path (inference, no cache)
+  const gpuModes = probeGpuJsModes();
+  const gpuRows: { shape: string; batch: number; mode: string; gpujsMs: number; tfjsMs: number; maxRelDiff: number }[] = [];
+  for (const s of p.shapes) {
+    const inF = s.inModes.reduce((a, b) => a * b, 1);
+    const outF = s.outModes.reduce((a, b) => a * b, 1);
+    const layer = new TTLinear({ inFeatures: inF, outFeatures: outF, inModes: s.inModes, outModes: s.outModes, ranks: s.ranks, rankOverflow: "keep", cacheKernel: false, seed: ctx.seed });
+    for (const m of gpuModes.filter((g) => g.ok)) {
+      const ex = new GpuJsTTExecutor(layer, m.mode);
+      for (const batch of p.gpuBatches) {
+        const x = tf.randomNormal([batch, inF], 0, 1, "float32", ctx.seed);
+        const xs = x.dataSync() as Float32Array;
+        const ref = layer.apply(x) as tf.Tensor;
+        const got = ex.run(xs, batch);
+        const rd = ref.dataSync();
+        let diff = 0;
+        let scale = 1e-30;
+        for (let i = 0; i < rd.length; i++) {
+          diff = Math.max(diff, Math.abs((got[i] as number) - (rd[i] as number)));
+          scale = Math.max(scale, Math.abs(rd[i] as number));
+        }
+        const g = timeIt(() => ex.run(xs, batch), { ...p, capMs: Math.min(p.capMs, 3000) });
+        const t = timeIt(() => tf.dispose(layer.apply(x) as tf.Tensor), p);
+        gpuRows.push({ shape: s.name, batch, mode: `${m.mode} (${m.actual})`, gpujsMs: g.ms, tfjsMs: t.ms, maxRelDiff: diff / scale });
+        tf.dispose([x, ref]);
+      }
+      ex.dispose();
+    }
+    layer.dispose();
+  }
+
+  // PyTorch reference
+  let ref: ReturnType<typeof runPython> | undefined = await ctx.loadPartial<ReturnType<typeof runPython>>("pytorch");
+  if (!ref && p.python) {
+    ref = runPython(ctx);
+    await ctx.savePartial("pytorch", ref);
+  }
+  const refRows = ref && "rows" in ref ? ref.rows : [];
+  const refMs = (shape: ShapeSpec, batch: number, variant: string, pass: Pass) =>
+    refRows.find((r) => r.shape === shape.refName && r.batch === batch && r.variant === variant && r.pass === pass)?.ms_median;
+
+  // tables and verdicts
+  const get = (shape: string, batch: number, variant: Variant, pass: Pass) => rows.find((r) => r.shape === shape && r.batch === batch && r.variant === variant && r.pass === pass);
+  const tables: Table[] = [];
+  const verdicts: string[] = [];
+  const timing: Table = {
+    title: `TT-Linear vs dense on ${backend}: ms per call (median), ratio TT/dense`,
+    columns: ["shape", "B", "pass", "dense", "tt auto", "auto plan", "tt auto (no cache)", "tt contract", "tt full", "auto/dense", "torch contract", "torch full", "auto/torch contract", "auto/torch full"],
+    rows: [],
+    notes: [
+      "tt auto keeps the rebuilt W between inference calls while the cores are unchanged (cacheKernel, default); 'no cache' rebuilds or contracts on every call.",
+      "fwd_bwd = forward + gradients of x, cores and bias (tape on, so the cache is never used).",
+      "torch columns: shared/reference/bench_ref.py run in this session (tuned env, 2 threads); ratio > 1 means ours is slower.",
+    ],
+  };
+  let worst = 0;
+  let worstAt = "";
+  for (const s of p.shapes)
+    for (const b of p.batches)
+      for (const pass of ["fwd", "fwd_bwd"] as const) {
+        const d = get(s.name, b, "dense", pass);
+        const a = get(s.name, b, "tt_auto", pass);
+        const ratio = d?.ms && a?.ms ? a.ms / d.ms : undefined;
+        if (ratio !== undefined && ratio > worst) {
+          worst = ratio;
+          worstAt = `${s.name} B=${b} ${pass}`;
+        }
+        const tc = refMs(s, b, "tt_contract", pass);
+        const tfull = refMs(s, b, "tt_full", pass);
+        timing.rows.push([
+          s.name,
+          b,
+          pass,
+          fmt(d?.ms),
+          fmt(a?.ms),
+          a?.plan ?? a?.skipped ?? null,
+          fmt(get(s.name, b, "tt_auto_nocache", pass)?.ms) ?? get(s.name, b, "tt_auto_nocache", pass)?.skipped ?? null,
+          fmt(get(s.name, b, "tt_contract", pass)?.ms) ?? get(s.name, b, "tt_contract", pass)?.skipped ?? null,
+          fmt(get(s.name, b, "tt_full", pass)?.ms) ?? get(s.name, b, "tt_full", pass)?.skipped ?? null,
+          fmt(ratio, 2),
+          fmt(tc),
+          fmt(tfull),
+          a?.ms && tc ? fmt(a.ms / tc, 2) : null,
+          a?.ms && tfull ? fmt(a.ms / tfull, 2) : null,
+        ]);
+      }
+  tables.push(timing);
+  verdicts.push(
+    `target "TT (auto) forward and forward+backward ≤ 1.25× dense at every batch size" on ${backend}: ${worst <= 1.25 ? "met" : "MISSED"} (worst ${worst.toFixed(2)}× at ${worstAt})`,
+  );
+  const noCacheWorst = Math.max(
+    ...rows.filter((r) => r.variant === "tt_auto_nocache" && r.ms).map((r) => (r.ms as number) / ((get(r.shape, r.batch, "dense", r.pass)?.ms as number) ?? Number.NaN)),
+  );
+  verdicts.push(`without the inference kernel cache the worst auto/dense ratio is ${noCacheWorst.toFixed(2)}×`);
+  for (const s of p.shapes.filter((x) => x.name.startsWith("ffn"))) {
+    const d = get(s.name, 1, "dense", "fwd");
+    const a = get(s.name, 1, "tt_auto", "fwd");
+    if (d?.ms && a?.ms) {
+      const sp = d.ms / a.ms;
+      verdicts.push(`target "batch-1 TT FFN forward ≥ 2× faster than dense" (${s.name}): ${sp >= 2 ? "met" : "MISSED"} (${sp.toFixed(2)}×: ${a.ms.toFixed(3)} vs ${d.ms.toFixed(3)} ms, plan ${a.plan})`);
+    }
+  }
+  const mem: Table = {
+    title: "Peak memory of one forward call above what was allocated before it (tf.profile), and persistent weights",
+    columns: ["shape", "B", "dense fwd MB", "tt auto fwd MB", "tt no-cache fwd MB", "no-cache plan", "dense weights MB", "tt weights MB", "tt cache MB"],
+    rows: memRows.map((m) => [m.shape, m.batch, fmt(m.denseBytes / 1e6), fmt(m.ttAutoBytes / 1e6), fmt(m.ttNoCacheBytes / 1e6), m.ttPlan, fmt(m.denseWeightBytes / 1e6), fmt(m.ttWeightBytes / 1e6), fmt(m.ttCacheBytes / 1e6)]),
+    notes: ["The kernel cache (tt cache MB) is a persistent W held by layers in inference; set cacheKernel: false to trade it for the no-cache timings."],
+  };
+  tables.push(mem);
+  const memOk = memRows.every((m) => m.ttAutoBytes <= m.denseBytes);
+  const memNoCacheOk = memRows.filter((m) => m.ttNoCacheBytes <= m.denseBytes).length;
+  verdicts.push(
+    `target "peak memory of a TT forward ≤ the dense forward's": ${memOk ? "met" : "MISSED"} with the cache (transient bytes); without the cache ${memNoCacheOk}/${memRows.length} configurations meet it`,
+  );
+  tables.push({
+    title: "Per-layer accounting (stats())",
+    columns: ["shape", "params", "dense params", "compression", "FLOPs/token (contract)", "dense FLOPs/token", "ratio", "rebuild FLOPs"],
+    rows: statsRows.map((r) => [r["shape"] as string, r["params"] as number, r["denseParams"] as number, fmt(r["compressionRatio"] as number, 1), r["flopsPerToken"] as number, r["denseFlopsPerToken"] as number, fmt(r["flopsRatio"] as number, 2), r["rebuildFlops"] as number]),
+  });
+  tables.push({
+    title: "gpu.js executor (fused TT contraction kernels) vs the TF.js path (auto, no cache), forward ms",
+    columns: ["shape", "B", "gpu.js mode (kernel)", "gpu.js ms", "TF.js ms", "gpu.js / TF.js", "max rel diff"],
+    rows: gpuRows.map((g) => [g.shape, g.batch, g.mode, fmt(g.gpujsMs), fmt(g.tfjsMs), fmt(g.gpujsMs / g.tfjsMs, 2), g.maxRelDiff.toExponential(1)]),
+    notes: gpuModes.filter((g) => !g.ok).map((g) => `gpu.js mode ${g.mode} unavailable: ${g.error}`),
+  });
+  const gpuWins = gpuRows.filter((g) => g.gpujsMs < g.tfjsMs).length;
+  verdicts.push(`gpu.js executor faster than the TF.js ${backend} path in ${gpuWins}/${gpuRows.length} configurations${gpuWins === 0 ? ": kept opt-in only, never chosen automatically" : ""}`);
+  if (ref && "error" in ref) verdicts.push(`PyTorch reference not run: ${ref.error}`);
+  else if (!p.python) verdicts.push("PyTorch reference not run in the smoke preset");
+  return {
+    settings: {
+      backend,
+      shapes: p.shapes,
+      batches: p.batches,
+      variants: VARIANTS,
+      timing: { minReps: p.minReps, budgetMs: p.budgetMs, capMs: p.capMs, statistic: "median after one warm-up call" },
+      memLimitBytes: p.memLimit,
+      pytorchCommand: ref && "command" in ref ? ref.command : null,
+    },
+    figures: { rows, memory: memRows, stats: statsRows, gpujs: { modes: gpuModes, rows: gpuRows }, pytorch: ref ?? null },
+    tables,
+    plots: [],
+    verdicts,
+  };
+}
+
+export const suite: Suite = {
+  name: "layers",
+  description: "TT-Linear vs dense: forward / forward+backward time, peak memory, gpu.js executor, PyTorch reference",
+  run,
+};

@@ -1,0 +1,252 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveWikiText2 } from "@tensor-tt/datasets";
+import { ConfigError, initEngine } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultConfig, type HybridTTConfig } from "./config.js";
+import { HybridTTTransformer } from "./model.js";
+import { AdamW, learningRate } from "./optim.js";
+import { evaluatePerplexity, NonFiniteLossError, readCheckpoint, train } from "./train.js";
+
+let dir: string;
+let trainIds: Int32Array;
+let validIds: Int32Array;
+const VOCAB = 400;
+
+/** A WikiText-2 slice: the first ~60k train / ~8k valid words, top (VOCAB-1) train words + <unk>. */
+async function wikiSlice(): Promise<{ train: Int32Array; valid: Int32Array }> {
+  const corpus = await resolveWikiText2({ allowSample: true, download: false });
+  const words = async (path: string | undefined, maxChars: number) => {
+    if (!path) throw new Error("split missing");
+    const text = (await readFile(path, "utf8")).slice(0, maxChars);
+    return text.split("\n").flatMap((line) => [...line.split(" ").filter((w) => w.length > 0), "<eos>"]);
+  };
+  const tr = await words(corpus.files.train, 360_000);
+  const va = await words(corpus.files.valid, 48_000);
+  const freq = new Map<string, number>();
+  for (const w of tr) freq.set(w, (freq.get(w) ?? 0) + 1);
+  const top = [...freq.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, VOCAB - 1);
+  const id = new Map(top.map(([w], i) => [w, i + 1]));
+  const enc = (ws: string[]) => Int32Array.from(ws, (w) => id.get(w) ?? 0);
+  return { train: enc(tr), valid: enc(va) };
+}
+
+beforeAll(async () => {
+  await initEngine();
+  dir = await mkdtemp(join(tmpdir(), "tt-hybrid-train-"));
+  const d = await wikiSlice();
+  trainIds = d.train;
+  validIds = d.valid;
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const tiny = (o: Partial<HybridTTConfig> = {}) =>
+  defaultConfig({
+    vocabSize: VOCAB,
+    dModel: 32,
+    nHeads: 4,
+    nLayers: 2,
+    dFF: 64,
+    maxSeqLen: 32,
+    dropout: 0.1,
+    ...o,
+  });
+const run = { seqLen: 32, batchSize: 8, lr: 3e-3 };
+
+describe("optimizer and schedule", () => {
+  it("AdamW's first step moves each weight by lr·sign(g) plus decoupled decay", () => {
+    const v = tf.variable(tf.tensor1d([1, -2, 3]));
+    const opt = new AdamW([{ name: "w", variable: v, decay: true }], { weightDecay: 0.1 });
+    const g = tf.tensor1d([0.5, -0.25, 0]);
+    opt.apply({ [v.name]: g }, 0.01);
+    const got = Array.from(v.dataSync());
+    const want = [1 * (1 - 0.001) - 0.01, -2 * (1 - 0.001) + 0.01, 3 * (1 - 0.001)];
+    for (const [i, x] of got.entries()) expect(x).toBeCloseTo(want[i] as number, 5);
+    opt.dispose();
+    tf.dispose([v, g]);
+  });
+
+  it("warms up linearly and decays by cosine to minLr", () => {
+    const o = { lr: 1, warmupSteps: 10, totalSteps: 110, minLr: 0.1 };
+    expect(learningRate(0, o)).toBeCloseTo(0.1);
+    expect(learningRate(9, o)).toBeCloseTo(1);
+    expect(learningRate(60, o)).toBeCloseTo(0.55);
+    expect(learningRate(110, o)).toBeCloseTo(0.1);
+  });
+});
+
+describe("train on a WikiText-2 slice", () => {
+  const variants: Array<[string, Partial<HybridTTConfig>]> = [
+    ["dense", {}],
+    ["hybrid TT", { attentionRanks: [2, 8, 4], ffnRanks: [2, 8, 4] }],
+  ];
+  for (const [name, over] of variants) {
+    it(`lowers the validation loss (${name})`, async () => {
+      const m = new HybridTTTransformer(tiny(over));
+      const before = await evaluatePerplexity(m, validIds, { seqLen: 32, batchSize: 16, maxTokens: 4000 });
+      const r = await train(
+        m,
+        { train: trainIds, valid: validIds },
+        { ...run, lr: 5e-3, steps: 60, evalTokens: 4000, seed: 1 },
+      );
+      expect(r.status).toBe("completed");
+      const after = r.evals[r.evals.length - 1];
+      expect(after?.nll).toBeLessThan(before.nll - 0.8);
+      expect(after?.ppl).toBeCloseTo(Math.exp(after?.nll ?? 0), 6);
+      m.dispose();
+    });
+  }
+
+  it("scores every validation target exactly once, with or without a stride", async () => {
+    const m = new HybridTTTransformer(tiny());
+    const v = validIds.subarray(0, 1001);
+    const a = await evaluatePerplexity(m, v, { seqLen: 32, batchSize: 8 });
+    const b = await evaluatePerplexity(m, v, { seqLen: 32, batchSize: 8, stride: 16 });
+    expect(a.tokens).toBe(1000);
+    expect(b.tokens).toBe(1000);
+    expect(a.ppl).toBeCloseTo(Math.exp(a.nll), 8);
+    m.dispose();
+  });
+
+  it("is deterministic: same seed, same losses (dropout on)", async () => {
+    const losses: number[][] = [];
+    for (let k = 0; k < 2; k++) {
+      const m = new HybridTTTransformer(tiny({ seed: 4 }));
+      losses.push((await train(m, { train: trainIds }, { ...run, steps: 6, seed: 9 })).losses);
+      m.dispose();
+    }
+    expect(losses[1]).toEqual(losses[0]);
+    const m = new HybridTTTransformer(tiny({ seed: 4 }));
+    const other = (await train(m, { train: trainIds }, { ...run, steps: 6, seed: 10 })).losses;
+    expect(other).not.toEqual(losses[0]);
+    m.dispose();
+  });
+
+  it("leaks no tensors across training steps", async () => {
+    const m = new HybridTTTransformer(tiny({ attentionRanks: [2, 4, 2] }));
+    await train(m, { train: trainIds }, { ...run, steps: 1 });
+    const before = tf.memory().numTensors;
+    await train(m, { train: trainIds, valid: validIds }, { ...run, steps: 5, evalEvery: 2, evalTokens: 500 });
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+
+  it("a resumed run reproduces the uninterrupted run bit for bit", async () => {
+    const opts = { ...run, steps: 10, seed: 3, warmupSteps: 2 };
+    const full = new HybridTTTransformer(tiny({ seed: 2, attentionRanks: [2, 4, 2] }));
+    const ref = await train(full, { train: trainIds }, opts);
+    const ckdir = join(dir, "resume");
+    const a = new HybridTTTransformer(tiny({ seed: 2, attentionRanks: [2, 4, 2] }));
+    const first = await train(
+      a,
+      { train: trainIds },
+      { ...opts, checkpointDir: ckdir, checkpointEvery: 4, stopAfterStep: 6 },
+    );
+    expect(first.status).toBe("stopped");
+    expect(first.lastCheckpointStep).toBe(4);
+    a.dispose();
+    // A fresh process would build a fresh model: different init seed on purpose, the checkpoint overrides it.
+    const b = new HybridTTTransformer(tiny({ seed: 2, attentionRanks: [2, 4, 2] }));
+    const second = await train(b, { train: trainIds }, { ...opts, checkpointDir: ckdir, checkpointEvery: 4 });
+    expect(second.resumedFrom).toBe(4);
+    expect(second.losses).toEqual(ref.losses);
+    const x = tf.tensor2d(trainIds.subarray(0, 64), [2, 32], "int32");
+    expect(Array.from(b.logits(x).dataSync())).toEqual(Array.from(full.logits(x).dataSync()));
+    tf.dispose(x);
+    full.dispose();
+    b.dispose();
+  });
+
+  it("refuses to resume with different settings", async () => {
+    const ckdir = join(dir, "mismatch");
+    const m = new HybridTTTransformer(tiny());
+    await train(m, { train: trainIds }, { ...run, steps: 2, checkpointDir: ckdir });
+    await expect(train(m, { train: trainIds }, { ...run, steps: 3, checkpointDir: ckdir })).rejects.toThrow(
+      ConfigError,
+    );
+    m.dispose();
+  });
+
+  it("a crash between temp write and rename leaves the previous checkpoint intact", async () => {
+    const ckdir = join(dir, "crash");
+    const m = new HybridTTTransformer(tiny());
+    let writes = 0;
+    const hooks = {
+      beforeRename: () => {
+        writes++;
+        if (writes === 2) throw new Error("simulated crash");
+      },
+    };
+    await expect(
+      train(
+        m,
+        { train: trainIds },
+        { ...run, steps: 6, checkpointDir: ckdir, checkpointEvery: 2, checkpointHooks: hooks },
+      ),
+    ).rejects.toThrow("simulated crash");
+    const ck = await readCheckpoint(ckdir);
+    expect(ck?.header.step).toBe(2);
+    expect(ck?.header.losses.length).toBe(2);
+    m.dispose();
+    const again = new HybridTTTransformer(tiny());
+    const r = await train(
+      again,
+      { train: trainIds },
+      { ...run, steps: 6, checkpointDir: ckdir, checkpointEvery: 2 },
+    );
+    expect(r.resumedFrom).toBe(2);
+    expect(r.status).toBe("completed");
+    again.dispose();
+  });
+
+  it("stops on a NaN loss and keeps the last good checkpoint", async () => {
+    const ckdir = join(dir, "nan");
+    const m = new HybridTTTransformer(tiny());
+    const poison = m.namedWeights().find((w) => w.name === "block_0/ffn/up/kernel");
+    const r = await train(
+      m,
+      { train: trainIds },
+      {
+        ...run,
+        steps: 10,
+        checkpointDir: ckdir,
+        checkpointEvery: 2,
+        beforeUpdate: (s) => {
+          if (s === 2) poison?.variable.assign(tf.fill(poison.variable.shape, Number.NaN));
+        },
+      },
+    );
+    expect(r.status).toBe("diverged");
+    expect(r.error).toBeInstanceOf(NonFiniteLossError);
+    expect(r.lastCheckpointStep).toBe(2);
+    expect((await readCheckpoint(ckdir))?.header.step).toBe(2);
+    m.dispose();
+    const m2 = new HybridTTTransformer(tiny());
+    const p2 = m2.namedWeights().find((w) => w.name === "block_0/ffn/up/kernel");
+    await expect(
+      train(
+        m2,
+        { train: trainIds },
+        {
+          ...run,
+          steps: 4,
+          throwOnNonFinite: true,
+          beforeUpdate: (s) => {
+            if (s === 1) p2?.variable.assign(tf.fill(p2.variable.shape, Number.NaN));
+          },
+        },
+      ),
+    ).rejects.toThrow(NonFiniteLossError);
+    m2.dispose();
+  });
+
+  it("rejects token ids outside the model vocabulary", async () => {
+    const m = new HybridTTTransformer(tiny({ vocabSize: 100 }));
+    await expect(train(m, { train: trainIds }, { ...run, steps: 1 })).rejects.toThrow(/vocabulary/);
+    m.dispose();
+  });
+});
