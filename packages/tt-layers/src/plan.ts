@@ -28,16 +28,18 @@ export interface CostConstants {
   halfRateN: number;
   /** Bytes per second of a transpose (read + write counted once, per float moved). */
   copyGBs: number;
-  /** Fixed cost of one op dispatch, in microseconds. */
+  /** Fixed cost of one compute op dispatch (matMul, transpose), in microseconds; a reshape costs a quarter. */
   opOverheadUs: number;
+  /** GB/s at which a GEMM streams its right-hand operand (bounds skinny products such as batch-1 GEMV). */
+  memGBs: number;
 }
 
 /** Measured on the wasm backend (XNNPACK, 1 thread, SIMD) of the reference machine. */
-export const WASM_COSTS: CostConstants = { gemmGflops: 40, halfRateK: 24, halfRateN: 8, copyGBs: 2, opOverheadUs: 12 };
+export const WASM_COSTS: CostConstants = { gemmGflops: 30, halfRateK: 24, halfRateN: 8, copyGBs: 2, opOverheadUs: 12, memGBs: 22 };
 /** Plain-JS cpu backend. */
-export const CPU_COSTS: CostConstants = { gemmGflops: 1.2, halfRateK: 4, halfRateN: 2, copyGBs: 0.5, opOverheadUs: 5 };
+export const CPU_COSTS: CostConstants = { gemmGflops: 1.2, halfRateK: 4, halfRateN: 2, copyGBs: 0.5, opOverheadUs: 5, memGBs: 4 };
 /** Native TensorFlow / GPU backends: generous GEMM rate, higher dispatch cost. */
-export const NATIVE_COSTS: CostConstants = { gemmGflops: 150, halfRateK: 32, halfRateN: 16, copyGBs: 10, opOverheadUs: 20 };
+export const NATIVE_COSTS: CostConstants = { gemmGflops: 150, halfRateK: 32, halfRateN: 16, copyGBs: 10, opOverheadUs: 20, memGBs: 30 };
 
 /** Cost constants for a TF.js backend name. */
 export function costsFor(backend: string): CostConstants {
@@ -77,7 +79,9 @@ export interface PlanCost {
 function gemmMs(rows: number, k: number, cols: number, c: CostConstants): number {
   const flops = 2 * rows * k * cols;
   const eff = (k / (k + c.halfRateK)) * (cols / (cols + c.halfRateN)) * ((1 + c.halfRateK / 64) * (1 + c.halfRateN / 64));
-  return flops / (c.gemmGflops * 1e6 * Math.min(1, eff));
+  const computeMs = flops / (c.gemmGflops * 1e6 * Math.min(1, eff));
+  const streamMs = (k * cols * 4) / (c.memGBs * 1e6);
+  return Math.max(computeMs, streamMs);
 }
 
 function copyMs(floats: number, c: CostConstants): number {
@@ -118,10 +122,13 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
       const cols = mj * nj * rn;
       flops += 2 * rows * r * cols;
       ms += gemmMs(rows, r, cols, c);
-      ops += 3;
+      ops += 1.5;
       const out = rows * cols;
       peak = Math.max(peak, mergedFloats + 2 * out);
-      if (ng > 1 && mj > 1) ms += copyMs(out, c);
+      if (ng > 1 && mj > 1) {
+        ms += copyMs(out, c);
+        ops += 1;
+      }
       mg *= mj;
       ng *= nj;
     }
@@ -133,7 +140,7 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
   if (plan.reverse && d > 1) {
     m = { rowModes: [...m.rowModes].reverse(), colModes: [...m.colModes].reverse(), ranks: [...m.ranks].reverse() };
     ms += copyMs(batch * prod(m.rowModes) + batch * prod(m.colModes), c);
-    ops += 4 + d;
+    ops += 3 + d;
   }
   let nAcc = 1;
   let state = batch * prod(m.rowModes);
@@ -151,7 +158,7 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
     }
     flops += 2 * rows * mk * rp * nk * rn;
     ms += gemmMs(rows, mk * rp, nk * rn, c);
-    ops += 3;
+    ops += 1.75;
     const out = rows * nk * rn;
     peak = Math.max(peak, mergedFloats + state + out);
     state = out;
@@ -212,7 +219,7 @@ export function describePlan(p: Plan): string {
   return `${g}${p.reverse ? " rtl" : " ltr"}`;
 }
 
-/** Dense forward cost on the same model (one GEMM + bias). */
+/** Dense forward cost on the same model (one fused GEMM + bias). */
 export function denseCostMs(inF: number, outF: number, batch: number, c: CostConstants): number {
-  return gemmMs(batch, inF, outF, c) + 2 * c.opOverheadUs * 1e-3;
+  return gemmMs(batch, inF, outF, c) + c.opOverheadUs * 1e-3;
 }

@@ -132,6 +132,7 @@ export class TTLinear extends layers.Layer {
   private coreVars: LayerVariable[] = [];
   private biasVar: LayerVariable | null = null;
   private cache: KernelCache | null = null;
+  private readonly plans = new Map<string, PlanCost>();
   /** Plan used by the last forward call (for inspection and the bench). */
   lastPlan: string | null = null;
 
@@ -232,7 +233,14 @@ export class TTLinear extends layers.Layer {
 
   /** Plan the forward pass would use for `batch` rows under `strategy` (default: the layer's). */
   planFor(batch: number, strategy: Strategy = this.strategy, backend: string = tf.getBackend()): PlanCost {
-    return choosePlan(this.ttShape, batch, strategy, costsFor(backend));
+    const key = `${batch}|${strategy}|${backend}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = choosePlan(this.ttShape, batch, strategy, costsFor(backend));
+      if (this.plans.size > 64) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    return p;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Record<string, unknown>): tf.Tensor {
@@ -248,37 +256,36 @@ export class TTLinear extends layers.Layer {
       const lead = x.shape.slice(0, -1);
       const batch = prod(lead);
       const x2 = tf.reshape(x.dtype === "float32" ? x : tf.cast(x, "float32"), [batch, this.inFeatures]) as tf.Tensor2D;
-      let y = this.matmul(x2);
       const b = this.bias();
-      if (b) y = tf.add(y, b);
-      return tf.reshape(y, [...lead, this.outFeatures]);
+      const w = this.inferenceKernel(batch);
+      let y: tf.Tensor;
+      if (w) {
+        this.lastPlan = "cached W";
+        y = tf.fused.matMul(b ? { a: x2, b: w, bias: b } : { a: x2, b: w });
+      } else {
+        const best = this.planFor(batch);
+        this.lastPlan = describePlanCost(best);
+        y = ttMatmul(x2, this.cores(), this.ttShape, best.plan);
+        if (b) y = tf.add(y, b);
+      }
+      return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
     });
   }
 
-  /** x2 `[B, in]` · W (no bias), choosing plan and cache. Inside a tidy. */
-  private matmul(x2: tf.Tensor2D): tf.Tensor2D {
-    const batch = x2.shape[0];
-    const cores = this.cores();
-    const costs = costsFor(tf.getBackend());
-    const best = choosePlan(this.ttShape, batch, this.strategy, costs);
-    if (this.strategy === "auto" && this.cacheKernel && !tf.engine().isTapeOn()) {
-      const w = this.cachedKernel(cores, best, batch, costs);
-      if (w) {
-        this.lastPlan = "cached W";
-        return tf.matMul(x2, w);
-      }
-    } else if (tf.engine().isTapeOn()) {
-      this.invalidateCache();
-    }
-    this.lastPlan = describePlanCost(best);
-    return ttMatmul(x2, cores, this.ttShape, best.plan);
-  }
-
   /**
-   * The cached W when it should be used: the cores have not changed since the previous
-   * inference call and one GEMM with W beats the best plan. Built on the second such call.
+   * The cached W when it should be used: inference (no gradient tape), strategy "auto" with
+   * cacheKernel, the cores unchanged since the previous inference call (compared by buffer
+   * identity: optimizers and setWeights give variables new buffers), and one GEMM with W
+   * estimated cheaper than the best contraction plan. Built on the second such call, so a
+   * one-off call never pays the rebuild.
    */
-  private cachedKernel(cores: tf.Tensor[], best: PlanCost, batch: number, costs: ReturnType<typeof costsFor>): tf.Tensor2D | null {
+  private inferenceKernel(batch: number): tf.Tensor2D | null {
+    if (tf.engine().isTapeOn()) {
+      this.invalidateCache();
+      return null;
+    }
+    if (this.strategy !== "auto" || !this.cacheKernel) return null;
+    const cores = this.cores();
     const ids = cores.map((c) => c.dataId);
     const same = this.cache !== null && this.cache.ids.length === ids.length && this.cache.ids.every((id, i) => id === ids[i]);
     if (!same) {
@@ -288,10 +295,9 @@ export class TTLinear extends layers.Layer {
     }
     const cache = this.cache as KernelCache;
     cache.hits++;
-    if (denseCostMs(this.inFeatures, this.outFeatures, batch, costs) >= best.estMs) return null;
-    if (cache.w === null) {
-      cache.w = tf.keep(ttFull(cores, this.ttShape));
-    }
+    const best = this.planFor(batch);
+    if (denseCostMs(this.inFeatures, this.outFeatures, batch, costsFor(tf.getBackend())) >= best.estMs) return null;
+    if (cache.w === null) cache.w = tf.keep(ttFull(cores, this.ttShape));
     return cache.w;
   }
 

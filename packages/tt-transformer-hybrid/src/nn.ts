@@ -9,6 +9,9 @@ import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradients of every tfjs-core op (tfjs-core alone does not).
 import "@tensorflow/tfjs-layers";
 
+/** The function type tf.customGrad accepts (not exported by tfjs-core). */
+type CustomGradFn<T extends tf.Tensor> = Parameters<typeof tf.customGrad<T>>[0];
+
 /** A variable initialized from `make()`, without leaving the initial tensor behind. */
 export function variableFrom(make: () => tf.Tensor, trainable = true): tf.Variable {
   return tf.tidy(() => tf.variable(make(), trainable));
@@ -159,7 +162,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
   const f = tf.customGrad(((t: tf.Tensor) => ({
     value: tf.gather(t, ids),
     gradFunc: (dy: tf.Tensor) => [tf.scatterND(tf.reshape(ids, [n, 1]), tf.reshape(dy, [n, d]), [v, d])],
-  })) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+  })) as unknown as CustomGradFn<tf.Tensor>);
   return f(table) as tf.Tensor2D;
 }
 
@@ -204,7 +207,7 @@ export function sparseCrossEntropy(
         return [tf.mul(g, w)];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Scalar>);
+  }) as unknown as CustomGradFn<tf.Scalar>);
   return f(logits) as tf.Scalar;
 }
 

@@ -244,6 +244,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
         const denseBytes = await peakBytes(() => dense.apply(x) as tf.Tensor);
         const ttNoCacheBytes = estimateBytes(nocache, batch, "fwd") > p.memLimit ? Number.NaN : await peakBytes(() => nocache.apply(x) as tf.Tensor);
         tf.dispose(tt.apply(x) as tf.Tensor);
+        tf.dispose(tt.apply(x) as tf.Tensor);
         const ttAutoBytes = await peakBytes(() => tt.apply(x) as tf.Tensor);
         memRows.push({
           shape: s.name,
