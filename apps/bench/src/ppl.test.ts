@@ -22,10 +22,10 @@ import type { Suite } from "./types.js";
 const tiny: PplSettings = {
   ...pplSettings("smoke"),
   maxVocab: 64,
-  dModel: 16,
+  dModel: 32,
   nHeads: 2,
-  nLayers: 2,
-  dFF: 64,
+  nLayers: 1,
+  dFF: 128,
   seqLen: 16,
   batchSize: 8,
   trainTokens: 8 * 16 * 4,
@@ -39,15 +39,24 @@ const tiny: PplSettings = {
 describe("rank search", () => {
   for (const seed of [1, 2]) {
     it(`picks the largest uniform rank and hybrid scale that still reach the target (seed ${seed})`, () => {
-      const base = baseConfig(pplSettings("standard"), 4096, seed);
+      const standard = pplSettings("standard");
+      const base = baseConfig(standard, standard.maxVocab ?? 0, seed);
       const u = uniformRanks(base, 2.2);
       const h = hybridRanks(base, 2.5);
       expect(u.ratio).toBeGreaterThanOrEqual(2.2);
       expect(h.ratio).toBeGreaterThanOrEqual(2.5);
-      const uNext = computeCompressionStats({ ...base, attentionRanks: [u.scale + 1, u.scale + 1, u.scale + 1], ffnRanks: [u.scale + 1, u.scale + 1, u.scale + 1] });
+      const uNext = computeCompressionStats({
+        ...base,
+        attentionRanks: [u.scale + 1, u.scale + 1, u.scale + 1],
+        ffnRanks: [u.scale + 1, u.scale + 1, u.scale + 1],
+      });
       expect(uNext.total.compressionRatio).toBeLessThan(2.2);
       const s = h.scale + 1;
-      const hNext = computeCompressionStats({ ...base, attentionRanks: [3 * s, 6 * s, 3 * s], ffnRanks: [s, 2 * s, s] });
+      const hNext = computeCompressionStats({
+        ...base,
+        attentionRanks: [3 * s, 6 * s, 3 * s],
+        ffnRanks: [s, 2 * s, s],
+      });
       expect(hNext.total.compressionRatio).toBeLessThan(2.5);
       expect(h.attentionRanks).toEqual([3 * h.scale, 6 * h.scale, 3 * h.scale]);
       expect(h.ffnRanks).toEqual([h.scale, 2 * h.scale, h.scale]);
@@ -70,7 +79,9 @@ describe("verdicts", () => {
         ["auto-high/scratch", row("auto-high/scratch", 3.1, 125)],
       ]),
     );
-    expect(v[0]).toMatch(/^Reference claim .*: REPRODUCED: hybrid 2\.52× test ppl 120\.00 vs uniform 2\.21× test ppl 150\.00 \(hybrid -20\.0%/);
+    expect(v[0]).toMatch(
+      /^Reference claim .*: REPRODUCED: hybrid 2\.52× test ppl 120\.00 vs uniform 2\.21× test ppl 150\.00 \(hybrid -20\.0%/,
+    );
     expect(v[1]).toMatch(/within 15% of dense.*: MISSED: .*\+20\.0%/);
     expect(v[2]).toMatch(/at the hybrid's budget no worse than hybrid.*: MET/);
     expect(v[3]).toMatch(/at ≥ 3× no worse than hybrid.*: MISSED/);
@@ -100,13 +111,20 @@ describe("ppl suite end to end (tiny model on the embedded sample)", () => {
     engine = await initEngine();
     outDir = await scratchDir("ppl");
     const rec = await makeRun(false, new RecordingStream()).execute();
-    result = { settings: rec.settings, figures: rec.figures, tables: rec.tables, plots: rec.plots, verdicts: rec.verdicts };
+    result = {
+      settings: rec.settings,
+      figures: rec.figures,
+      tables: rec.tables,
+      plots: rec.plots,
+      verdicts: rec.verdicts,
+    };
   }, 120_000);
 
   it("runs every row with finite perplexities and the computed compression", () => {
     const rows = (result.figures as { rows: RowResult[] }).rows;
     expect(rows.map((r) => r.id)).toEqual([
       "dense",
+      "dense/compressed",
       "uniform/scratch",
       "uniform/compressed",
       "hybrid/scratch",
@@ -141,7 +159,7 @@ describe("ppl suite end to end (tiny model on the embedded sample)", () => {
     expect(md).toContain("![Test perplexity vs total compression](ppl-vs-compression.svg)");
     const svg = await readFile(join(outDir, "ppl-vs-compression.svg"), "utf8");
     const symbols = svg.match(/<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/s)?.[1] ?? "";
-    expect((symbols.match(/<path /g) ?? []).length).toBe(9);
+    expect((symbols.match(/<path /g) ?? []).length).toBe(10);
     expect(existsSync(join(outDir, "partial"))).toBe(true);
   });
 
@@ -149,7 +167,9 @@ describe("ppl suite end to end (tiny model on the embedded sample)", () => {
     const stderr = new RecordingStream();
     const rec = await makeRun(true, stderr).execute();
     expect(stderr.text).not.toContain("train dense: started");
-    expect((stderr.text.match(/saved by the interrupted run, skipped/g) ?? []).length).toBe(9);
-    expect((rec.figures as { rows: RowResult[] }).rows).toEqual((result.figures as { rows: RowResult[] }).rows);
+    expect((stderr.text.match(/saved by the interrupted run, skipped/g) ?? []).length).toBe(10);
+    expect((rec.figures as { rows: RowResult[] }).rows).toEqual(
+      (result.figures as { rows: RowResult[] }).rows,
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ttMatrixFromDense, ttSvd } from "./decompose.js";
+import { initEngine } from "./engine.js";
 import { ConfigError, RankError, ShapeError, ValueError } from "./errors.js";
 import { full, toDense } from "./ops.js";
 import { randomNormal } from "./random.js";
@@ -59,6 +60,24 @@ describe("ttSvd", () => {
     expect(relErr(full(tt), x)).toBeLessThan(1e-12);
   });
 
+  it.each(SEEDS)(
+    "fixed ranks without eps: relError equals the measured error, also when it is tiny (seed %i)",
+    (seed) => {
+      const shape = [4, 6, 5, 4];
+      const inner = [3, 5, 2];
+      const x = lowRankTensor(shape, inner, seed);
+      // Caps at the true ranks: the residual is ~1e-16 of the norm, read off the trailing projections.
+      const atRank = ttSvd(x, shape, { maxRanks: inner });
+      expect(atRank.ranks).toEqual([1, ...inner, 1]);
+      expect(atRank.relError).toBeLessThan(1e-12);
+      expect(relErr(full(atRank.tt), x)).toBeLessThan(1e-12);
+      // Caps below them: a large residual, read as total − kept.
+      const noisy = Float64Array.from(x, (v, i) => v + 0.05 * Math.sin(7 * i + seed));
+      const below = ttSvd(noisy, shape, { maxRanks: [2, 3, 2] });
+      expect(Math.abs(below.relError - relErr(full(below.tt), noisy))).toBeLessThan(1e-12);
+    },
+  );
+
   it("never exceeds maxRanks / maxRank and clips to attainable ranks", () => {
     const x = randomNormal(4 * 5 * 6, 3) as Float64Array;
     expect(ttSvd(x, [4, 5, 6], { maxRanks: [2, 3] }).ranks).toEqual([1, 2, 3, 1]);
@@ -98,6 +117,11 @@ describe("ttSvd", () => {
 });
 
 describe("ttMatrixFromDense", () => {
+  // The randomized path's float32 products run on the wasm backend, as in the benchmarks.
+  beforeAll(async () => {
+    await initEngine({ backend: "wasm" });
+  });
+
   it.each(SEEDS)("full-rank round trip and TT core layout match W[i, j] (seed %i)", (seed) => {
     const W = randomNormal(12 * 20, seed) as Float64Array;
     const { tt, relError } = ttMatrixFromDense(W, 12, 20, { rowModes: [3, 2, 2], colModes: [2, 5, 2] });
@@ -141,6 +165,41 @@ describe("ttMatrixFromDense", () => {
     });
     expect(relErr(toDense(rd.tt), W)).toBeLessThan(1e-10);
   });
+
+  it.each(SEEDS)(
+    "randomized with one power iteration stays close to exact on low-rank-plus-noise matrices (seed %i)",
+    (seed) => {
+      // A TT-matrix of ranks [4, 8, 4] plus 1% Gaussian noise; the middle unfolding
+      // (4·36 × 256) is large enough for the sketch path (not the small-Gram shortcut).
+      const rowModes = [4, 6, 4, 4];
+      const colModes = [4, 6, 4, 4];
+      const ranks = [1, 4, 8, 4, 1];
+      const cores = rowModes.map(
+        (m, k) => randomNormal(ranks[k]! * m * colModes[k]! * ranks[k + 1]!, seed * 10 + k) as Float64Array,
+      );
+      const S = toDense(new TTMatrix(cores, rowModes, colModes, ranks)) as Float64Array;
+      const scale = Math.sqrt(S.reduce((a, v) => a + v * v, 0) / S.length);
+      const noise = randomNormal(S.length, seed + 99, 0.01 * scale) as Float64Array;
+      const W = S.map((v, i) => v + noise[i]!);
+      const opts = { rowModes, colModes, maxRanks: [4, 8, 4] };
+      const ex = ttMatrixFromDense(W, 384, 384, opts);
+      for (const gemm of ["js", "tfjs"] as const) {
+        const rd = ttMatrixFromDense(W, 384, 384, {
+          ...opts,
+          method: "randomized",
+          powerIters: 1,
+          oversample: 5,
+          seed,
+          gemm,
+        });
+        expect(rd.ranks).toEqual([1, 4, 8, 4, 1]);
+        // The signal is found: the error is the noise level, within 1% of the exact TT-SVD's.
+        expect(rd.relError).toBeLessThan(ex.relError * 1.01);
+        expect(rd.relError).toBeLessThan(0.02);
+        expect(Math.abs(rd.relError - relErr(toDense(rd.tt), W))).toBeLessThan(gemm === "js" ? 1e-9 : 1e-5);
+      }
+    },
+  );
 
   it("rejects mode products that do not match the matrix size", () => {
     const W = new Float64Array(12 * 20).fill(1);

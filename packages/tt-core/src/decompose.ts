@@ -38,7 +38,7 @@ import {
   matmul,
   matmulNT,
   matmulTN,
-  maxAbs,
+  orthonormalize,
   qr,
   symEig,
   transpose,
@@ -83,6 +83,38 @@ export interface Decomposition<T> {
   method: "exact" | "randomized";
 }
 
+/**
+ * Reusable scratch buffers for the big intermediates of one decomposition (the
+ * permuted input, the first projections). Fresh pages cost a page fault on first
+ * touch; a decomposition of many same-shaped matrices reuses the same memory.
+ * Buffers above POOL_MAX entries are not kept. Scratch never escapes: returned
+ * cores are always fresh arrays.
+ */
+const POOL_MAX = 1 << 22;
+const pool = new Map<string, Float64Array>();
+const pool32 = new Map<string, Float32Array>();
+
+function scratch(key: string, len: number): Float64Array {
+  if (len > POOL_MAX) return new Float64Array(len);
+  let b = pool.get(key);
+  if (b === undefined || b.length < len) {
+    b = new Float64Array(len);
+    pool.set(key, b);
+  }
+  return b.subarray(0, len);
+}
+
+/** Float32 staging buffer for uploads to a backend that copies the data on write. */
+function scratch32(key: string, len: number, reuse: boolean): Float32Array {
+  if (!reuse || len > POOL_MAX) return new Float32Array(len);
+  let b = pool32.get(key);
+  if (b === undefined || b.length < len) {
+    b = new Float32Array(len);
+    pool32.set(key, b);
+  }
+  return b.subarray(0, len);
+}
+
 /** Products with a fixed matrix C (m×n) and its transpose, for the range finder. */
 interface Sketcher {
   times(X: Float64Array, l: number): Float64Array; // C·X, X n×l
@@ -99,9 +131,24 @@ function jsSketcher(C: Float64Array, m: number, n: number): Sketcher {
 }
 
 function tfSketcher(C: Float64Array, m: number, n: number): Sketcher {
-  // TF.js wasm runs A·B fast but transposed operands slowly: keep C and Cᵀ.
-  const c = tf.tensor2d(Float32Array.from(C), [m, n]);
-  const ct = tf.tensor2d(Float32Array.from(transpose(C, m, n)), [n, m]);
+  // TF.js wasm runs A·B fast but transposed operands slowly: upload C and Cᵀ.
+  // wasm and tensorflow copy the values into their own memory on tensor creation,
+  // so the float32 staging buffers can be reused; other backends keep a reference.
+  const backend = tf.getBackend();
+  const reuse = backend === "wasm" || backend === "tensorflow";
+  const c32 = scratch32("c", m * n, reuse);
+  for (let i = 0; i < m * n; i++) c32[i] = C[i]!;
+  const c = tf.tensor2d(c32, [m, n]);
+  const ct32 = scratch32("ct", m * n, reuse);
+  const bs = 32;
+  for (let i0 = 0; i0 < m; i0 += bs) {
+    const i1 = Math.min(m, i0 + bs);
+    for (let j0 = 0; j0 < n; j0 += bs) {
+      const j1 = Math.min(n, j0 + bs);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) ct32[j * m + i] = C[i * n + j]!;
+    }
+  }
+  const ct = tf.tensor2d(ct32, [n, m]);
   const run = (a: tf.Tensor2D, X: Float64Array, rows: number, l: number) => {
     const out = tf.tidy(() => tf.matMul(a, tf.tensor2d(Float32Array.from(X), [rows, l])));
     const data = Float64Array.from(out.dataSync());
@@ -115,13 +162,21 @@ function tfSketcher(C: Float64Array, m: number, n: number): Sketcher {
   };
 }
 
-/** One truncation: C (m×n) ≈ U·P with U m×r orthonormal, P = Uᵀ·C (r×n), residual² err2. */
+/**
+ * One truncation: C (m×n) ≈ U·P with U m×r orthonormal, P = Uᵀ·C (r×n), residual² err2
+ * and kept = ‖P‖²_F (the energy the next step starts from).
+ */
 interface Step {
   U: Float64Array;
   P: Float64Array;
   r: number;
   err2: number;
+  kept: number;
 }
+
+/** Where a step writes its P (r×n): a scratch buffer for intermediates, fresh memory for the last core. */
+type Alloc = (len: number) => Float64Array;
+const fresh: Alloc = (len) => new Float64Array(len);
 
 /** Fewest leading rows (≥ 1, ≤ rmax) whose dropped energy tail is ≤ delta2 (all of rmax when delta2 < 0). */
 function chooseRank(energy: Float64Array, rmax: number, delta2: number): { r: number; tail: number } {
@@ -139,62 +194,110 @@ function chooseRank(energy: Float64Array, rmax: number, delta2: number): { r: nu
   return { r, tail: tails[r]! };
 }
 
-/** Exact truncated factorization of C (m×n) with full spectrum. */
-function exactStep(C: Float64Array, m: number, n: number, rmax: number, delta2: number): Step {
+/** Energy of each row of a row-major rows×n matrix. */
+function rowEnergies(P: Float64Array, rows: number, n: number): Float64Array {
+  const energy = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let j = i * n, e = j + n; j < e; j++) s += P[j]! * P[j]!;
+    energy[i] = s;
+  }
+  return energy;
+}
+
+/**
+ * Exact truncated factorization of C (m×n), `total` = ‖C‖²_F.
+ *
+ * Wide (m ≤ n): eigenvectors E of the Gram matrix C·Cᵀ; P = E_r·C. With an eps
+ * target every projection E·C is formed and the tails are read off its rows
+ * (accurate where the Gram eigenvalues lose digits). With a fixed rank only E_r·C
+ * is formed and the residual is total − ‖P‖²; when that difference is small
+ * (< 1e-3·total, where cancellation would cost digits) the remaining projections
+ * are formed and summed instead, so the residual keeps full relative accuracy.
+ */
+function exactStep(
+  C: Float64Array,
+  m: number,
+  n: number,
+  rmax: number,
+  delta2: number,
+  total: number,
+  alloc: Alloc,
+): Step {
   if (m <= n) {
     const { vectors: E } = symEig(gramRows(C, m, n), m);
-    const P = matmul(E, C, m, m, n); // projections onto every eigenvector
-    const energy = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += P[i * n + j]! ** 2;
-      energy[i] = s;
+    if (delta2 < 0) {
+      const r = Math.min(rmax, m);
+      const P = matmul(E.subarray(0, r * m), C, r, m, n, alloc(r * n));
+      const kept = sumSq(P);
+      let err2 = r === m ? 0 : total - kept;
+      if (err2 < 1e-3 * total && r < m) {
+        const rest = matmul(E.subarray(r * m), C, m - r, m, n, scratch("rest", (m - r) * n));
+        err2 = sumSq(rest);
+      }
+      return { U: transpose(E.subarray(0, r * m), r, m), P, r, err2: Math.max(0, err2), kept };
     }
+    const Pall = matmul(E, C, m, m, n, scratch("pall", m * n)); // projections onto every eigenvector
+    const energy = rowEnergies(Pall, m, n);
     const { r, tail } = chooseRank(energy, Math.min(rmax, m), delta2);
-    return { U: transpose(E.subarray(0, r * m), r, m), P: P.slice(0, r * n), r, err2: tail };
+    const P = alloc(r * n);
+    P.set(Pall.subarray(0, r * n));
+    let kept = 0;
+    for (let i = 0; i < r; i++) kept += energy[i]!;
+    return { U: transpose(E.subarray(0, r * m), r, m), P, r, err2: tail, kept };
   }
   // Tall: C = Q·R, factor the small square R, U = Q·U_R.
   const { Q, R } = qr(C, m, n);
-  const inner = exactStep(R, n, n, rmax, delta2);
-  return { U: matmul(Q, inner.U, m, n, inner.r), P: inner.P, r: inner.r, err2: inner.err2 };
+  const inner = exactStep(R, n, n, rmax, delta2, total, alloc);
+  return { U: matmul(Q, inner.U, m, n, inner.r), P: inner.P, r: inner.r, err2: inner.err2, kept: inner.kept };
 }
 
 /** Σ x², one pass (inputs here are pre-scaled to max |x| = 1, so nothing under/overflows). */
 function sumSq(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  const n = x.length;
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    s0 += x[i]! * x[i]!;
+    s1 += x[i + 1]! * x[i + 1]!;
+  }
+  if (i < n) s0 += x[i]! * x[i]!;
+  return s0 + s1;
 }
 
 function orth(Y: Float64Array, m: number, l: number): Float64Array {
-  return qr(Y, m, l).Q;
+  return orthonormalize(Y, m, l).Q;
 }
 
-/** Randomized truncated factorization; falls back to exact math when the sketch is not smaller. */
+/** Randomized truncated factorization; uses the Gram matrix when the short side is small. */
 function randomizedStep(
   C: Float64Array,
   m: number,
   n: number,
   rmax: number,
   delta2: number,
+  total: number,
+  alloc: Alloc,
   opts: { oversample: number; powerIters: number; seed: number; useTf: boolean },
 ): Step {
   const l = Math.min(rmax + opts.oversample, m, n);
-  const total = sumSq(C);
   if (Math.min(m, n) <= Math.max(2 * l, 64)) {
     // The short side is small: its Gram matrix is cheaper than a sketch.
     if (m <= n) {
       const { values, vectors: E } = symEig(gramRows(C, m, n), m);
       const r = chooseRankFromTotal(values, Math.min(rmax, m), delta2, total);
-      const P = matmul(E.subarray(0, r * m), C, r, m, n);
-      return { U: transpose(E.subarray(0, r * m), r, m), P, r, err2: Math.max(0, total - sumSq(P)) };
+      const P = matmul(E.subarray(0, r * m), C, r, m, n, alloc(r * n));
+      const kept = sumSq(P);
+      return { U: transpose(E.subarray(0, r * m), r, m), P, r, err2: Math.max(0, total - kept), kept };
     }
     // Tall: right vectors from CᵀC, U = orth(C·V_r), P = Uᵀ·C (exact projection).
-    const { values, vectors: E } = symEig(matmulTN(C, C, m, n, n), n);
+    const { values, vectors: E } = symEig(gramRows(transpose(C, m, n), n, m), n);
     const r = chooseRankFromTotal(values, Math.min(rmax, n), delta2, total);
     const U = orth(matmulNT(C, E.subarray(0, r * n), m, n, r), m, r);
     const P = matmulTN(U, C, m, r, n);
-    return { U, P, r, err2: Math.max(0, total - sumSq(P)) };
+    const kept = sumSq(P);
+    return { U, P, r, err2: Math.max(0, total - kept), kept };
   }
   const sk = opts.useTf ? tfSketcher(C, m, n) : jsSketcher(C, m, n);
   try {
@@ -208,9 +311,10 @@ function randomizedStep(
     const { values, vectors: E } = symEig(gramRows(B, l, n), l);
     const r = chooseRankFromTotal(values, Math.min(rmax, l), delta2, total);
     const Er = E.subarray(0, r * l);
-    const P = matmul(Er, B, r, l, n);
+    const P = matmul(Er, B, r, l, n, alloc(r * n));
     const U = matmulNT(Q, Er, m, l, r);
-    return { U, P, r, err2: Math.max(0, total - sumSq(P)) };
+    const kept = sumSq(P);
+    return { U, P, r, err2: Math.max(0, total - kept), kept };
   } finally {
     sk.dispose();
   }
@@ -227,7 +331,8 @@ function chooseRankFromTotal(values: Float64Array, rmax: number, delta2: number,
   return rmax;
 }
 
-function checkData(x: FloatArray, what: string): void {
+/** Validates the input array and returns its max |x| and norm (one pass). */
+function checkData(x: FloatArray, what: string): DataStats {
   check(
     x instanceof Float32Array || x instanceof Float64Array,
     () =>
@@ -240,14 +345,14 @@ function checkData(x: FloatArray, what: string): void {
     x.length > 0,
     () => new ShapeError(`${what} is empty`, { expected: "at least one entry", received: "length 0" }),
   );
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i]!)) {
-      throw new ValueError(`${what} holds a non-finite value`, {
-        expected: "finite numbers (no NaN / Infinity)",
-        received: `${x[i]} at index ${i}`,
-      });
-    }
+  const stats = dataStats(x);
+  if (stats.bad >= 0) {
+    throw new ValueError(`${what} holds a non-finite value`, {
+      expected: "finite numbers (no NaN / Infinity)",
+      received: `${x[stats.bad]} at index ${stats.bad}`,
+    });
   }
+  return stats;
 }
 
 function checkShape(shape: number[], length: number, what: string): void {
@@ -324,12 +429,41 @@ function toDtype(x: Float64Array, dtype: DType): FloatArray {
   return dtype === "float32" ? Float32Array.from(x) : x;
 }
 
+/** Largest |x|, ‖x‖_F, in one pass when the values are in a safe range (else a scaled second pass). */
+interface DataStats {
+  amax: number;
+  norm: number;
+}
+
+/**
+ * Largest absolute entry and Frobenius norm of finite data in one pass; index of
+ * the first non-finite entry otherwise (norm NaN). The plain sum of squares is
+ * exact enough when 1e-100 < max|x| < 1e100; outside that range the scaled
+ * {@link frobNorm} is used.
+ */
+function dataStats(x: ArrayLike<number>): DataStats & { bad: number } {
+  let amax = 0;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    s += v * v;
+    const a = Math.abs(v);
+    if (a > amax) amax = a;
+  }
+  if (!Number.isFinite(s)) {
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return { amax, norm: Number.NaN, bad: i };
+  }
+  const norm = amax > 1e-100 && amax < 1e100 ? Math.sqrt(s) : frobNorm(x);
+  return { amax, norm, bad: -1 };
+}
+
 /** The TT-SVD loop on an already validated float64 array; returns cores and the error. */
 function ttSvdCore(
   data: Float64Array,
   sizes: number[],
   opts: DecompositionOptions,
   dtype: DType,
+  stats: DataStats = dataStats(data),
 ): { cores: FloatArray[]; ranks: number[]; relError: number; method: "exact" | "randomized" } {
   const d = sizes.length;
   const caps = resolveCaps(sizes, opts);
@@ -366,8 +500,7 @@ function ttSvdCore(
   const eng = currentEngine();
   const useTf = gemm === "tfjs" || (gemm === "auto" && eng !== undefined && eng.backend !== "cpu");
   // Scale to unit max entry so tiny (1e-300) or huge data neither underflows nor overflows.
-  const amax = maxAbs(data);
-  const norm = frobNorm(data);
+  const { amax, norm } = stats;
   const ranks = [1];
   const cores: FloatArray[] = [];
   if (amax === 0) {
@@ -387,21 +520,25 @@ function ttSvdCore(
   const scaledNorm2 = (norm / unit) ** 2;
   const delta2 = opts.eps === undefined ? -1 : (opts.eps * opts.eps * scaledNorm2) / Math.max(1, d - 1);
   let err2 = 0;
+  let total = scaledNorm2;
   for (let k = 0; k < d - 1; k++) {
     const m = ranks[k]! * sizes[k]!;
     const n = C.length / m;
+    // Intermediate projections live in two alternating scratch buffers; the last one is a core.
+    const alloc: Alloc = k === d - 2 ? fresh : (len) => scratch(k % 2 === 0 ? "pA" : "pB", len);
     const step =
       method === "randomized"
-        ? randomizedStep(C, m, n, caps[k]!, delta2, {
+        ? randomizedStep(C, m, n, caps[k]!, delta2, total, alloc, {
             oversample,
             powerIters,
             seed: (opts.seed ?? 0) + 7919 * k,
             useTf,
           })
-        : exactStep(C, m, n, caps[k]!, delta2);
+        : exactStep(C, m, n, caps[k]!, delta2, total, alloc);
     cores.push(toDtype(step.U, dtype));
     ranks.push(step.r);
     err2 += step.err2;
+    total = step.kept;
     C = step.P;
   }
   if (unit !== 1) for (let i = 0; i < C.length; i++) C[i]! *= unit;
@@ -430,10 +567,16 @@ export function ttSvd(
   shape: number[],
   opts: DecompositionOptions = {},
 ): Decomposition<TTTensor> {
-  checkData(x, "ttSvd input");
+  const stats = checkData(x, "ttSvd input");
   checkShape(shape, x.length, "shape");
   const dtype = opts.dtype ?? (x instanceof Float32Array ? "float32" : "float64");
-  const r = ttSvdCore(x instanceof Float64Array ? x : Float64Array.from(x), shape, opts, dtype);
+  let data: Float64Array;
+  if (x instanceof Float64Array) data = x;
+  else {
+    data = scratch("input", x.length);
+    data.set(x);
+  }
+  const r = ttSvdCore(data, shape, opts, dtype, stats);
   return {
     tt: new TTTensor(r.cores, shape, r.ranks),
     relError: r.relError,
@@ -462,15 +605,26 @@ export function permuteAxes(
   const oshape = perm.map((p) => shape[p]!);
   const ostr = perm.map((p) => strides[p]!);
   const res = out ?? new Float64Array(s);
+  if (d === 1) {
+    for (let i = 0; i < s; i++) res[i] = x[i]!;
+    return res;
+  }
+  // The last two output axes run as an explicit double loop; an odometer walks the rest.
+  const n1 = oshape[d - 2]!;
+  const s1 = ostr[d - 2]!;
+  const n2 = oshape[d - 1]!;
+  const s2 = ostr[d - 1]!;
+  const block = n1 * n2;
   const idx = new Array<number>(d).fill(0);
-  const last = d - 1;
-  const nLast = oshape[last]!;
-  const sLast = ostr[last]!;
   let src = 0;
-  for (let o = 0; o < s; o += nLast) {
-    for (let j = 0; j < nLast; j++) res[o + j] = x[src + j * sLast]!;
-    // Advance the odometer over all but the last output axis.
-    for (let k = last - 1; k >= 0; k--) {
+  for (let o = 0; o < s; o += block) {
+    let w = o;
+    for (let a = 0, ra = src; a < n1; a++, ra += s1) {
+      if (s2 === 1) for (let b = 0; b < n2; b++) res[w++] = x[ra + b]!;
+      else for (let b = 0, rb = ra; b < n2; b++, rb += s2) res[w++] = x[rb]!;
+    }
+    // Advance the odometer over all but the last two output axes.
+    for (let k = d - 3; k >= 0; k--) {
       idx[k]!++;
       src += ostr[k]!;
       if (idx[k]! < oshape[k]!) break;
@@ -498,7 +652,7 @@ export function ttMatrixFromDense(
   cols: number,
   opts: DecompositionOptions & { rowModes: number[]; colModes: number[] },
 ): Decomposition<TTMatrix> {
-  checkData(W, "ttMatrixFromDense input");
+  const stats = checkData(W, "ttMatrixFromDense input");
   check(
     Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1 && rows * cols === W.length,
     () =>
@@ -521,10 +675,11 @@ export function ttMatrixFromDense(
   const d = rowModes.length;
   const perm: number[] = [];
   for (let k = 0; k < d; k++) perm.push(k, d + k);
-  const T = permuteAxes(W, [...rowModes, ...colModes], perm) as Float64Array;
+  // The permuted copy is scratch: ttSvdCore never returns its input.
+  const T = permuteAxes(W, [...rowModes, ...colModes], perm, scratch("input", W.length)) as Float64Array;
   const dtype = opts.dtype ?? (W instanceof Float32Array ? "float32" : "float64");
   const sizes = rowModes.map((m, k) => m * colModes[k]!);
-  const r = ttSvdCore(T, sizes, opts, dtype);
+  const r = ttSvdCore(T, sizes, opts, dtype, stats);
   return {
     tt: new TTMatrix(r.cores, rowModes, colModes, r.ranks),
     relError: r.relError,

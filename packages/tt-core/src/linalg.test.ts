@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { ValueError } from "./errors.js";
-import { matmul, matmulNT, matmulTN, qr, svd, symEig, transpose } from "./linalg.js";
+import {
+  gramRows,
+  matmul,
+  matmulNT,
+  matmulTN,
+  orthonormalize,
+  qr,
+  svd,
+  symEig,
+  transpose,
+} from "./linalg.js";
 import { randomNormal } from "./random.js";
 
 const SEEDS = [1, 2, 3, 4, 5];
@@ -49,6 +59,91 @@ describe("matmul kernels", () => {
     expect(relDiff(matmul(A, B, m, k, n), ref)).toBeLessThan(1e-14);
     expect(relDiff(matmulTN(transpose(A, m, k), B, k, m, n), ref)).toBeLessThan(1e-14);
     expect(relDiff(matmulNT(A, transpose(B, k, n), m, k, n), ref)).toBeLessThan(1e-14);
+  });
+
+  function naive(A: Float64Array, B: Float64Array, m: number, k: number, n: number): Float64Array {
+    const ref = new Float64Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += A[i * k + p]! * B[p * n + j]!;
+        ref[i * n + j] = s;
+      }
+    return ref;
+  }
+
+  it.each(SEEDS)("every blocked kernel and its edges match the naive product (seed %i)", (seed) => {
+    // n ≤ 128 → 4×4 dot kernel; k ≤ 64 with wide n → 4×2 dot kernel; else chunked rank-1 updates.
+    for (const [m, k, n] of [
+      [9, 13, 7],
+      [4, 3, 130],
+      [11, 17, 1031],
+      [6, 70, 600],
+      [5, 90, 1100],
+      [1, 1, 1],
+      [3, 200, 2],
+    ] as const) {
+      const A = randomNormal(m * k, seed) as Float64Array;
+      const B = randomNormal(k * n, seed + 50) as Float64Array;
+      const out = new Float64Array(m * n + 3).fill(7); // stale contents must be overwritten
+      const C = matmul(A, B, m, k, n, out);
+      expect(C).toBe(out);
+      expect(relDiff(C.subarray(0, m * n), naive(A, B, m, k, n))).toBeLessThan(1e-14);
+    }
+  });
+
+  it.each(SEEDS)("gramRows equals A·Aᵀ for sizes off the 4×4 blocking (seed %i)", (seed) => {
+    for (const [m, n] of [
+      [1, 5],
+      [6, 301],
+      [13, 1000],
+      [16, 40],
+    ] as const) {
+      const A = randomNormal(m * n, seed) as Float64Array;
+      const G = gramRows(A, m, n, new Float64Array(m * m).fill(3));
+      expect(relDiff(G, naive(A, transpose(A, m, n), m, n, m))).toBeLessThan(1e-14);
+      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) expect(G[i * m + j]).toBe(G[j * m + i]);
+    }
+  });
+});
+
+describe("orthonormalize", () => {
+  it.each(SEEDS)("CholeskyQR2 gives orthonormal columns spanning the input (seed %i)", (seed) => {
+    for (const [m, l] of [
+      [200, 30],
+      [57, 57],
+      [1000, 9],
+    ] as const) {
+      const Y = randomNormal(m * l, seed) as Float64Array;
+      const { Q, method } = orthonormalize(Y, m, l);
+      expect(method).toBe("cholqr2");
+      expect(orthError(Q, m, l)).toBeLessThan(1e-14 * Math.sqrt(m));
+      // Same span: Y = Q·(QᵀY).
+      const R = matmulTN(Q, Y, m, l, l);
+      expect(relDiff(matmul(Q, R, m, l, l), Y)).toBeLessThan(1e-13);
+    }
+  });
+
+  it.each(SEEDS)("stays orthonormal on ill-conditioned input (condition 1e5) (seed %i)", (seed) => {
+    const s = Array.from({ length: 12 }, (_, i) => 10 ** (-5 * (i / 11)));
+    const Y = withSpectrum(300, 12, s, seed);
+    const { Q, method } = orthonormalize(Y, 300, 12);
+    expect(method).toBe("cholqr2");
+    expect(orthError(Q, 300, 12)).toBeLessThan(1e-13);
+    expect(relDiff(matmul(Q, matmulTN(Q, Y, 300, 12, 12), 300, 12, 12), Y)).toBeLessThan(1e-12);
+  });
+
+  it.each(SEEDS)("falls back to Householder on rank-deficient input (seed %i)", (seed) => {
+    const Y = withSpectrum(80, 10, [5, 2, 1, 0.5], seed); // rank 4 of 10 columns
+    const { Q, method } = orthonormalize(Y, 80, 10);
+    expect(method).toBe("householder");
+    expect(orthError(Q, 80, 10)).toBeLessThan(1e-12);
+    expect(relDiff(matmul(Q, matmulTN(Q, Y, 80, 10, 10), 80, 10, 10), Y)).toBeLessThan(1e-12);
+    const Z = randomNormal(40 * 6, seed) as Float64Array;
+    for (let i = 0; i < 40; i++) Z[i * 6 + 3] = 0; // an exactly zero column
+    const z = orthonormalize(Z, 40, 6);
+    expect(z.method).toBe("householder");
+    expect(orthError(z.Q, 40, 6)).toBeLessThan(1e-12);
   });
 });
 

@@ -37,7 +37,10 @@ export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b
     const mj = s.rowModes[j] as number;
     const nj = s.colModes[j] as number;
     const rn = s.ranks[j + 1] as number;
-    const p = tf.matMul(tf.reshape(c, [rp * mg * ng, r]), tf.reshape(mj > 1 ? fresh(cores[j] as tf.Tensor) : (cores[j] as tf.Tensor), [r, mj * nj * rn]));
+    const p = tf.matMul(
+      tf.reshape(c, [rp * mg * ng, r]),
+      tf.reshape(mj > 1 ? fresh(cores[j] as tf.Tensor) : (cores[j] as tf.Tensor), [r, mj * nj * rn]),
+    );
     if (ng > 1 && mj > 1) {
       c = tf.transpose(tf.reshape(p, [rp * mg, ng, mj, nj * rn]), [0, 2, 1, 3]);
     } else {
@@ -68,7 +71,10 @@ export function contractLtr(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTSh
     } else {
       t = state;
     }
-    state = tf.matMul(tf.reshape(t, [batch * q, rp * mk]) as tf.Tensor2D, tf.reshape(cores[k] as tf.Tensor, [rp * mk, nk * rn]) as tf.Tensor2D);
+    state = tf.matMul(
+      tf.reshape(t, [batch * q, rp * mk]) as tf.Tensor2D,
+      tf.reshape(cores[k] as tf.Tensor, [rp * mk, nk * rn]) as tf.Tensor2D,
+    );
     nAcc *= nk;
   }
   return tf.reshape(state, [batch, nAcc]);
@@ -96,12 +102,22 @@ export function ttMatmul(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape
   }
   // Mirror the train: x axes reversed, cores reversed with r ↔ r' swapped, output axes reversed back.
   const rev = (n: number) => [0, ...Array.from({ length: n }, (_, i) => n - i)];
-  const xr = tf.reshape(tf.transpose(tf.reshape(x, [batch, ...rowModes]), rev(d)), [batch, x.shape[1]]) as tf.Tensor2D;
+  const xr = tf.reshape(tf.transpose(tf.reshape(x, [batch, ...rowModes]), rev(d)), [
+    batch,
+    x.shape[1],
+  ]) as tf.Tensor2D;
   const rc = merged.map((c) => fresh(tf.transpose(c, [3, 1, 2, 0]), c)).reverse();
-  const shape: TTShape = { rowModes: [...rowModes].reverse(), colModes: [...colModes].reverse(), ranks: [...ranks].reverse() };
+  const shape: TTShape = {
+    rowModes: [...rowModes].reverse(),
+    colModes: [...colModes].reverse(),
+    ranks: [...ranks].reverse(),
+  };
   const yr = contractLtr(xr, rc, shape);
   const nOut = prod(colModes);
-  return tf.reshape(tf.transpose(tf.reshape(yr, [batch, ...shape.colModes]), rev(d)), [batch, nOut]) as tf.Tensor2D;
+  return tf.reshape(tf.transpose(tf.reshape(yr, [batch, ...shape.colModes]), rev(d)), [
+    batch,
+    nOut,
+  ]) as tf.Tensor2D;
 }
 
 /** Rebuilds W `[∏ rowModes, ∏ colModes]` from the cores. */

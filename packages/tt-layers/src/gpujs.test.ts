@@ -11,7 +11,14 @@ beforeAll(async () => {
 describe("gpu.js executor", () => {
   it("cpu mode computes x·W + b like the TF.js path (3 seeds, batch 1 and 5)", () => {
     for (let seed = 1; seed <= 3; seed++) {
-      const layer = new TTLinear({ inFeatures: 24, outFeatures: 30, inModes: [2, 3, 4], outModes: [5, 3, 2], ranks: [3, 4], seed });
+      const layer = new TTLinear({
+        inFeatures: 24,
+        outFeatures: 30,
+        inModes: [2, 3, 4],
+        outModes: [5, 3, 2],
+        ranks: [3, 4],
+        seed,
+      });
       const ex = new GpuJsTTExecutor(layer, "cpu");
       for (const b of [1, 5]) {
         const x = tf.randomNormal([b, 24], 0, 1, "float32", seed + b);

@@ -11,7 +11,7 @@
  * is slower than the TF.js wasm path at every batch size, so nothing selects it automatically.
  * It stays available for environments where gpu.js has a real GPU (browser WebGL).
  */
-import { ShapeError, describe } from "@tensor-tt/tt-core";
+import { describe, ShapeError } from "@tensor-tt/tt-core";
 import { GPU, type IKernelRunShortcut } from "gpu.js";
 import type { TTLinear } from "./tt-linear.js";
 
@@ -31,11 +31,15 @@ export function probeGpuJsModes(): { mode: GpuJsMode; ok: boolean; actual?: stri
   return modes.map((mode) => {
     try {
       const gpu = new GPU({ mode });
-      const k = gpu.createKernel(function (this: { thread: { x: number } }, a: number[]) {
-        return a[this.thread.x] as number;
-      }, { output: [2] });
+      const k = gpu.createKernel(
+        function (this: { thread: { x: number } }, a: number[]) {
+          return a[this.thread.x] as number;
+        },
+        { output: [2] },
+      );
       k(new Float32Array([1, 2]) as unknown as number[]);
-      const actual = (k as unknown as { kernel?: { constructor: { name: string } } }).kernel?.constructor.name ?? gpu.mode;
+      const actual =
+        (k as unknown as { kernel?: { constructor: { name: string } } }).kernel?.constructor.name ?? gpu.mode;
       gpu.destroy();
       return { mode, ok: true, actual };
     } catch (e) {
@@ -45,7 +49,11 @@ export function probeGpuJsModes(): { mode: GpuJsMode; ok: boolean; actual?: stri
 }
 
 /** gpu.js kernel of one contraction step (restricted JS: gpu.js parses this function). */
-function stepKernel(this: { thread: { x: number }; constants: StepShape }, state: number[], core: number[]): number {
+function stepKernel(
+  this: { thread: { x: number }; constants: StepShape },
+  state: number[],
+  core: number[],
+): number {
   const C = this.constants.C;
   const Q = this.constants.Q;
   const M = this.constants.M;
@@ -71,7 +79,10 @@ export class GpuJsTTExecutor {
   private cores: Float32Array[] = [];
   private bias: Float32Array | null = null;
 
-  constructor(private readonly layer: TTLinear, mode: GpuJsMode = "cpu") {
+  constructor(
+    private readonly layer: TTLinear,
+    mode: GpuJsMode = "cpu",
+  ) {
     this.mode = mode;
     this.gpu = new GPU({ mode });
     this.refresh();
@@ -88,10 +99,11 @@ export class GpuJsTTExecutor {
     const key = `${s.M},${s.Q},${s.R},${s.C},${rows}`;
     let k = this.kernels.get(key);
     if (!k) {
-      k = this.gpu.createKernel(
-        stepKernel as unknown as Parameters<GPU["createKernel"]>[0],
-        { output: [rows * s.C], constants: { ...s } as unknown as Record<string, number>, tactic: "speed" },
-      );
+      k = this.gpu.createKernel(stepKernel as unknown as Parameters<GPU["createKernel"]>[0], {
+        output: [rows * s.C],
+        constants: { ...s } as unknown as Record<string, number>,
+        tactic: "speed",
+      });
       this.kernels.set(key, k);
     }
     return k;
@@ -101,7 +113,10 @@ export class GpuJsTTExecutor {
   run(x: Float32Array, batch: number): Float32Array {
     const L = this.layer;
     if (x.length !== batch * L.inFeatures) {
-      throw new ShapeError("gpu.js executor input size", { expected: `${batch} × ${L.inFeatures}`, received: `${x.length} values` });
+      throw new ShapeError("gpu.js executor input size", {
+        expected: `${batch} × ${L.inFeatures}`,
+        received: `${x.length} values`,
+      });
     }
     let state: Float32Array = x;
     let nAcc = 1;
@@ -114,11 +129,17 @@ export class GpuJsTTExecutor {
       let Q = nAcc;
       for (let j = k + 1; j < d; j++) Q *= L.inModes[j] as number;
       const C = n * rn;
-      state = this.kernel({ M, Q, R, C }, batch * Q)(state as unknown as number[], this.cores[k] as unknown as number[]) as unknown as Float32Array;
+      state = this.kernel({ M, Q, R, C }, batch * Q)(
+        state as unknown as number[],
+        this.cores[k] as unknown as number[],
+      ) as unknown as Float32Array;
       nAcc *= n;
     }
     if (state.length !== batch * L.outFeatures) {
-      throw new ShapeError("gpu.js executor produced a wrong size", { expected: describe([batch, L.outFeatures]), received: `${state.length}` });
+      throw new ShapeError("gpu.js executor produced a wrong size", {
+        expected: describe([batch, L.outFeatures]),
+        received: `${state.length}`,
+      });
     }
     const out = Float32Array.from(state);
     if (this.bias) {

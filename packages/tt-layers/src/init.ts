@@ -12,7 +12,12 @@
  */
 
 /** Target variance of W for an initializer name. */
-export function targetVariance(init: "glorot" | "gpt" | "normal", fanIn: number, fanOut: number, stddev = 0.02): number {
+export function targetVariance(
+  init: "glorot" | "gpt" | "normal",
+  fanIn: number,
+  fanOut: number,
+  stddev = 0.02,
+): number {
   if (init === "glorot") return 2 / (fanIn + fanOut);
   return stddev * stddev;
 }

@@ -6,7 +6,7 @@
  * validates the artifacts first and throws {@link FormatError}s that name the layer, the weight
  * and both shapes; {@link loadTTLayersModel} checks and then loads.
  */
-import { FormatError, describe } from "@tensor-tt/tt-core";
+import { describe, FormatError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { type LayersModel, loadLayersModel } from "@tensorflow/tfjs-layers";
 import { maxInnerRanks, prod } from "./shapes.js";
@@ -42,7 +42,9 @@ function expectedCoreShapes(l: LayerJson): number[][] {
       received: `${JSON.stringify(rows)} / ${JSON.stringify(cols)}`,
     });
   }
-  const list = Array.isArray(inner) ? inner : maxInnerRanks(rows, cols).map((m) => Math.min(m, Number(inner)));
+  const list = Array.isArray(inner)
+    ? inner
+    : maxInnerRanks(rows, cols).map((m) => Math.min(m, Number(inner)));
   const r = [1, ...list, 1];
   return rows.map((m, k) => [r[k] as number, m, cols[k] as number, r[k + 1] as number]);
 }
@@ -56,7 +58,12 @@ export function checkTTArtifacts(artifacts: tf.io.ModelArtifacts): void {
   const specs = artifacts.weightSpecs ?? [];
   const needed = specs.reduce((s, w) => s + prod(w.shape) * (BYTES[w.dtype] ?? 4), 0);
   const data = artifacts.weightData;
-  const have = data === undefined ? 0 : Array.isArray(data) ? data.reduce((s, b) => s + b.byteLength, 0) : data.byteLength;
+  const have =
+    data === undefined
+      ? 0
+      : Array.isArray(data)
+        ? data.reduce((s, b) => s + b.byteLength, 0)
+        : data.byteLength;
   if (specs.length > 0 && have !== needed) {
     throw new FormatError(`weights file is corrupt or truncated: the weight data holds ${have} bytes`, {
       expected: `${needed} bytes for ${specs.length} weights listed in the manifest`,
@@ -71,16 +78,22 @@ export function checkTTArtifacts(artifacts: tf.io.ModelArtifacts): void {
     shapes.forEach((shape, k) => {
       const spec = specs.find((s) => s.name === `${name}/core_${k}` || s.name.endsWith(`/${name}/core_${k}`));
       if (!spec) {
-        throw new FormatError(`layer "${name}" (${l.class_name}): weight core_${k} is missing from the weights file`, {
-          expected: `a weight named ${name}/core_${k} of shape ${describe(shape)}`,
-          received: `weights ${specs.map((s) => s.name).join(", ")}`,
-        });
+        throw new FormatError(
+          `layer "${name}" (${l.class_name}): weight core_${k} is missing from the weights file`,
+          {
+            expected: `a weight named ${name}/core_${k} of shape ${describe(shape)}`,
+            received: `weights ${specs.map((s) => s.name).join(", ")}`,
+          },
+        );
       }
       if (describe(spec.shape) !== describe(shape)) {
-        throw new FormatError(`layer "${name}" (${l.class_name}): weight core_${k} does not match the layer config`, {
-          expected: `shape ${describe(shape)} (from modes and ranks in the config)`,
-          received: `shape ${describe(spec.shape)} in the weights file`,
-        });
+        throw new FormatError(
+          `layer "${name}" (${l.class_name}): weight core_${k} does not match the layer config`,
+          {
+            expected: `shape ${describe(shape)} (from modes and ranks in the config)`,
+            received: `shape ${describe(spec.shape)} in the weights file`,
+          },
+        );
       }
     });
   }
@@ -90,7 +103,10 @@ export function checkTTArtifacts(artifacts: tf.io.ModelArtifacts): void {
 export async function loadTTLayersModel(source: tf.io.IOHandler | string): Promise<LayersModel> {
   const handler = typeof source === "string" ? tf.io.getLoadHandlers(source)[0] : source;
   if (!handler?.load) {
-    throw new FormatError("no IOHandler can load this source", { expected: "an IOHandler with load() or a supported URL", received: String(source) });
+    throw new FormatError("no IOHandler can load this source", {
+      expected: "an IOHandler with load() or a supported URL",
+      received: String(source),
+    });
   }
   const artifacts = await handler.load();
   checkTTArtifacts(artifacts);

@@ -35,11 +35,32 @@ export interface CostConstants {
 }
 
 /** Measured on the wasm backend (XNNPACK, 1 thread, SIMD) of the reference machine. */
-export const WASM_COSTS: CostConstants = { gemmGflops: 30, halfRateK: 24, halfRateN: 8, copyGBs: 2, opOverheadUs: 12, memGBs: 22 };
+export const WASM_COSTS: CostConstants = {
+  gemmGflops: 30,
+  halfRateK: 24,
+  halfRateN: 8,
+  copyGBs: 2,
+  opOverheadUs: 8,
+  memGBs: 22,
+};
 /** Plain-JS cpu backend. */
-export const CPU_COSTS: CostConstants = { gemmGflops: 1.2, halfRateK: 4, halfRateN: 2, copyGBs: 0.5, opOverheadUs: 5, memGBs: 4 };
+export const CPU_COSTS: CostConstants = {
+  gemmGflops: 1.2,
+  halfRateK: 4,
+  halfRateN: 2,
+  copyGBs: 0.5,
+  opOverheadUs: 5,
+  memGBs: 4,
+};
 /** Native TensorFlow / GPU backends: generous GEMM rate, higher dispatch cost. */
-export const NATIVE_COSTS: CostConstants = { gemmGflops: 150, halfRateK: 32, halfRateN: 16, copyGBs: 10, opOverheadUs: 20, memGBs: 30 };
+export const NATIVE_COSTS: CostConstants = {
+  gemmGflops: 150,
+  halfRateK: 32,
+  halfRateN: 16,
+  copyGBs: 10,
+  opOverheadUs: 20,
+  memGBs: 30,
+};
 
 /** Cost constants for a TF.js backend name. */
 export function costsFor(backend: string): CostConstants {
@@ -78,7 +99,10 @@ export interface PlanCost {
 
 function gemmMs(rows: number, k: number, cols: number, c: CostConstants): number {
   const flops = 2 * rows * k * cols;
-  const eff = (k / (k + c.halfRateK)) * (cols / (cols + c.halfRateN)) * ((1 + c.halfRateK / 64) * (1 + c.halfRateN / 64));
+  const eff =
+    (k / (k + c.halfRateK)) *
+    (cols / (cols + c.halfRateN)) *
+    ((1 + c.halfRateK / 64) * (1 + c.halfRateN / 64));
   const computeMs = flops / (c.gemmGflops * 1e6 * Math.min(1, eff));
   const streamMs = (k * cols * 4) / (c.memGBs * 1e6);
   return Math.max(computeMs, streamMs);
@@ -138,7 +162,11 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
   let m = mergedShape(s, plan);
   const d = m.rowModes.length;
   if (plan.reverse && d > 1) {
-    m = { rowModes: [...m.rowModes].reverse(), colModes: [...m.colModes].reverse(), ranks: [...m.ranks].reverse() };
+    m = {
+      rowModes: [...m.rowModes].reverse(),
+      colModes: [...m.colModes].reverse(),
+      ranks: [...m.ranks].reverse(),
+    };
     ms += copyMs(batch * prod(m.rowModes) + batch * prod(m.colModes), c);
     ops += 3 + d;
   }
@@ -190,7 +218,12 @@ export function allPlans(d: number): Plan[] {
 /** The `contract` plans (one core per group), both directions. */
 export function contractPlans(d: number): Plan[] {
   const groups: [number, number][] = Array.from({ length: d }, (_, k) => [k, k] as [number, number]);
-  return d > 1 ? [{ groups, reverse: false }, { groups, reverse: true }] : [{ groups, reverse: false }];
+  return d > 1
+    ? [
+        { groups, reverse: false },
+        { groups, reverse: true },
+      ]
+    : [{ groups, reverse: false }];
 }
 
 /** The `full` plan (rebuild W, one GEMM). */
@@ -204,7 +237,8 @@ export type Strategy = "auto" | "contract" | "full";
 /** Cheapest plan (by estimated time) among those allowed by `strategy`. */
 export function choosePlan(s: TTShape, batch: number, strategy: Strategy, c: CostConstants): PlanCost {
   const d = s.rowModes.length;
-  const candidates = strategy === "full" ? [fullPlan(d)] : strategy === "contract" ? contractPlans(d) : allPlans(d);
+  const candidates =
+    strategy === "full" ? [fullPlan(d)] : strategy === "contract" ? contractPlans(d) : allPlans(d);
   let best: PlanCost | undefined;
   for (const p of candidates) {
     const cost = planCost(s, p, batch, c);

@@ -8,7 +8,7 @@
  * (tt-core is being written alongside this package and exports equivalents of these helpers;
  * they live here so that tt-layers validates with exactly the semantics it documents.)
  */
-import { ConfigError, RankError, ShapeError, describe } from "@tensor-tt/tt-core";
+import { ConfigError, describe, RankError, ShapeError } from "@tensor-tt/tt-core";
 
 /** ∏ xs (1 for the empty list). */
 export function prod(xs: readonly number[]): number {
@@ -39,10 +39,16 @@ function primeFactors(n: number): number[] {
  */
 export function balancedModes(n: number, d: number): number[] {
   if (!Number.isInteger(n) || n < 1) {
-    throw new ConfigError("cannot factorize a feature count", { expected: "a positive integer", received: String(n) });
+    throw new ConfigError("cannot factorize a feature count", {
+      expected: "a positive integer",
+      received: String(n),
+    });
   }
   if (!Number.isInteger(d) || d < 1) {
-    throw new ConfigError("invalid TT order", { expected: "a positive integer order d", received: String(d) });
+    throw new ConfigError("invalid TT order", {
+      expected: "a positive integer order d",
+      received: String(d),
+    });
   }
   const modes = new Array<number>(d).fill(1);
   const ps = primeFactors(n).sort((a, b) => b - a);
@@ -71,7 +77,10 @@ export function paddedModes(n: number, d: number, maxFactor?: number): { modes: 
 /** Checks that `modes` are positive integers multiplying to `features`. */
 export function checkModes(modes: readonly number[], features: number, what: string): void {
   if (modes.length === 0 || modes.some((m) => !Number.isInteger(m) || m < 1)) {
-    throw new ShapeError(`${what} must be positive integers`, { expected: "a non-empty list of integers ≥ 1", received: describe(modes) });
+    throw new ShapeError(`${what} must be positive integers`, {
+      expected: "a non-empty list of integers ≥ 1",
+      received: describe(modes),
+    });
   }
   if (prod(modes) !== features) {
     throw new ShapeError(`${what} do not multiply to the feature count`, {
@@ -91,10 +100,15 @@ export function maxInnerRanks(rowModes: readonly number[], colModes: readonly nu
 }
 
 /** Number of TT-matrix parameters ∑_k r_{k-1} m_k n_k r_k for inner ranks. */
-export function ttParams(rowModes: readonly number[], colModes: readonly number[], inner: readonly number[]): number {
+export function ttParams(
+  rowModes: readonly number[],
+  colModes: readonly number[],
+  inner: readonly number[],
+): number {
   const r = [1, ...inner, 1];
   let s = 0;
-  for (let k = 0; k < rowModes.length; k++) s += (r[k] as number) * (rowModes[k] as number) * (colModes[k] as number) * (r[k + 1] as number);
+  for (let k = 0; k < rowModes.length; k++)
+    s += (r[k] as number) * (rowModes[k] as number) * (colModes[k] as number) * (r[k + 1] as number);
   return s;
 }
 
@@ -127,30 +141,49 @@ export function resolveInnerRanks(
   if (Array.isArray(spec)) {
     const list = spec as readonly number[];
     if (list.length !== d - 1) {
-      throw new RankError("wrong number of inner TT ranks", { expected: `${d - 1} inner ranks for ${d} modes`, received: describe(list) });
+      throw new RankError("wrong number of inner TT ranks", {
+        expected: `${d - 1} inner ranks for ${d} modes`,
+        received: describe(list),
+      });
     }
     list.forEach((r, i) => {
       if (!Number.isInteger(r) || r < 1) {
-        throw new RankError(`inner rank r_${i + 1} is invalid`, { expected: "integers ≥ 1", received: describe(list) });
-      }
-      if (r > (max[i] as number) && overflow === "error") {
-        throw new RankError(`inner rank r_${i + 1} exceeds its attainable maximum (pass rankOverflow "clip" or "keep" to allow it)`, {
-          expected: `ranks ≤ ${describe(max)}`,
+        throw new RankError(`inner rank r_${i + 1} is invalid`, {
+          expected: "integers ≥ 1",
           received: describe(list),
         });
+      }
+      if (r > (max[i] as number) && overflow === "error") {
+        throw new RankError(
+          `inner rank r_${i + 1} exceeds its attainable maximum (pass rankOverflow "clip" or "keep" to allow it)`,
+          {
+            expected: `ranks ≤ ${describe(max)}`,
+            received: describe(list),
+          },
+        );
       }
     });
     return overflow === "clip" ? list.map((r, i) => Math.min(r, max[i] as number)) : [...list];
   }
   const c = (spec as { compression: number }).compression;
   if (!(c > 0) || !Number.isFinite(c)) {
-    throw new ConfigError("invalid compression target", { expected: "a finite ratio > 0", received: String(c) });
+    throw new ConfigError("invalid compression target", {
+      expected: "a finite ratio > 0",
+      received: String(c),
+    });
   }
   const budget = (prod(rowModes) * prod(colModes)) / c;
   let best = 1;
   const top = Math.max(1, ...max);
   for (let r = 1; r <= top; r++) {
-    if (ttParams(rowModes, colModes, max.map((m) => Math.min(m, r))) <= budget) best = r;
+    if (
+      ttParams(
+        rowModes,
+        colModes,
+        max.map((m) => Math.min(m, r)),
+      ) <= budget
+    )
+      best = r;
     else break;
   }
   return max.map((m) => Math.min(m, best));

@@ -3,12 +3,19 @@ import { initEngine } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Activates a backend for a test file ("wasm" by default, `TT_TEST_BACKEND` to override). */
-export async function useBackend(name: "wasm" | "cpu" = (process.env["TT_TEST_BACKEND"] as "wasm" | "cpu") ?? "wasm"): Promise<void> {
+export async function useBackend(
+  name: "wasm" | "cpu" = (process.env["TT_TEST_BACKEND"] as "wasm" | "cpu") ?? "wasm",
+): Promise<void> {
   await initEngine({ backend: name, env: {} });
 }
 
 /** Float64 reconstruction of a TT-matrix from core data (layout [r, m, n, r']) by direct summation. */
-export function denseFromCores(cores: Float32Array[], rowModes: number[], colModes: number[], ranks: number[]): Float64Array {
+export function denseFromCores(
+  cores: Float32Array[],
+  rowModes: number[],
+  colModes: number[],
+  ranks: number[],
+): Float64Array {
   const d = rowModes.length;
   const M = rowModes.reduce((a, b) => a * b, 1);
   const N = colModes.reduce((a, b) => a * b, 1);
@@ -29,12 +36,18 @@ export function denseFromCores(cores: Float32Array[], rowModes: number[], colMod
       }
       let vec = new Float64Array([1]);
       for (let k = 0; k < d; k++) {
-        const [rp, m, n, rn] = [ranks[k] as number, rowModes[k] as number, colModes[k] as number, ranks[k + 1] as number];
+        const [rp, m, n, rn] = [
+          ranks[k] as number,
+          rowModes[k] as number,
+          colModes[k] as number,
+          ranks[k + 1] as number,
+        ];
         const next = new Float64Array(rn);
         const core = cores[k] as Float32Array;
         for (let a = 0; a < rp; a++) {
           const base = ((a * m + (iDig[k] as number)) * n + (jDig[k] as number)) * rn;
-          for (let b = 0; b < rn; b++) next[b] = (next[b] as number) + (vec[a] as number) * (core[base + b] as number);
+          for (let b = 0; b < rn; b++)
+            next[b] = (next[b] as number) + (vec[a] as number) * (core[base + b] as number);
         }
         vec = next;
       }

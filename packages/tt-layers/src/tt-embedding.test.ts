@@ -11,20 +11,35 @@ beforeAll(async () => {
 });
 
 function table(layer: TTEmbedding): Float64Array {
-  return denseFromCores(layer.cores().map((c) => c.dataSync() as Float32Array), layer.vocabModes, layer.dimModes, layer.ranks);
+  return denseFromCores(
+    layer.cores().map((c) => c.dataSync() as Float32Array),
+    layer.vocabModes,
+    layer.dimModes,
+    layer.ranks,
+  );
 }
 
 describe("TTEmbedding lookup", () => {
   it("rows equal rows of the reconstructed table (4 seeds, ids of shape [2, 5])", () => {
     for (let seed = 1; seed <= 4; seed++) {
-      const layer = new TTEmbedding({ vocabSize: 120, dim: 24, vocabModes: [4, 5, 6], dimModes: [2, 3, 4], ranks: [3, 5], seed, stddev: 0.5 });
+      const layer = new TTEmbedding({
+        vocabSize: 120,
+        dim: 24,
+        vocabModes: [4, 5, 6],
+        dimModes: [2, 3, 4],
+        ranks: [3, 5],
+        seed,
+        stddev: 0.5,
+      });
       const ids = tf.tensor2d([0, 1, 119, 57, 57, 3, 64, 100, 2, 88], [2, 5], "int32");
       const out = layer.apply(ids) as tf.Tensor;
       expect(out.shape).toEqual([2, 5, 24]);
       const T = table(layer);
       const idv = ids.dataSync();
       const expected = new Float64Array(10 * 24);
-      idv.forEach((id, i) => expected.set(T.subarray(id * 24, id * 24 + 24), i * 24));
+      idv.forEach((id, i) => {
+        expected.set(T.subarray(id * 24, id * 24 + 24), i * 24);
+      });
       expect(relMaxDiff(out.dataSync(), expected)).toBeLessThan(1e-5);
       const full = layer.fullTable();
       expect(relMaxDiff(full.dataSync(), T)).toBeLessThan(1e-5);
@@ -49,14 +64,28 @@ describe("TTEmbedding lookup", () => {
   });
 
   it("gradients equal those of one-hot · full(E) (the dense equivalent)", () => {
-    const layer = new TTEmbedding({ vocabSize: 60, dim: 12, vocabModes: [3, 4, 5], dimModes: [2, 2, 3], ranks: [2, 3], seed: 4, stddev: 0.3 });
+    const layer = new TTEmbedding({
+      vocabSize: 60,
+      dim: 12,
+      vocabModes: [3, 4, 5],
+      dimModes: [2, 2, 3],
+      ranks: [2, 3],
+      seed: 4,
+      stddev: 0.3,
+    });
     const ids = tf.tensor1d([5, 59, 5, 17, 0], "int32");
     const dy = tf.randomNormal([5, 12], 0, 1, "float32", 2);
     const cores = layer.cores() as tf.Variable[];
     const got = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(ids) as tf.Tensor, dy)) as tf.Scalar, cores);
     const oh = tf.cast(tf.oneHot(ids, 60), "float32");
-    const ref = tf.variableGrads(() => tf.sum(tf.mul(tf.matMul(oh, layer.fullTable()), dy)) as tf.Scalar, cores);
-    for (const c of cores) expect(relMaxDiff((got.grads[c.name] as tf.Tensor).dataSync(), (ref.grads[c.name] as tf.Tensor).dataSync())).toBeLessThan(1e-4);
+    const ref = tf.variableGrads(
+      () => tf.sum(tf.mul(tf.matMul(oh, layer.fullTable()), dy)) as tf.Scalar,
+      cores,
+    );
+    for (const c of cores)
+      expect(
+        relMaxDiff((got.grads[c.name] as tf.Tensor).dataSync(), (ref.grads[c.name] as tf.Tensor).dataSync()),
+      ).toBeLessThan(1e-4);
     tf.dispose([ids, dy, oh, got.value, ref.value, ...Object.values(got.grads), ...Object.values(ref.grads)]);
   });
 
@@ -76,7 +105,16 @@ describe("TTEmbedding lookup", () => {
 describe("TTEmbedding projectOut / fromDense / config", () => {
   it("projectOut equals h · Eᵀ for every strategy and batch size", () => {
     for (const strategy of ["auto", "contract", "full"] as const) {
-      const layer = new TTEmbedding({ vocabSize: 100, dim: 24, vocabModes: [4, 5, 5], dimModes: [2, 3, 4], ranks: [3, 4], seed: 3, projectStrategy: strategy, stddev: 0.3 });
+      const layer = new TTEmbedding({
+        vocabSize: 100,
+        dim: 24,
+        vocabModes: [4, 5, 5],
+        dimModes: [2, 3, 4],
+        ranks: [3, 4],
+        seed: 3,
+        projectStrategy: strategy,
+        stddev: 0.3,
+      });
       for (const b of [1, 9]) {
         const h = tf.randomNormal([b, 24], 0, 1, "float32", b);
         const y = layer.projectOut(h);
@@ -89,13 +127,28 @@ describe("TTEmbedding projectOut / fromDense / config", () => {
   });
 
   it("fromDense recovers a table with exact TT structure and pads the vocabulary", () => {
-    const src = new TTEmbedding({ vocabSize: 98, dim: 12, vocabModes: [2, 7, 7], dimModes: [2, 2, 3], ranks: [2, 3], seed: 8, stddev: 0.2 });
+    const src = new TTEmbedding({
+      vocabSize: 98,
+      dim: 12,
+      vocabModes: [2, 7, 7],
+      dimModes: [2, 2, 3],
+      ranks: [2, 3],
+      seed: 8,
+      stddev: 0.2,
+    });
     const T = src.fullTable();
-    const { layer, relError } = TTEmbedding.fromDense(T, { vocabModes: [2, 7, 7], dimModes: [2, 2, 3], ranks: [2, 3] });
+    const { layer, relError } = TTEmbedding.fromDense(T, {
+      vocabModes: [2, 7, 7],
+      dimModes: [2, 2, 3],
+      ranks: [2, 3],
+    });
     expect(relError).toBeLessThan(1e-5);
     const back = layer.fullTable();
     expect(relMaxDiff(back.dataSync(), T.dataSync())).toBeLessThan(1e-4);
-    const odd = TTEmbedding.fromDense(tf.slice(T, [0, 0], [97, 12]) as tf.Tensor2D, { vocabModes: [2, 7, 7], dimModes: [2, 2, 3] });
+    const odd = TTEmbedding.fromDense(tf.slice(T, [0, 0], [97, 12]) as tf.Tensor2D, {
+      vocabModes: [2, 7, 7],
+      dimModes: [2, 2, 3],
+    });
     expect(odd.layer.vocabSize).toBe(97);
     expect(odd.relError).toBeLessThan(1e-5);
     tf.dispose([T, back]);
@@ -107,14 +160,37 @@ describe("TTEmbedding projectOut / fromDense / config", () => {
     expect(s.denseParams).toBe(50257 * 768);
     expect(s.compressionRatio).toBeGreaterThan(100);
     expect(s.flopsPerToken).toBeGreaterThan(0);
-    expect(() => new TTEmbedding({ vocabSize: 100, dim: 24, vocabModes: [4, 5, 4], ranks: 2 })).toThrow(ShapeError);
-    expect(() => new TTEmbedding({ vocabSize: 100, dim: 24, dimModes: [2, 3, 5], ranks: 2, order: 3 })).toThrow(ShapeError);
-    expect(() => new TTEmbedding({ vocabSize: 100, dim: 24, vocabModes: [4, 5, 5], dimModes: [2, 3, 4], ranks: [-2, 3] })).toThrow(RankError);
+    expect(() => new TTEmbedding({ vocabSize: 100, dim: 24, vocabModes: [4, 5, 4], ranks: 2 })).toThrow(
+      ShapeError,
+    );
+    expect(
+      () => new TTEmbedding({ vocabSize: 100, dim: 24, dimModes: [2, 3, 5], ranks: 2, order: 3 }),
+    ).toThrow(ShapeError);
+    expect(
+      () =>
+        new TTEmbedding({
+          vocabSize: 100,
+          dim: 24,
+          vocabModes: [4, 5, 5],
+          dimModes: [2, 3, 4],
+          ranks: [-2, 3],
+        }),
+    ).toThrow(RankError);
   });
 
   it("save/load round trip inside a model gives identical outputs", async () => {
     const model = tfl.sequential();
-    model.add(new TTEmbedding({ vocabSize: 100, dim: 24, vocabModes: [4, 5, 5], dimModes: [2, 3, 4], ranks: [3, 4], seed: 1, inputShape: [3] }));
+    model.add(
+      new TTEmbedding({
+        vocabSize: 100,
+        dim: 24,
+        vocabModes: [4, 5, 5],
+        dimModes: [2, 3, 4],
+        ranks: [3, 4],
+        seed: 1,
+        inputShape: [3],
+      }),
+    );
     let saved: tf.io.ModelArtifacts | undefined;
     const handler: tf.io.IOHandler = {
       save: async (a) => {

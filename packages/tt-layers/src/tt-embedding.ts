@@ -15,15 +15,23 @@
  * paddedVocab × dim temporary) and used in one GEMM; at small batches h is contracted with
  * the cores.
  */
-import { ConfigError, ShapeError, ValueError, describe, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import { ConfigError, describe, ShapeError, ttMatrixFromDense, ValueError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
-import { type LayerVariable, initializers, layers } from "@tensorflow/tfjs-layers";
+import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
 import { fresh, ttFull, ttMatmul } from "./contract.js";
 import { coreStddev } from "./init.js";
-import { type Strategy, type TTShape, choosePlan, contractPlans, costsFor, planCost } from "./plan.js";
-import { type RankOverflow, balancedModes, checkModes, paddedModes, prod, resolveInnerRanks, ttParams } from "./shapes.js";
+import { choosePlan, contractPlans, costsFor, planCost, type Strategy, type TTShape } from "./plan.js";
+import {
+  balancedModes,
+  checkModes,
+  paddedModes,
+  prod,
+  type RankOverflow,
+  resolveInnerRanks,
+  ttParams,
+} from "./shapes.js";
 import type { LayerStats } from "./stats.js";
-import { type LayerArgs, disposeLayer } from "./tt-linear.js";
+import { disposeLayer, type LayerArgs } from "./tt-linear.js";
 
 /** Arguments of {@link TTEmbedding}. */
 export interface TTEmbeddingArgs extends LayerArgs {
@@ -85,8 +93,15 @@ export class TTEmbedding extends layers.Layer {
   constructor(args: TTEmbeddingArgs) {
     super({ ...args, dtype: "float32", inputDType: "int32" } as LayerArgs);
     const { vocabSize, dim } = args;
-    for (const [k, v] of [["vocabSize", vocabSize], ["dim", dim]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`TTEmbedding ${k} is invalid`, { expected: "a positive integer", received: String(v) });
+    for (const [k, v] of [
+      ["vocabSize", vocabSize],
+      ["dim", dim],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new ConfigError(`TTEmbedding ${k} is invalid`, {
+          expected: "a positive integer",
+          received: String(v),
+        });
     }
     const order = args.order ?? args.vocabModes?.length ?? args.dimModes?.length ?? 4;
     this.vocabSize = vocabSize;
@@ -114,10 +129,17 @@ export class TTEmbedding extends layers.Layer {
     this.rankOverflow = args.rankOverflow ?? "error";
     this.ranks = [1, ...resolveInnerRanks(args.ranks, this.vocabModes, this.dimModes, this.rankOverflow), 1];
     if ((args.init ?? "normal") !== "normal") {
-      throw new ConfigError("unknown TTEmbedding init", { expected: '"normal"', received: JSON.stringify(args.init) });
+      throw new ConfigError("unknown TTEmbedding init", {
+        expected: '"normal"',
+        received: JSON.stringify(args.init),
+      });
     }
     this.stddev = args.stddev ?? 0.02;
-    if (!(this.stddev > 0)) throw new ValueError("TTEmbedding stddev must be > 0", { expected: "> 0", received: String(this.stddev) });
+    if (!(this.stddev > 0))
+      throw new ValueError("TTEmbedding stddev must be > 0", {
+        expected: "> 0",
+        received: String(this.stddev),
+      });
     this.seed = args.seed;
     this.projectStrategy = args.projectStrategy ?? "auto";
   }
@@ -131,8 +153,17 @@ export class TTEmbedding extends layers.Layer {
     const std = coreStddev(this.stddev * this.stddev, this.ranks.slice(1, -1), d);
     this.coreVars = [];
     for (let k = 0; k < d; k++) {
-      const shape = [this.ranks[k] as number, this.vocabModes[k] as number, this.dimModes[k] as number, this.ranks[k + 1] as number];
-      const init = initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed === undefined ? undefined : this.seed + k });
+      const shape = [
+        this.ranks[k] as number,
+        this.vocabModes[k] as number,
+        this.dimModes[k] as number,
+        this.ranks[k + 1] as number,
+      ];
+      const init = initializers.randomNormal({
+        mean: 0,
+        stddev: std,
+        seed: this.seed === undefined ? undefined : this.seed + k,
+      });
       this.coreVars.push(this.addWeight(`core_${k}`, shape, "float32", init));
     }
     this.built = true;
@@ -169,7 +200,10 @@ export class TTEmbedding extends layers.Layer {
       for (let i = 0; i < idv.length; i++) {
         const v = idv[i] as number;
         if (!(v >= 0 && v < this.vocabSize)) {
-          throw new ValueError("TTEmbedding id out of range", { expected: `ids in [0, ${this.vocabSize})`, received: String(v) });
+          throw new ValueError("TTEmbedding id out of range", {
+            expected: `ids in [0, ${this.vocabSize})`,
+            received: String(v),
+          });
         }
       }
       const d = this.vocabModes.length;
@@ -187,18 +221,29 @@ export class TTEmbedding extends layers.Layer {
       let state: tf.Tensor | null = null; // [b, n_<k, r_k]
       let nAcc = 1;
       for (let k = 0; k < d; k++) {
-        const [rp, m, n, rn] = [this.ranks[k] as number, this.vocabModes[k] as number, this.dimModes[k] as number, this.ranks[k + 1] as number];
+        const [rp, m, n, rn] = [
+          this.ranks[k] as number,
+          this.vocabModes[k] as number,
+          this.dimModes[k] as number,
+          this.ranks[k + 1] as number,
+        ];
         // one-hot built in JS (tfjs-backend-wasm 4.22's OneHot with dtype float32 writes integer bit patterns)
         const ohData = new Float32Array(b * m);
         const dk = digits[k] as Int32Array;
         for (let i = 0; i < b; i++) ohData[i * m + (dk[i] as number)] = 1;
         const oh = tf.tensor2d(ohData, [b, m]);
-        const coreT = fresh(tf.reshape(tf.transpose(cores[k] as tf.Tensor, [1, 0, 2, 3]), [m, rp * n * rn]), cores[k] as tf.Tensor);
+        const coreT = fresh(
+          tf.reshape(tf.transpose(cores[k] as tf.Tensor, [1, 0, 2, 3]), [m, rp * n * rn]),
+          cores[k] as tf.Tensor,
+        );
         const slice = tf.matMul(oh as tf.Tensor2D, coreT as tf.Tensor2D); // [b, rp·n·rn]
         if (state === null) {
           state = tf.reshape(slice, [b, n, rn]);
         } else {
-          state = tf.reshape(tf.matMul(state as tf.Tensor3D, tf.reshape(slice, [b, rp, n * rn]) as tf.Tensor3D), [b, nAcc * n, rn]);
+          state = tf.reshape(
+            tf.matMul(state as tf.Tensor3D, tf.reshape(slice, [b, rp, n * rn]) as tf.Tensor3D),
+            [b, nAcc * n, rn],
+          );
         }
         nAcc *= n;
       }
@@ -214,7 +259,11 @@ export class TTEmbedding extends layers.Layer {
   projectOut(h: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const last = h.shape[h.shape.length - 1];
-      if (last !== this.dim) throw new ShapeError("projectOut input has the wrong last axis", { expected: `[..., ${this.dim}]`, received: describe(h.shape) });
+      if (last !== this.dim)
+        throw new ShapeError("projectOut input has the wrong last axis", {
+          expected: `[..., ${this.dim}]`,
+          received: describe(h.shape),
+        });
       const lead = h.shape.slice(0, -1);
       const b = prod(lead);
       const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
@@ -251,8 +300,16 @@ export class TTEmbedding extends layers.Layer {
       nAcc *= n;
     }
     const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
-    const proj = Math.min(...contractPlans(this.vocabModes.length).map((p) => planCost(shapeT, p, 1, costsFor("wasm")).flops));
-    return { params, denseParams, compressionRatio: denseParams / params, flopsPerToken: flops, rebuildFlops: proj };
+    const proj = Math.min(
+      ...contractPlans(this.vocabModes.length).map((p) => planCost(shapeT, p, 1, costsFor("wasm")).flops),
+    );
+    return {
+      params,
+      denseParams,
+      compressionRatio: denseParams / params,
+      flopsPerToken: flops,
+      rebuildFlops: proj,
+    };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -274,22 +331,35 @@ export class TTEmbedding extends layers.Layer {
    * Compresses a dense table `[vocab, dim]` with TT-SVD (padding rows with zeros to ∏ vocabModes).
    * @returns the layer (built, weights set) and the relative Frobenius error on the real rows.
    */
-  static fromDense(table: tf.Tensor2D | Float32Array, opts: TTEmbeddingFromDenseOptions = {}): { layer: TTEmbedding; relError: number } {
+  static fromDense(
+    table: tf.Tensor2D | Float32Array,
+    opts: TTEmbeddingFromDenseOptions = {},
+  ): { layer: TTEmbedding; relError: number } {
     let data: Float32Array;
     let vocab: number;
     let dim: number;
     if (table instanceof Float32Array) {
       if (opts.dim === undefined && opts.dimModes === undefined) {
-        throw new ConfigError("fromDense with a Float32Array needs dim or dimModes", { expected: "opts.dim", received: "neither" });
+        throw new ConfigError("fromDense with a Float32Array needs dim or dimModes", {
+          expected: "opts.dim",
+          received: "neither",
+        });
       }
       dim = opts.dim ?? prod(opts.dimModes ?? []);
       vocab = opts.vocabSize ?? table.length / dim;
       if (!Number.isInteger(vocab) || vocab * dim !== table.length) {
-        throw new ShapeError("table size does not match vocab × dim", { expected: `a multiple of ${dim}`, received: `${table.length} values` });
+        throw new ShapeError("table size does not match vocab × dim", {
+          expected: `a multiple of ${dim}`,
+          received: `${table.length} values`,
+        });
       }
       data = table;
     } else {
-      if (table.rank !== 2) throw new ShapeError("dense table must be 2-D [vocab, dim]", { expected: "rank 2", received: describe(table.shape) });
+      if (table.rank !== 2)
+        throw new ShapeError("dense table must be 2-D [vocab, dim]", {
+          expected: "rank 2",
+          received: describe(table.shape),
+        });
       [vocab, dim] = table.shape;
       data = table.dataSync() as Float32Array;
     }
@@ -297,14 +367,23 @@ export class TTEmbedding extends layers.Layer {
     const vocabModes = opts.vocabModes ?? paddedModes(vocab, order).modes;
     const dimModes = opts.dimModes ?? balancedModes(dim, order);
     const padded = prod(vocabModes);
-    if (padded < vocab) throw new ShapeError("vocabModes do not cover the vocabulary", { expected: `∏ ≥ ${vocab}`, received: describe(vocabModes) });
+    if (padded < vocab)
+      throw new ShapeError("vocabModes do not cover the vocabulary", {
+        expected: `∏ ≥ ${vocab}`,
+        received: describe(vocabModes),
+      });
     let padData = data;
     if (padded !== vocab) {
       padData = new Float32Array(padded * dim);
       padData.set(data.subarray(0, vocab * dim));
     }
-    const dopts: Parameters<typeof ttMatrixFromDense>[3] = { rowModes: vocabModes, colModes: dimModes, dtype: "float32" };
-    if (opts.ranks !== undefined) dopts.maxRanks = resolveInnerRanks(opts.ranks, vocabModes, dimModes, "clip");
+    const dopts: Parameters<typeof ttMatrixFromDense>[3] = {
+      rowModes: vocabModes,
+      colModes: dimModes,
+      dtype: "float32",
+    };
+    if (opts.ranks !== undefined)
+      dopts.maxRanks = resolveInnerRanks(opts.ranks, vocabModes, dimModes, "clip");
     if (opts.eps !== undefined) dopts.eps = opts.eps;
     if (opts.method !== undefined) dopts.method = opts.method;
     if (opts.seed !== undefined) dopts.seed = opts.seed;
@@ -315,7 +394,12 @@ export class TTEmbedding extends layers.Layer {
     const layer = new TTEmbedding(args);
     layer.ensureBuilt();
     const weights = dec.tt.cores.map((c, k) =>
-      tf.tensor(Float32Array.from(c), [ranks[k] as number, vocabModes[k] as number, dimModes[k] as number, ranks[k + 1] as number]),
+      tf.tensor(Float32Array.from(c), [
+        ranks[k] as number,
+        vocabModes[k] as number,
+        dimModes[k] as number,
+        ranks[k + 1] as number,
+      ]),
     );
     layer.setWeights(weights);
     tf.dispose(weights);

@@ -2,12 +2,12 @@ import { ConfigError, FormatError, RankError, ShapeError, TTError, toDense } fro
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ttFull, ttMatmul } from "./contract.js";
+import { loadTTLayersModel } from "./io.js";
 import { allPlans } from "./plan.js";
+import { denseLayerStats } from "./stats.js";
 import { denseFromCores, relMaxDiff, rng, useBackend } from "./test-util.js";
 import { TTLinear } from "./tt-linear.js";
-import { ttFull, ttMatmul } from "./contract.js";
-import { denseLayerStats } from "./stats.js";
-import { loadTTLayersModel } from "./io.js";
 
 beforeAll(async () => {
   await useBackend();
@@ -34,7 +34,12 @@ function randomLayer(seed: number, strategy: "auto" | "contract" | "full") {
 }
 
 function reference(layer: TTLinear, x: tf.Tensor2D): Float64Array {
-  const W = denseFromCores(layer.cores().map((c) => c.dataSync() as Float32Array), layer.inModes, layer.outModes, layer.ranks);
+  const W = denseFromCores(
+    layer.cores().map((c) => c.dataSync() as Float32Array),
+    layer.inModes,
+    layer.outModes,
+    layer.ranks,
+  );
   const xs = x.dataSync();
   const [B, M] = x.shape;
   const N = layer.outFeatures;
@@ -69,7 +74,14 @@ describe("TTLinear forward", () => {
 
   it("every contraction plan (grouping × direction) gives the same product", () => {
     for (let seed = 1; seed <= 4; seed++) {
-      const layer = new TTLinear({ inFeatures: 24, outFeatures: 60, inModes: [2, 3, 4], outModes: [5, 3, 4], ranks: [3, 5], seed });
+      const layer = new TTLinear({
+        inFeatures: 24,
+        outFeatures: 60,
+        inModes: [2, 3, 4],
+        outModes: [5, 3, 4],
+        ranks: [3, 5],
+        seed,
+      });
       const x = tf.randomNormal([5, 24], 0, 1, "float32", seed) as tf.Tensor2D;
       const ref = reference(layer, x);
       const b = layer.bias()?.dataSync() as Float32Array;
@@ -95,7 +107,14 @@ describe("TTLinear forward", () => {
   });
 
   it("serves inference from the cached W after the second call and drops it when weights change", () => {
-    const layer = new TTLinear({ inFeatures: 64, outFeatures: 64, inModes: [4, 4, 4], outModes: [4, 4, 4], ranks: [16, 16], seed: 5 });
+    const layer = new TTLinear({
+      inFeatures: 64,
+      outFeatures: 64,
+      inModes: [4, 4, 4],
+      outModes: [4, 4, 4],
+      ranks: [16, 16],
+      seed: 5,
+    });
     const x = tf.randomNormal([64, 64]);
     const y1 = layer.apply(x) as tf.Tensor;
     const y2 = layer.apply(x) as tf.Tensor;
@@ -109,7 +128,10 @@ describe("TTLinear forward", () => {
     expect(layer.lastPlan).not.toBe("cached W");
     const b = layer.bias()?.dataSync() as Float32Array;
     const y1v = y1.dataSync();
-    const expected = Float32Array.from(y1v, (v, i) => 2 * (v - (b[i % 64] as number)) + (b[i % 64] as number));
+    const expected = Float32Array.from(
+      y1v,
+      (v, i) => 2 * (v - (b[i % 64] as number)) + (b[i % 64] as number),
+    );
     expect(relMaxDiff(y3.dataSync(), expected)).toBeLessThan(1e-5);
     tf.dispose([x, y1, y2, y3, scaled[0] as tf.Tensor]);
     layer.dispose();
@@ -120,17 +142,30 @@ describe("TTLinear gradients", () => {
   it("match the gradients of the dense equivalent (dx, dcores via full(W)) for every strategy", () => {
     for (const strategy of ["contract", "full", "auto"] as const) {
       for (let seed = 1; seed <= 3; seed++) {
-        const layer = new TTLinear({ inFeatures: 24, outFeatures: 20, inModes: [2, 3, 4], outModes: [5, 2, 2], ranks: [3, 4], strategy, seed });
+        const layer = new TTLinear({
+          inFeatures: 24,
+          outFeatures: 20,
+          inModes: [2, 3, 4],
+          outModes: [5, 2, 2],
+          ranks: [3, 4],
+          strategy,
+          seed,
+        });
         const x = tf.randomNormal([6, 24], 0, 1, "float32", seed);
         const dy = tf.randomNormal([6, 20], 0, 1, "float32", seed + 7);
         const cores = layer.cores();
         const bias = layer.bias() as tf.Tensor;
         const g = tf.grads((xx: tf.Tensor) => tf.sum(tf.mul(layer.apply(xx) as tf.Tensor, dy)))([x]);
-        const vg = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)) as tf.Scalar, cores as tf.Variable[]);
+        const vg = tf.variableGrads(
+          () => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)) as tf.Scalar,
+          cores as tf.Variable[],
+        );
         const gDense = tf.grads((xx: tf.Tensor, ...cs: tf.Tensor[]) =>
           tf.sum(tf.mul(tf.add(tf.matMul(xx, ttFull(cs, layer.ttShape)), bias), dy)),
         )([x, ...cores]);
-        expect(relMaxDiff((g[0] as tf.Tensor).dataSync(), (gDense[0] as tf.Tensor).dataSync())).toBeLessThan(1e-4);
+        expect(relMaxDiff((g[0] as tf.Tensor).dataSync(), (gDense[0] as tf.Tensor).dataSync())).toBeLessThan(
+          1e-4,
+        );
         cores.forEach((c, k) => {
           const got = vg.grads[(c as tf.Variable).name] as tf.Tensor;
           expect(relMaxDiff(got.dataSync(), (gDense[k + 1] as tf.Tensor).dataSync())).toBeLessThan(1e-4);
@@ -145,11 +180,23 @@ describe("TTLinear gradients", () => {
     await useBackend("cpu");
     try {
       for (let seed = 1; seed <= 3; seed++) {
-        const layer = new TTLinear({ inFeatures: 12, outFeatures: 12, inModes: [3, 4], outModes: [4, 3], ranks: [3], seed, init: "gpt", strategy: "contract" });
+        const layer = new TTLinear({
+          inFeatures: 12,
+          outFeatures: 12,
+          inModes: [3, 4],
+          outModes: [4, 3],
+          ranks: [3],
+          seed,
+          init: "gpt",
+          strategy: "contract",
+        });
         const x = tf.randomNormal([4, 12], 0, 1, "float32", seed);
         const dy = tf.randomNormal([4, 12], 0, 1, "float32", seed + 1);
         const cores = layer.cores();
-        const vg = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)) as tf.Scalar, cores as tf.Variable[]);
+        const vg = tf.variableGrads(
+          () => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)) as tf.Scalar,
+          cores as tf.Variable[],
+        );
         const saved = layer.getWeights().map((t) => tf.clone(t));
         const loss = (k: number, data: Float32Array) => {
           const w = saved.map((t, j) => (j === k ? tf.tensor(data, t.shape) : t));
@@ -181,17 +228,29 @@ describe("TTLinear gradients", () => {
   });
 
   it("leaks no tensors over 100 forward/backward SGD steps", () => {
-    const layer = new TTLinear({ inFeatures: 16, outFeatures: 8, inModes: [4, 4], outModes: [2, 4], ranks: [3], seed: 9 });
+    const layer = new TTLinear({
+      inFeatures: 16,
+      outFeatures: 8,
+      inModes: [4, 4],
+      outModes: [2, 4],
+      ranks: [3],
+      seed: 9,
+    });
     const opt = tf.train.sgd(0.01);
     const x = tf.randomNormal([5, 16]);
     const target = tf.randomNormal([5, 8]);
     tf.dispose(layer.apply(x) as tf.Tensor);
-    opt.minimize(() => tf.mean(tf.square(tf.sub(layer.apply(x) as tf.Tensor, target))) as tf.Scalar, true)?.dispose();
+    opt
+      .minimize(() => tf.mean(tf.square(tf.sub(layer.apply(x) as tf.Tensor, target))) as tf.Scalar, true)
+      ?.dispose();
     const before = tf.memory().numTensors;
     let first = 0;
     let last = 0;
     for (let i = 0; i < 100; i++) {
-      const l = opt.minimize(() => tf.mean(tf.square(tf.sub(layer.apply(x) as tf.Tensor, target))) as tf.Scalar, true) as tf.Scalar;
+      const l = opt.minimize(
+        () => tf.mean(tf.square(tf.sub(layer.apply(x) as tf.Tensor, target))) as tf.Scalar,
+        true,
+      ) as tf.Scalar;
       if (i === 0) first = l.dataSync()[0] as number;
       last = l.dataSync()[0] as number;
       l.dispose();
@@ -224,7 +283,13 @@ describe("TTLinear init and accounting", () => {
   it("reconstructed W has std 0.02 with init gpt on average over 16 seeds (±15% on the variance)", () => {
     let sum = 0;
     for (let seed = 1; seed <= 16; seed++) {
-      const layer = new TTLinear({ inFeatures: 256, outFeatures: 256, ranks: 6, init: "gpt", seed: seed * 7 });
+      const layer = new TTLinear({
+        inFeatures: 256,
+        outFeatures: 256,
+        ranks: 6,
+        init: "gpt",
+        seed: seed * 7,
+      });
       const W = layer.fullKernel();
       sum += (tf.moments(W).variance.dataSync()[0] as number) / 0.02 ** 2;
       W.dispose();
@@ -234,14 +299,24 @@ describe("TTLinear init and accounting", () => {
   });
 
   it("stats count params, dense params, compression and FLOPs per token (seed FFN shape)", () => {
-    const layer = new TTLinear({ inFeatures: 768, outFeatures: 3072, inModes: [4, 6, 4, 8], outModes: [6, 8, 8, 8], ranks: [8, 16, 8] });
+    const layer = new TTLinear({
+      inFeatures: 768,
+      outFeatures: 3072,
+      inModes: [4, 6, 4, 8],
+      outModes: [6, 8, 8, 8],
+      ranks: [8, 16, 8],
+    });
     const s = layer.stats();
     expect(s.params).toBe(10944 + 3072);
     expect(s.denseParams).toBe(768 * 3072 + 3072);
     expect(s.compressionRatio).toBeCloseTo((768 * 3072 + 3072) / (10944 + 3072), 6);
     // right-to-left contraction: 5,013,504 FLOPs (reference tt_ref.tt_contract_flops) + bias
     expect(s.flopsPerToken).toBe(5013504 + 3072);
-    expect(denseLayerStats(768, 3072, true)).toMatchObject({ params: 768 * 3072 + 3072, compressionRatio: 1, flopsPerToken: 2 * 768 * 3072 + 3072 });
+    expect(denseLayerStats(768, 3072, true)).toMatchObject({
+      params: 768 * 3072 + 3072,
+      compressionRatio: 1,
+      flopsPerToken: 2 * 768 * 3072 + 3072,
+    });
   });
 
   it("compression target picks the largest uniform rank that meets it", () => {
@@ -256,25 +331,60 @@ describe("TTLinear init and accounting", () => {
 
 describe("TTLinear config errors", () => {
   it("modes that do not multiply to the features → ShapeError", () => {
-    expect(() => new TTLinear({ inFeatures: 768, outFeatures: 768, inModes: [4, 6, 4, 4], outModes: [4, 6, 4, 8] })).toThrow(ShapeError);
+    expect(
+      () =>
+        new TTLinear({ inFeatures: 768, outFeatures: 768, inModes: [4, 6, 4, 4], outModes: [4, 6, 4, 8] }),
+    ).toThrow(ShapeError);
   });
   it("ranks above the attainable maximum → RankError, unless rankOverflow says clip/keep", () => {
-    expect(() => new TTLinear({ inFeatures: 768, outFeatures: 768, inModes: [4, 6, 4, 8], outModes: [4, 6, 4, 8], ranks: [24, 48, 24] })).toThrow(RankError);
-    const clipped = new TTLinear({ inFeatures: 768, outFeatures: 768, inModes: [4, 6, 4, 8], outModes: [4, 6, 4, 8], ranks: [24, 48, 24], rankOverflow: "clip" });
+    expect(
+      () =>
+        new TTLinear({
+          inFeatures: 768,
+          outFeatures: 768,
+          inModes: [4, 6, 4, 8],
+          outModes: [4, 6, 4, 8],
+          ranks: [24, 48, 24],
+        }),
+    ).toThrow(RankError);
+    const clipped = new TTLinear({
+      inFeatures: 768,
+      outFeatures: 768,
+      inModes: [4, 6, 4, 8],
+      outModes: [4, 6, 4, 8],
+      ranks: [24, 48, 24],
+      rankOverflow: "clip",
+    });
     expect(clipped.ranks).toEqual([1, 16, 48, 24, 1]);
-    const kept = new TTLinear({ inFeatures: 768, outFeatures: 768, inModes: [4, 6, 4, 8], outModes: [4, 6, 4, 8], ranks: [24, 48, 24], rankOverflow: "keep" });
+    const kept = new TTLinear({
+      inFeatures: 768,
+      outFeatures: 768,
+      inModes: [4, 6, 4, 8],
+      outModes: [4, 6, 4, 8],
+      ranks: [24, 48, 24],
+      rankOverflow: "keep",
+    });
     expect(kept.ranks).toEqual([1, 24, 48, 24, 1]);
   });
   it("negative, zero, fractional or wrongly many ranks → RankError", () => {
-    for (const ranks of [[-1, 4, 4], [0, 4, 4], [2.5, 4, 4], [4, 4]]) {
+    for (const ranks of [
+      [-1, 4, 4],
+      [0, 4, 4],
+      [2.5, 4, 4],
+      [4, 4],
+    ]) {
       expect(() => new TTLinear({ inFeatures: 768, outFeatures: 768, ranks })).toThrow(RankError);
     }
     expect(() => new TTLinear({ inFeatures: 768, outFeatures: 768, ranks: -3 })).toThrow(RankError);
   });
   it("unknown strategy / init, both ranks and compression → ConfigError; wrong input width → ShapeError", () => {
-    expect(() => new TTLinear({ inFeatures: 8, outFeatures: 8, strategy: "fast" as never })).toThrow(ConfigError);
+    expect(() => new TTLinear({ inFeatures: 8, outFeatures: 8, strategy: "fast" as never })).toThrow(
+      ConfigError,
+    );
     expect(() => new TTLinear({ inFeatures: 8, outFeatures: 8, init: "he" as never })).toThrow(ConfigError);
-    expect(() => new TTLinear({ inFeatures: 8, outFeatures: 8, ranks: 2, compression: 2 })).toThrow(ConfigError);
+    expect(() => new TTLinear({ inFeatures: 8, outFeatures: 8, ranks: 2, compression: 2 })).toThrow(
+      ConfigError,
+    );
     const l = new TTLinear({ inFeatures: 8, outFeatures: 8, ranks: 2, order: 2 });
     expect(() => l.apply(tf.zeros([2, 9]))).toThrow(ShapeError);
     expect(() => l.apply(tf.zeros([2, 9]))).toThrow(TTError);
@@ -284,9 +394,21 @@ describe("TTLinear config errors", () => {
 describe("TTLinear.fromDense", () => {
   it("recovers a kernel that has exact TT structure (relError < 1e-5) and reproduces its outputs", () => {
     for (let seed = 1; seed <= 3; seed++) {
-      const src = new TTLinear({ inFeatures: 48, outFeatures: 40, inModes: [4, 3, 4], outModes: [2, 5, 4], ranks: [3, 4], seed, useBias: false });
+      const src = new TTLinear({
+        inFeatures: 48,
+        outFeatures: 40,
+        inModes: [4, 3, 4],
+        outModes: [2, 5, 4],
+        ranks: [3, 4],
+        seed,
+        useBias: false,
+      });
       const W = src.fullKernel();
-      const { layer, relError } = TTLinear.fromDense(W, null, { inModes: [4, 3, 4], outModes: [2, 5, 4], ranks: [3, 4] });
+      const { layer, relError } = TTLinear.fromDense(W, null, {
+        inModes: [4, 3, 4],
+        outModes: [2, 5, 4],
+        ranks: [3, 4],
+      });
       expect(relError).toBeLessThan(1e-5);
       const x = tf.randomNormal([3, 48]);
       const a = src.apply(x) as tf.Tensor;
@@ -328,8 +450,28 @@ describe("TTLinear serialization", () => {
 
   it("model.save → tf.loadLayersModel round trip gives identical outputs", async () => {
     const model = tfl.sequential();
-    model.add(new TTLinear({ inFeatures: 24, outFeatures: 30, inModes: [2, 3, 4], outModes: [5, 3, 2], ranks: [3, 4], inputShape: [24], seed: 2 }));
-    model.add(new TTLinear({ inFeatures: 30, outFeatures: 6, ranks: 2, order: 2, useBias: false, strategy: "contract", init: "gpt" }));
+    model.add(
+      new TTLinear({
+        inFeatures: 24,
+        outFeatures: 30,
+        inModes: [2, 3, 4],
+        outModes: [5, 3, 2],
+        ranks: [3, 4],
+        inputShape: [24],
+        seed: 2,
+      }),
+    );
+    model.add(
+      new TTLinear({
+        inFeatures: 30,
+        outFeatures: 6,
+        ranks: 2,
+        order: 2,
+        useBias: false,
+        strategy: "contract",
+        init: "gpt",
+      }),
+    );
     const { handler, store } = memoryHandler();
     await model.save(handler);
     const loaded = await tfl.loadLayersModel(handler);
@@ -338,25 +480,44 @@ describe("TTLinear serialization", () => {
     const b = loaded.predict(x) as tf.Tensor;
     expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
     const cfg = (loaded.layers[1] as TTLinear).getConfig();
-    expect(cfg).toMatchObject({ inFeatures: 30, outFeatures: 6, useBias: false, strategy: "contract", init: "gpt" });
+    expect(cfg).toMatchObject({
+      inFeatures: 30,
+      outFeatures: 6,
+      useBias: false,
+      strategy: "contract",
+      init: "gpt",
+    });
     expect(JSON.stringify(store.artifacts?.modelTopology)).toContain("TTLinear");
     tf.dispose([x, a, b]);
   });
 
   it("loading truncated weights or a mismatched topology fails with a clear error", async () => {
     const model = tfl.sequential();
-    model.add(new TTLinear({ inFeatures: 24, outFeatures: 30, inModes: [2, 3, 4], outModes: [5, 3, 2], ranks: [3, 4], inputShape: [24] }));
+    model.add(
+      new TTLinear({
+        inFeatures: 24,
+        outFeatures: 30,
+        inModes: [2, 3, 4],
+        outModes: [5, 3, 2],
+        ranks: [3, 4],
+        inputShape: [24],
+      }),
+    );
     const { handler, store } = memoryHandler();
     await model.save(handler);
     const art = store.artifacts as tf.io.ModelArtifacts;
-    const truncated: tf.io.IOHandler = { load: async () => ({ ...art, weightData: (art.weightData as ArrayBuffer).slice(0, 100) }) };
+    const truncated: tf.io.IOHandler = {
+      load: async () => ({ ...art, weightData: (art.weightData as ArrayBuffer).slice(0, 100) }),
+    };
     await expect(loadTTLayersModel(truncated)).rejects.toThrow(FormatError);
     await expect(loadTTLayersModel(truncated)).rejects.toThrow(/weight data holds 100 bytes/);
     const topo = JSON.parse(JSON.stringify(art.modelTopology));
     topo.config.layers[0].config.ranks = [5, 4];
     const mismatched: tf.io.IOHandler = { load: async () => ({ ...art, modelTopology: topo }) };
     await expect(loadTTLayersModel(mismatched)).rejects.toThrow(FormatError);
-    await expect(loadTTLayersModel(mismatched)).rejects.toThrow(/core_0 does not match the layer config; expected shape \[1, 2, 5, 5\]/);
+    await expect(loadTTLayersModel(mismatched)).rejects.toThrow(
+      /core_0 does not match the layer config; expected shape \[1, 2, 5, 5\]/,
+    );
     const ok = await loadTTLayersModel(handler);
     expect(ok.layers[0]).toBeInstanceOf(TTLinear);
   });

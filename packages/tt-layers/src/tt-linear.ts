@@ -20,23 +20,38 @@
  * layer.stats(); // { params: 14016, denseParams: 2362368, compressionRatio: 168.5, ... }
  * ```
  */
-import { ConfigError, ShapeError, TTMatrix, ValueError, describe, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import {
+  ConfigError,
+  describe,
+  ShapeError,
+  TTMatrix,
+  ttMatrixFromDense,
+  ValueError,
+} from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
-import { type LayerVariable, initializers, layers } from "@tensorflow/tfjs-layers";
+import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
 import { ttFull, ttMatmul } from "./contract.js";
 import { coreStddev, targetVariance } from "./init.js";
 import {
-  type PlanCost,
-  type Strategy,
-  type TTShape,
   choosePlan,
   contractPlans,
   costsFor,
   denseCostMs,
   fullPlan,
+  type PlanCost,
   planCost,
+  type Strategy,
+  type TTShape,
 } from "./plan.js";
-import { type RankOverflow, balancedModes, checkModes, maxInnerRanks, prod, resolveInnerRanks, ttParams } from "./shapes.js";
+import {
+  balancedModes,
+  checkModes,
+  maxInnerRanks,
+  prod,
+  type RankOverflow,
+  resolveInnerRanks,
+  ttParams,
+} from "./shapes.js";
 import type { LayerStats } from "./stats.js";
 
 /** Constructor arguments of the base TF.js `Layer` (name, trainable, dtype, inputShape, …). */
@@ -105,7 +120,10 @@ interface KernelCache {
 function getTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   if (Array.isArray(inputs)) {
     if (inputs.length !== 1) {
-      throw new ShapeError("TT layer takes exactly one input tensor", { expected: "1 tensor", received: `${inputs.length} tensors` });
+      throw new ShapeError("TT layer takes exactly one input tensor", {
+        expected: "1 tensor",
+        received: `${inputs.length} tensors`,
+      });
     }
     return inputs[0] as tf.Tensor;
   }
@@ -139,8 +157,15 @@ export class TTLinear extends layers.Layer {
   constructor(args: TTLinearArgs) {
     super(args);
     const { inFeatures, outFeatures } = args;
-    for (const [k, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`TTLinear ${k} is invalid`, { expected: "a positive integer", received: String(v) });
+    for (const [k, v] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new ConfigError(`TTLinear ${k} is invalid`, {
+          expected: "a positive integer",
+          received: String(v),
+        });
     }
     const order = args.order ?? args.inModes?.length ?? args.outModes?.length ?? 4;
     this.inFeatures = inFeatures;
@@ -156,7 +181,10 @@ export class TTLinear extends layers.Layer {
       });
     }
     if (args.ranks !== undefined && args.compression !== undefined) {
-      throw new ConfigError("give either ranks or compression", { expected: "one of ranks, compression", received: "both" });
+      throw new ConfigError("give either ranks or compression", {
+        expected: "one of ranks, compression",
+        received: "both",
+      });
     }
     const spec = args.compression !== undefined ? { compression: args.compression } : (args.ranks ?? 8);
     this.rankOverflow = args.rankOverflow ?? "error";
@@ -164,11 +192,17 @@ export class TTLinear extends layers.Layer {
     this.useBias = args.useBias ?? true;
     this.init = args.init ?? "glorot";
     if (this.init !== "glorot" && this.init !== "gpt") {
-      throw new ConfigError("unknown TTLinear init", { expected: '"glorot" or "gpt"', received: JSON.stringify(this.init) });
+      throw new ConfigError("unknown TTLinear init", {
+        expected: '"glorot" or "gpt"',
+        received: JSON.stringify(this.init),
+      });
     }
     this.strategy = args.strategy ?? "auto";
     if (!["auto", "contract", "full"].includes(this.strategy)) {
-      throw new ConfigError("unknown TTLinear strategy", { expected: '"auto", "contract" or "full"', received: JSON.stringify(this.strategy) });
+      throw new ConfigError("unknown TTLinear strategy", {
+        expected: '"auto", "contract" or "full"',
+        received: JSON.stringify(this.strategy),
+      });
     }
     this.cacheKernel = args.cacheKernel ?? true;
     this.seed = args.seed;
@@ -199,14 +233,29 @@ export class TTLinear extends layers.Layer {
       });
     }
     const d = this.order;
-    const std = coreStddev(targetVariance(this.init, this.inFeatures, this.outFeatures), this.ranks.slice(1, -1), d);
+    const std = coreStddev(
+      targetVariance(this.init, this.inFeatures, this.outFeatures),
+      this.ranks.slice(1, -1),
+      d,
+    );
     this.coreVars = [];
     for (let k = 0; k < d; k++) {
-      const coreShape = [this.ranks[k] as number, this.inModes[k] as number, this.outModes[k] as number, this.ranks[k + 1] as number];
-      const init = initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed === undefined ? undefined : this.seed + k });
+      const coreShape = [
+        this.ranks[k] as number,
+        this.inModes[k] as number,
+        this.outModes[k] as number,
+        this.ranks[k + 1] as number,
+      ];
+      const init = initializers.randomNormal({
+        mean: 0,
+        stddev: std,
+        seed: this.seed === undefined ? undefined : this.seed + k,
+      });
       this.coreVars.push(this.addWeight(`core_${k}`, coreShape, "float32", init));
     }
-    this.biasVar = this.useBias ? this.addWeight("bias", [this.outFeatures], "float32", initializers.zeros()) : null;
+    this.biasVar = this.useBias
+      ? this.addWeight("bias", [this.outFeatures], "float32", initializers.zeros())
+      : null;
     this.built = true;
   }
 
@@ -255,7 +304,10 @@ export class TTLinear extends layers.Layer {
       }
       const lead = x.shape.slice(0, -1);
       const batch = prod(lead);
-      const x2 = tf.reshape(x.dtype === "float32" ? x : tf.cast(x, "float32"), [batch, this.inFeatures]) as tf.Tensor2D;
+      const x2 = tf.reshape(x.dtype === "float32" ? x : tf.cast(x, "float32"), [
+        batch,
+        this.inFeatures,
+      ]) as tf.Tensor2D;
       const b = this.bias();
       const w = this.inferenceKernel(batch);
       let y: tf.Tensor;
@@ -287,7 +339,10 @@ export class TTLinear extends layers.Layer {
     if (this.strategy !== "auto" || !this.cacheKernel) return null;
     const cores = this.cores();
     const ids = cores.map((c) => c.dataId);
-    const same = this.cache !== null && this.cache.ids.length === ids.length && this.cache.ids.every((id, i) => id === ids[i]);
+    const same =
+      this.cache !== null &&
+      this.cache.ids.length === ids.length &&
+      this.cache.ids.every((id, i) => id === ids[i]);
     if (!same) {
       this.invalidateCache();
       this.cache = { ids, w: null, hits: 1 };
@@ -296,7 +351,8 @@ export class TTLinear extends layers.Layer {
     const cache = this.cache as KernelCache;
     cache.hits++;
     const best = this.planFor(batch);
-    if (denseCostMs(this.inFeatures, this.outFeatures, batch, costsFor(tf.getBackend())) >= best.estMs) return null;
+    if (denseCostMs(this.inFeatures, this.outFeatures, batch, costsFor(tf.getBackend())) >= best.estMs)
+      return null;
     if (cache.w === null) cache.w = tf.keep(ttFull(cores, this.ttShape));
     return cache.w;
   }
@@ -334,7 +390,9 @@ export class TTLinear extends layers.Layer {
     const inner = this.ranks.slice(1, -1);
     const params = ttParams(this.inModes, this.outModes, inner) + (this.useBias ? this.outFeatures : 0);
     const denseParams = this.inFeatures * this.outFeatures + (this.useBias ? this.outFeatures : 0);
-    const perToken = Math.min(...contractPlans(this.order).map((p) => planCost(this.ttShape, p, 1, costsFor("wasm")).flops));
+    const perToken = Math.min(
+      ...contractPlans(this.order).map((p) => planCost(this.ttShape, p, 1, costsFor("wasm")).flops),
+    );
     return {
       params,
       denseParams,
@@ -382,7 +440,10 @@ export class TTLinear extends layers.Layer {
     let outF: number;
     if (kernel instanceof Float32Array) {
       if (opts.inFeatures === undefined && opts.inModes === undefined) {
-        throw new ConfigError("fromDense with a Float32Array needs inFeatures or inModes", { expected: "opts.inFeatures", received: "neither" });
+        throw new ConfigError("fromDense with a Float32Array needs inFeatures or inModes", {
+          expected: "opts.inFeatures",
+          received: "neither",
+        });
       }
       inF = opts.inFeatures ?? prod(opts.inModes ?? []);
       outF = opts.outFeatures ?? (opts.outModes ? prod(opts.outModes) : kernel.length / inF);
@@ -394,18 +455,27 @@ export class TTLinear extends layers.Layer {
       }
       data = kernel;
     } else {
-      if (kernel.rank !== 2) throw new ShapeError("dense kernel must be 2-D [in, out]", { expected: "rank 2", received: describe(kernel.shape) });
+      if (kernel.rank !== 2)
+        throw new ShapeError("dense kernel must be 2-D [in, out]", {
+          expected: "rank 2",
+          received: describe(kernel.shape),
+        });
       [inF, outF] = kernel.shape;
       data = kernel.dataSync() as Float32Array;
     }
-    if (data.some((v) => !Number.isFinite(v))) throw new ValueError("dense kernel holds NaN or Infinity", { expected: "finite values" });
+    if (data.some((v) => !Number.isFinite(v)))
+      throw new ValueError("dense kernel holds NaN or Infinity", { expected: "finite values" });
     const order = opts.order ?? opts.inModes?.length ?? opts.outModes?.length ?? 4;
     const inModes = opts.inModes ?? balancedModes(inF, order);
     const outModes = opts.outModes ?? balancedModes(outF, order);
     checkModes(inModes, inF, "inModes");
     checkModes(outModes, outF, "outModes");
     const maxR = maxInnerRanks(inModes, outModes);
-    const dopts: Parameters<typeof ttMatrixFromDense>[3] = { rowModes: inModes, colModes: outModes, dtype: "float32" };
+    const dopts: Parameters<typeof ttMatrixFromDense>[3] = {
+      rowModes: inModes,
+      colModes: outModes,
+      dtype: "float32",
+    };
     if (opts.ranks !== undefined) dopts.maxRanks = resolveInnerRanks(opts.ranks, inModes, outModes, "clip");
     else if (opts.eps === undefined) dopts.maxRanks = maxR;
     if (opts.eps !== undefined) dopts.eps = opts.eps;
@@ -427,11 +497,20 @@ export class TTLinear extends layers.Layer {
     const layer = new TTLinear(args);
     layer.ensureBuilt();
     const weights: tf.Tensor[] = dec.tt.cores.map((c, k) =>
-      tf.tensor(Float32Array.from(c), [ranks[k] as number, inModes[k] as number, outModes[k] as number, ranks[k + 1] as number]),
+      tf.tensor(Float32Array.from(c), [
+        ranks[k] as number,
+        inModes[k] as number,
+        outModes[k] as number,
+        ranks[k + 1] as number,
+      ]),
     );
     if (bias !== null) {
       const b = bias instanceof Float32Array ? tf.tensor1d(bias) : tf.clone(bias);
-      if (b.size !== outF) throw new ShapeError("bias length does not match outFeatures", { expected: String(outF), received: String(b.size) });
+      if (b.size !== outF)
+        throw new ShapeError("bias length does not match outFeatures", {
+          expected: String(outF),
+          received: String(b.size),
+        });
       weights.push(b);
     }
     layer.setWeights(weights);
@@ -442,7 +521,10 @@ export class TTLinear extends layers.Layer {
 tf.serialization.registerClass(TTLinear);
 
 /** Layer.dispose throws for layers never called symbolically; dispose their weights directly then. */
-export function disposeLayer(layer: layers.Layer, parent: () => ReturnType<typeof layers.Layer.prototype.dispose>) {
+export function disposeLayer(
+  layer: layers.Layer,
+  parent: () => ReturnType<typeof layers.Layer.prototype.dispose>,
+) {
   if (layer.inboundNodes.length > 0) return parent();
   let n = 0;
   for (const w of layer.weights) {

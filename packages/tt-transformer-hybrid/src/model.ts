@@ -28,6 +28,7 @@ import {
   gelu,
   LayerNorm,
   type LinearModule,
+  matMulFast,
   type NamedWeight,
   sparseCrossEntropy,
   tokenNll,
@@ -263,10 +264,10 @@ export class HybridTTTransformer {
         newKeys.push(tf.keep(k));
         newValues.push(tf.keep(v));
       }
-      let s = tf.matMul(q, k, false, true);
+      let s = matMulFast(q, tf.transpose(k, [0, 1, 3, 2]));
       if (mask) s = tf.add(s, mask);
       const p = tf.softmax(s);
-      const ctx = tf.reshape(tf.transpose(tf.matMul(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
+      const ctx = tf.reshape(tf.transpose(matMulFast(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
       x = tf.add(x, this.dropout(b.o.apply(ctx), o, 2 * l + 1));
       const f = b.down.apply(gelu(b.up.apply(b.ln2.apply(x))) as tf.Tensor2D);
       x = tf.add(x, this.dropout(f, o, 2 * l + 2));
@@ -282,7 +283,7 @@ export class HybridTTTransformer {
 
   /** Logits `[N, vocab]` of hidden rows `[N, d]`. */
   project(hRows: tf.Tensor2D): tf.Tensor2D {
-    return this.head ? tf.matMul(hRows, this.head as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
+    return this.head ? matMulFast(hRows, this.head as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
   }
 
   /** Logits `[B, T, vocab]` for int32 ids `[B, T]`. */

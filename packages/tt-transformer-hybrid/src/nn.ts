@@ -12,6 +12,50 @@ import "@tensorflow/tfjs-layers";
 /** The function type tf.customGrad accepts (not exported by tfjs-core). */
 type CustomGradFn<T extends tf.Tensor> = Parameters<typeof tf.customGrad<T>>[0];
 
+function swapLast(x: tf.Tensor): tf.Tensor {
+  const r = x.rank;
+  const perm = Array.from({ length: r }, (_, i) => i);
+  perm[r - 1] = r - 2;
+  perm[r - 2] = r - 1;
+  return tf.transpose(x, perm);
+}
+
+/**
+ * a · b (batched over leading axes) whose backward pass also uses only untransposed products
+ * (dA = dY · bᵀ, dB = aᵀ · dY with explicit transposes). The wasm backend runs BatchMatMul with
+ * a transpose flag on a slow scalar path (~10× slower than XNNPACK), and tf.matMul's own
+ * gradient sets those flags.
+ */
+export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  const f = tf.customGrad(((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x, y]);
+    return {
+      value: tf.matMul(x, y),
+      gradFunc: (dy: tf.Tensor, [sx, sy]: tf.Tensor[]) => [
+        tf.matMul(dy, swapLast(sy as tf.Tensor)),
+        tf.matMul(swapLast(sx as tf.Tensor), dy),
+      ],
+    };
+  }) as unknown as CustomGradFn<tf.Tensor>);
+  return f(a, b) as T;
+}
+
+/** x · W + b (fused forward) with a backward pass free of transposed products (see {@link matMulFast}). */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const f = tf.customGrad(((xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    save([xx, ww]);
+    return {
+      value: tf.fused.matMul({ a: xx, b: ww, bias: bb }),
+      gradFunc: (dy: tf.Tensor2D, [sx, sw]: tf.Tensor[]) => [
+        tf.matMul(dy, tf.transpose(sw as tf.Tensor2D)),
+        tf.matMul(tf.transpose(sx as tf.Tensor2D), dy),
+        tf.sum(dy, 0),
+      ],
+    };
+  }) as unknown as CustomGradFn<tf.Tensor>);
+  return f(x, w, b) as tf.Tensor2D;
+}
+
 /** A variable initialized from `make()`, without leaving the initial tensor behind. */
 export function variableFrom(make: () => tf.Tensor, trainable = true): tf.Variable {
   return tf.tidy(() => tf.variable(make(), trainable));
@@ -57,7 +101,7 @@ export class DenseLinear implements LinearModule {
     this.biasVar = variableFrom(() => tf.zeros([outFeatures]));
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.biasVar }) as tf.Tensor2D;
+    return linear(x, this.kernel as tf.Tensor2D, this.biasVar as tf.Tensor1D);
   }
   weights(): NamedWeight[] {
     return [
@@ -138,7 +182,7 @@ export class DenseEmbedding implements EmbeddingModule {
     return embeddingLookup(this.table as tf.Tensor2D, ids);
   }
   projectOut(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, this.table as tf.Tensor2D, false, true);
+    return matMulFast(h, tf.transpose(this.table));
   }
   fullTable(): tf.Tensor2D {
     return this.table.clone() as tf.Tensor2D;

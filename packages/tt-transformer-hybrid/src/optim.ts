@@ -55,10 +55,12 @@ export class AdamW {
     const epsHat = this.eps * Math.sqrt(bc2);
     const b1 = this.beta1;
     const b2 = this.beta2;
-    tf.tidy(() => {
-      this.params.forEach((p, i) => {
-        const g0 = grads[p.variable.name];
-        if (!g0) return;
+    // One tidy per parameter: temporaries of a large matrix are freed before the next one
+    // (peak memory = weights + grads + moments + one parameter's temporaries).
+    this.params.forEach((p, i) => {
+      const g0 = grads[p.variable.name];
+      if (!g0) return;
+      tf.tidy(() => {
         const g = scale === 1 ? g0 : tf.mul(g0, scale);
         const m = this.m[i] as tf.Variable;
         const v = this.v[i] as tf.Variable;

@@ -13,7 +13,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GpuJsTTExecutor, TTLinear, denseLayerStats, probeGpuJsModes } from "@tensor-tt/tt-layers";
+import { denseLayerStats, GpuJsTTExecutor, probeGpuJsModes, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { Suite, SuiteContext, SuiteResult, Table } from "../types.js";
@@ -30,9 +30,27 @@ interface ShapeSpec {
 const M768 = [4, 6, 4, 8];
 const M3072 = [6, 8, 8, 8];
 const SHAPES: ShapeSpec[] = [
-  { name: "attn 768→768 r[24,48,24]", refName: "attn_768->768_r24-48-24", inModes: M768, outModes: M768, ranks: [24, 48, 24] },
-  { name: "ffn_up 768→3072 r[8,16,8]", refName: "ffn_up_768->3072_r8-16-8", inModes: M768, outModes: M3072, ranks: [8, 16, 8] },
-  { name: "ffn_down 3072→768 r[8,16,8]", refName: "ffn_down_3072->768_r8-16-8", inModes: M3072, outModes: M768, ranks: [8, 16, 8] },
+  {
+    name: "attn 768→768 r[24,48,24]",
+    refName: "attn_768->768_r24-48-24",
+    inModes: M768,
+    outModes: M768,
+    ranks: [24, 48, 24],
+  },
+  {
+    name: "ffn_up 768→3072 r[8,16,8]",
+    refName: "ffn_up_768->3072_r8-16-8",
+    inModes: M768,
+    outModes: M3072,
+    ranks: [8, 16, 8],
+  },
+  {
+    name: "ffn_down 3072→768 r[8,16,8]",
+    refName: "ffn_down_3072->768_r8-16-8",
+    inModes: M3072,
+    outModes: M768,
+    ranks: [8, 16, 8],
+  },
 ];
 
 type Variant = "dense" | "tt_auto" | "tt_auto_nocache" | "tt_contract" | "tt_full";
@@ -88,7 +106,16 @@ function presetOf(name: SuiteContext["preset"]): Preset {
       memLimit: 256e6,
     };
   }
-  return { shapes: SHAPES, batches: [1, 32, 512, 4096], minReps: 5, budgetMs: 500, capMs: 8000, python: true, gpuBatches: [1, 32], memLimit: 1.5e9 };
+  return {
+    shapes: SHAPES,
+    batches: [1, 32, 512, 4096],
+    minReps: 5,
+    budgetMs: 500,
+    capMs: 8000,
+    python: true,
+    gpuBatches: [1, 32],
+    memLimit: 1.5e9,
+  };
 }
 
 function median(xs: number[]): number {
@@ -124,8 +151,21 @@ type AnyLayer = tfl.layers.Layer;
 function makeLayers(s: ShapeSpec, seed: number): Record<Variant, AnyLayer> {
   const inF = s.inModes.reduce((a, b) => a * b, 1);
   const outF = s.outModes.reduce((a, b) => a * b, 1);
-  const base = { inFeatures: inF, outFeatures: outF, inModes: s.inModes, outModes: s.outModes, ranks: s.ranks, rankOverflow: "keep" as const, init: "gpt" as const, seed };
-  const dense = tfl.layers.dense({ units: outF, useBias: true, kernelInitializer: tfl.initializers.randomNormal({ stddev: 0.02, seed }) });
+  const base = {
+    inFeatures: inF,
+    outFeatures: outF,
+    inModes: s.inModes,
+    outModes: s.outModes,
+    ranks: s.ranks,
+    rankOverflow: "keep" as const,
+    init: "gpt" as const,
+    seed,
+  };
+  const dense = tfl.layers.dense({
+    units: outF,
+    useBias: true,
+    kernelInitializer: tfl.initializers.randomNormal({ stddev: 0.02, seed }),
+  });
   tf.dispose(dense.apply(tf.zeros([1, inF])) as tf.Tensor);
   const auto = new TTLinear({ ...base, strategy: "auto" });
   const layers: Record<Variant, AnyLayer> = {
@@ -136,7 +176,8 @@ function makeLayers(s: ShapeSpec, seed: number): Record<Variant, AnyLayer> {
     tt_full: new TTLinear({ ...base, strategy: "full" }),
   };
   const w = auto.getWeights();
-  for (const v of ["tt_auto_nocache", "tt_contract", "tt_full"] as const) (layers[v] as TTLinear).setWeights(w);
+  for (const v of ["tt_auto_nocache", "tt_contract", "tt_full"] as const)
+    (layers[v] as TTLinear).setWeights(w);
   return layers;
 }
 
@@ -169,20 +210,31 @@ interface RefRow {
 function runPython(ctx: SuiteContext): { rows: RefRow[]; file: string; command: string } | { error: string } {
   const script = ctx.referenceDir ? join(ctx.referenceDir, "bench_ref.py") : undefined;
   const python = "/usr/bin/python3";
-  if (!script || !existsSync(script)) return { error: "shared/reference/bench_ref.py not found (ctx.referenceDir unset)" };
+  if (!script || !existsSync(script))
+    return { error: "shared/reference/bench_ref.py not found (ctx.referenceDir unset)" };
   if (!existsSync(python)) return { error: `${python} not found` };
   const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8", timeout: 60_000 });
-  if (probe.status !== 0) return { error: `torch does not import in ${python}: ${(probe.stderr || "").trim().split("\n").pop()}` };
+  if (probe.status !== 0)
+    return { error: `torch does not import in ${python}: ${(probe.stderr || "").trim().split("\n").pop()}` };
   const file = join(ctx.outDir, "pytorch-reference.json");
   const args = [script, "--no-default-env", "--out", file];
   ctx.log(`running the PyTorch reference: ${python} ${args.join(" ")} (several minutes)`);
-  const r = spawnSync(python, args, { cwd: ctx.outDir, encoding: "utf8", maxBuffer: 64 << 20, timeout: 900_000 });
-  if (r.status !== 0) return { error: `bench_ref.py exit ${r.status}: ${(r.stderr || "").trim().split("\n").slice(-3).join(" | ")}` };
+  const r = spawnSync(python, args, {
+    cwd: ctx.outDir,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    timeout: 900_000,
+  });
+  if (r.status !== 0)
+    return {
+      error: `bench_ref.py exit ${r.status}: ${(r.stderr || "").trim().split("\n").slice(-3).join(" | ")}`,
+    };
   const doc = JSON.parse(readFileSync(file, "utf8")) as { tt_linear?: { rows?: RefRow[] } };
   return { rows: doc.tt_linear?.rows ?? [], file, command: `${python} ${args.join(" ")}` };
 }
 
-const fmt = (x: number | undefined | null, d = 3) => (x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+const fmt = (x: number | undefined | null, d = 3) =>
+  x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d));
 
 async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const p = presetOf(ctx.preset);
@@ -199,7 +251,12 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     const tt = layers.tt_auto as TTLinear;
     const st = tt.stats();
     const dst = denseLayerStats(tt.inFeatures, tt.outFeatures, true);
-    statsRows.push({ shape: s.name, ...st, denseFlopsPerToken: dst.flopsPerToken, flopsRatio: st.flopsPerToken / dst.flopsPerToken });
+    statsRows.push({
+      shape: s.name,
+      ...st,
+      denseFlopsPerToken: dst.flopsPerToken,
+      flopsRatio: st.flopsPerToken / dst.flopsPerToken,
+    });
     for (const batch of p.batches) {
       const x = tf.randomNormal([batch, tt.inFeatures], 0, 1, "float32", ctx.seed + batch);
       const gy = tf.randomNormal([batch, tt.outFeatures], 0, 1, "float32", ctx.seed + batch + 1);
@@ -224,7 +281,10 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
             row.plan = layer instanceof TTLinear ? layer.lastPlan : "dense";
           } else {
             const t = timeIt(() => {
-              const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(xv) as tf.Tensor, gy)) as tf.Scalar, [xv, ...vars]);
+              const { value, grads } = tf.variableGrads(
+                () => tf.sum(tf.mul(layer.apply(xv) as tf.Tensor, gy)) as tf.Scalar,
+                [xv, ...vars],
+              );
               const g = Object.values(grads);
               if (g[0]) sync(g[0]);
               tf.dispose([value, ...g]);
@@ -242,7 +302,10 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
         const dense = layers.dense;
         const nocache = layers.tt_auto_nocache as TTLinear;
         const denseBytes = await peakBytes(() => dense.apply(x) as tf.Tensor);
-        const ttNoCacheBytes = estimateBytes(nocache, batch, "fwd") > p.memLimit ? Number.NaN : await peakBytes(() => nocache.apply(x) as tf.Tensor);
+        const ttNoCacheBytes =
+          estimateBytes(nocache, batch, "fwd") > p.memLimit
+            ? Number.NaN
+            : await peakBytes(() => nocache.apply(x) as tf.Tensor);
         tf.dispose(tt.apply(x) as tf.Tensor);
         tf.dispose(tt.apply(x) as tf.Tensor);
         const ttAutoBytes = await peakBytes(() => tt.apply(x) as tf.Tensor);
@@ -267,11 +330,27 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
 
   // gpu.js executor vs the TF.js path (inference, no cache)
   const gpuModes = probeGpuJsModes();
-  const gpuRows: { shape: string; batch: number; mode: string; gpujsMs: number; tfjsMs: number; maxRelDiff: number }[] = [];
+  const gpuRows: {
+    shape: string;
+    batch: number;
+    mode: string;
+    gpujsMs: number;
+    tfjsMs: number;
+    maxRelDiff: number;
+  }[] = [];
   for (const s of p.shapes) {
     const inF = s.inModes.reduce((a, b) => a * b, 1);
     const outF = s.outModes.reduce((a, b) => a * b, 1);
-    const layer = new TTLinear({ inFeatures: inF, outFeatures: outF, inModes: s.inModes, outModes: s.outModes, ranks: s.ranks, rankOverflow: "keep", cacheKernel: false, seed: ctx.seed });
+    const layer = new TTLinear({
+      inFeatures: inF,
+      outFeatures: outF,
+      inModes: s.inModes,
+      outModes: s.outModes,
+      ranks: s.ranks,
+      rankOverflow: "keep",
+      cacheKernel: false,
+      seed: ctx.seed,
+    });
     for (const m of gpuModes.filter((g) => g.ok)) {
       const ex = new GpuJsTTExecutor(layer, m.mode);
       for (const batch of p.gpuBatches) {
@@ -288,7 +367,14 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
         }
         const g = timeIt(() => ex.run(xs, batch), { ...p, capMs: Math.min(p.capMs, 3000) });
         const t = timeIt(() => tf.dispose(layer.apply(x) as tf.Tensor), p);
-        gpuRows.push({ shape: s.name, batch, mode: `${m.mode} (${m.actual})`, gpujsMs: g.ms, tfjsMs: t.ms, maxRelDiff: diff / scale });
+        gpuRows.push({
+          shape: s.name,
+          batch,
+          mode: `${m.mode} (${m.actual})`,
+          gpujsMs: g.ms,
+          tfjsMs: t.ms,
+          maxRelDiff: diff / scale,
+        });
         tf.dispose([x, ref]);
       }
       ex.dispose();
@@ -297,22 +383,41 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   }
 
   // PyTorch reference
-  let ref: ReturnType<typeof runPython> | undefined = await ctx.loadPartial<ReturnType<typeof runPython>>("pytorch");
+  let ref: ReturnType<typeof runPython> | undefined =
+    await ctx.loadPartial<ReturnType<typeof runPython>>("pytorch");
   if (!ref && p.python) {
     ref = runPython(ctx);
     await ctx.savePartial("pytorch", ref);
   }
   const refRows = ref && "rows" in ref ? ref.rows : [];
   const refMs = (shape: ShapeSpec, batch: number, variant: string, pass: Pass) =>
-    refRows.find((r) => r.shape === shape.refName && r.batch === batch && r.variant === variant && r.pass === pass)?.ms_median;
+    refRows.find(
+      (r) => r.shape === shape.refName && r.batch === batch && r.variant === variant && r.pass === pass,
+    )?.ms_median;
 
   // tables and verdicts
-  const get = (shape: string, batch: number, variant: Variant, pass: Pass) => rows.find((r) => r.shape === shape && r.batch === batch && r.variant === variant && r.pass === pass);
+  const get = (shape: string, batch: number, variant: Variant, pass: Pass) =>
+    rows.find((r) => r.shape === shape && r.batch === batch && r.variant === variant && r.pass === pass);
   const tables: Table[] = [];
   const verdicts: string[] = [];
   const timing: Table = {
     title: `TT-Linear vs dense on ${backend}: ms per call (median), ratio TT/dense`,
-    columns: ["shape", "B", "pass", "dense", "tt auto", "auto plan", "tt auto (no cache)", "tt contract", "tt full", "auto/dense", "torch contract", "torch full", "auto/torch contract", "auto/torch full"],
+    columns: [
+      "shape",
+      "B",
+      "pass",
+      "dense",
+      "tt auto",
+      "auto plan",
+      "tt auto (no cache)",
+      "tt contract",
+      "tt full",
+      "auto/dense",
+      "torch contract",
+      "torch full",
+      "auto/torch contract",
+      "auto/torch full",
+    ],
     rows: [],
     notes: [
       "tt auto keeps the rebuilt W between inference calls while the cores are unchanged (cacheKernel, default); 'no cache' rebuilds or contracts on every call.",
@@ -341,8 +446,12 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
           fmt(d?.ms),
           fmt(a?.ms),
           a?.plan ?? a?.skipped ?? null,
-          fmt(get(s.name, b, "tt_auto_nocache", pass)?.ms) ?? get(s.name, b, "tt_auto_nocache", pass)?.skipped ?? null,
-          fmt(get(s.name, b, "tt_contract", pass)?.ms) ?? get(s.name, b, "tt_contract", pass)?.skipped ?? null,
+          fmt(get(s.name, b, "tt_auto_nocache", pass)?.ms) ??
+            get(s.name, b, "tt_auto_nocache", pass)?.skipped ??
+            null,
+          fmt(get(s.name, b, "tt_contract", pass)?.ms) ??
+            get(s.name, b, "tt_contract", pass)?.skipped ??
+            null,
           fmt(get(s.name, b, "tt_full", pass)?.ms) ?? get(s.name, b, "tt_full", pass)?.skipped ?? null,
           fmt(ratio, 2),
           fmt(tc),
@@ -356,22 +465,51 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     `target "TT (auto) forward and forward+backward ≤ 1.25× dense at every batch size" on ${backend}: ${worst <= 1.25 ? "met" : "MISSED"} (worst ${worst.toFixed(2)}× at ${worstAt})`,
   );
   const noCacheWorst = Math.max(
-    ...rows.filter((r) => r.variant === "tt_auto_nocache" && r.ms).map((r) => (r.ms as number) / ((get(r.shape, r.batch, "dense", r.pass)?.ms as number) ?? Number.NaN)),
+    ...rows
+      .filter((r) => r.variant === "tt_auto_nocache" && r.ms)
+      .map((r) => (r.ms as number) / ((get(r.shape, r.batch, "dense", r.pass)?.ms as number) ?? Number.NaN)),
   );
-  verdicts.push(`without the inference kernel cache the worst auto/dense ratio is ${noCacheWorst.toFixed(2)}×`);
+  verdicts.push(
+    `without the inference kernel cache the worst auto/dense ratio is ${noCacheWorst.toFixed(2)}×`,
+  );
   for (const s of p.shapes.filter((x) => x.name.startsWith("ffn"))) {
     const d = get(s.name, 1, "dense", "fwd");
     const a = get(s.name, 1, "tt_auto", "fwd");
     if (d?.ms && a?.ms) {
       const sp = d.ms / a.ms;
-      verdicts.push(`target "batch-1 TT FFN forward ≥ 2× faster than dense" (${s.name}): ${sp >= 2 ? "met" : "MISSED"} (${sp.toFixed(2)}×: ${a.ms.toFixed(3)} vs ${d.ms.toFixed(3)} ms, plan ${a.plan})`);
+      verdicts.push(
+        `target "batch-1 TT FFN forward ≥ 2× faster than dense" (${s.name}): ${sp >= 2 ? "met" : "MISSED"} (${sp.toFixed(2)}×: ${a.ms.toFixed(3)} vs ${d.ms.toFixed(3)} ms, plan ${a.plan})`,
+      );
     }
   }
   const mem: Table = {
-    title: "Peak memory of one forward call above what was allocated before it (tf.profile), and persistent weights",
-    columns: ["shape", "B", "dense fwd MB", "tt auto fwd MB", "tt no-cache fwd MB", "no-cache plan", "dense weights MB", "tt weights MB", "tt cache MB"],
-    rows: memRows.map((m) => [m.shape, m.batch, fmt(m.denseBytes / 1e6), fmt(m.ttAutoBytes / 1e6), fmt(m.ttNoCacheBytes / 1e6), m.ttPlan, fmt(m.denseWeightBytes / 1e6), fmt(m.ttWeightBytes / 1e6), fmt(m.ttCacheBytes / 1e6)]),
-    notes: ["The kernel cache (tt cache MB) is a persistent W held by layers in inference; set cacheKernel: false to trade it for the no-cache timings."],
+    title:
+      "Peak memory of one forward call above what was allocated before it (tf.profile), and persistent weights",
+    columns: [
+      "shape",
+      "B",
+      "dense fwd MB",
+      "tt auto fwd MB",
+      "tt no-cache fwd MB",
+      "no-cache plan",
+      "dense weights MB",
+      "tt weights MB",
+      "tt cache MB",
+    ],
+    rows: memRows.map((m) => [
+      m.shape,
+      m.batch,
+      fmt(m.denseBytes / 1e6),
+      fmt(m.ttAutoBytes / 1e6),
+      fmt(m.ttNoCacheBytes / 1e6),
+      m.ttPlan,
+      fmt(m.denseWeightBytes / 1e6),
+      fmt(m.ttWeightBytes / 1e6),
+      fmt(m.ttCacheBytes / 1e6),
+    ]),
+    notes: [
+      "The kernel cache (tt cache MB) is a persistent W held by layers in inference; set cacheKernel: false to trade it for the no-cache timings.",
+    ],
   };
   tables.push(mem);
   const memOk = memRows.every((m) => m.ttAutoBytes <= m.denseBytes);
@@ -381,17 +519,53 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   );
   tables.push({
     title: "Per-layer accounting (stats())",
-    columns: ["shape", "params", "dense params", "compression", "FLOPs/token (contract)", "dense FLOPs/token", "ratio", "rebuild FLOPs"],
-    rows: statsRows.map((r) => [r["shape"] as string, r["params"] as number, r["denseParams"] as number, fmt(r["compressionRatio"] as number, 1), r["flopsPerToken"] as number, r["denseFlopsPerToken"] as number, fmt(r["flopsRatio"] as number, 2), r["rebuildFlops"] as number]),
+    columns: [
+      "shape",
+      "params",
+      "dense params",
+      "compression",
+      "FLOPs/token (contract)",
+      "dense FLOPs/token",
+      "ratio",
+      "rebuild FLOPs",
+    ],
+    rows: statsRows.map((r) => [
+      r["shape"] as string,
+      r["params"] as number,
+      r["denseParams"] as number,
+      fmt(r["compressionRatio"] as number, 1),
+      r["flopsPerToken"] as number,
+      r["denseFlopsPerToken"] as number,
+      fmt(r["flopsRatio"] as number, 2),
+      r["rebuildFlops"] as number,
+    ]),
   });
   tables.push({
     title: "gpu.js executor (fused TT contraction kernels) vs the TF.js path (auto, no cache), forward ms",
-    columns: ["shape", "B", "gpu.js mode (kernel)", "gpu.js ms", "TF.js ms", "gpu.js / TF.js", "max rel diff"],
-    rows: gpuRows.map((g) => [g.shape, g.batch, g.mode, fmt(g.gpujsMs), fmt(g.tfjsMs), fmt(g.gpujsMs / g.tfjsMs, 2), g.maxRelDiff.toExponential(1)]),
+    columns: [
+      "shape",
+      "B",
+      "gpu.js mode (kernel)",
+      "gpu.js ms",
+      "TF.js ms",
+      "gpu.js / TF.js",
+      "max rel diff",
+    ],
+    rows: gpuRows.map((g) => [
+      g.shape,
+      g.batch,
+      g.mode,
+      fmt(g.gpujsMs),
+      fmt(g.tfjsMs),
+      fmt(g.gpujsMs / g.tfjsMs, 2),
+      g.maxRelDiff.toExponential(1),
+    ]),
     notes: gpuModes.filter((g) => !g.ok).map((g) => `gpu.js mode ${g.mode} unavailable: ${g.error}`),
   });
   const gpuWins = gpuRows.filter((g) => g.gpujsMs < g.tfjsMs).length;
-  verdicts.push(`gpu.js executor faster than the TF.js ${backend} path in ${gpuWins}/${gpuRows.length} configurations${gpuWins === 0 ? ": kept opt-in only, never chosen automatically" : ""}`);
+  verdicts.push(
+    `gpu.js executor faster than the TF.js ${backend} path in ${gpuWins}/${gpuRows.length} configurations${gpuWins === 0 ? ": kept opt-in only, never chosen automatically" : ""}`,
+  );
   if (ref && "error" in ref) verdicts.push(`PyTorch reference not run: ${ref.error}`);
   else if (!p.python) verdicts.push("PyTorch reference not run in the smoke preset");
   return {
@@ -400,11 +574,22 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
       shapes: p.shapes,
       batches: p.batches,
       variants: VARIANTS,
-      timing: { minReps: p.minReps, budgetMs: p.budgetMs, capMs: p.capMs, statistic: "median after one warm-up call" },
+      timing: {
+        minReps: p.minReps,
+        budgetMs: p.budgetMs,
+        capMs: p.capMs,
+        statistic: "median after one warm-up call",
+      },
       memLimitBytes: p.memLimit,
       pytorchCommand: ref && "command" in ref ? ref.command : null,
     },
-    figures: { rows, memory: memRows, stats: statsRows, gpujs: { modes: gpuModes, rows: gpuRows }, pytorch: ref ?? null },
+    figures: {
+      rows,
+      memory: memRows,
+      stats: statsRows,
+      gpujs: { modes: gpuModes, rows: gpuRows },
+      pytorch: ref ?? null,
+    },
     tables,
     plots: [],
     verdicts,
@@ -413,6 +598,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
 
 export const suite: Suite = {
   name: "layers",
-  description: "TT-Linear vs dense: forward / forward+backward time, peak memory, gpu.js executor, PyTorch reference",
+  description:
+    "TT-Linear vs dense: forward / forward+backward time, peak memory, gpu.js executor, PyTorch reference",
   run,
 };

@@ -1,0 +1,125 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadWordLevel, Vocabulary } from "@tensor-tt/datasets";
+import { ConfigError, initEngine } from "@tensor-tt/tt-core";
+import {
+  computeCompressionStats,
+  evaluatePerplexity,
+  HybridTTTransformer,
+} from "@tensor-tt/tt-transformer-hybrid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CompressDenseOptions, type CompressDenseResult, main, parseOptions } from "./compress-dense.js";
+import { main as generateMain } from "./generate.js";
+
+const tiny: CompressDenseOptions = {
+  maxVocab: 200,
+  dModel: 32,
+  nHeads: 2,
+  nLayers: 1,
+  dFF: 128,
+  seqLen: 16,
+  batchSize: 4,
+  steps: 12,
+  ftSteps: 4,
+  ratio: 1.5,
+  evalTokens: 2000,
+  seed: 0,
+};
+
+let dir: string;
+let result: CompressDenseResult;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  await initEngine();
+  dir = await mkdtemp(join(tmpdir(), "tt-examples-compress-"));
+  result = await main({ ...tiny, out: join(dir, "model"), log: (l) => lines.push(l) });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("compress-dense", () => {
+  it("reads WikiText-2 through the resolver with the capped vocabulary", () => {
+    expect(["path", "env", "cache", "shared", "download", "sample"]).toContain(result.source);
+    expect(result.vocabSize).toBeLessThanOrEqual(200);
+    expect(result.trainTokens).toBeGreaterThan(1000);
+  });
+
+  it("dense training runs every step with finite losses", () => {
+    expect(result.denseTraining.status).toBe("completed");
+    expect(result.denseTraining.losses).toHaveLength(12);
+    for (const l of result.denseTraining.losses) expect(Number.isFinite(l)).toBe(true);
+    const first = result.denseTraining.losses[0] as number;
+    expect(first).toBeCloseTo(Math.log(result.vocabSize), 0);
+  });
+
+  it("perplexities are finite and below the uniform-guess perplexity (the vocabulary size)", () => {
+    for (const p of [result.ppl.dense, result.ppl.compressed, result.ppl.fineTuned]) {
+      expect(Number.isFinite(p)).toBe(true);
+      expect(p).toBeGreaterThan(1);
+    }
+    expect(result.ppl.dense).toBeLessThan(result.vocabSize);
+    expect(result.evalTokens).toBe(2000);
+  });
+
+  it("the budget policy reaches the target ratio and the stats are the package's", () => {
+    expect(result.compressedStats.total.compressionRatio).toBeGreaterThanOrEqual(1.5);
+    expect(result.denseStats.total.compressionRatio).toBe(1);
+    expect(result.compressedStats.total.originalParams).toBe(result.denseStats.total.originalParams);
+  });
+
+  it("reports every TT matrix with a relative TT-SVD error in [0, 1]", () => {
+    const tt = result.compressedStats.layers.flatMap((l) => l.matrices.filter((m) => m.kind === "tt"));
+    expect(result.report.map((r) => r.name).sort()).toEqual(tt.map((m) => m.path).sort());
+    for (const r of result.report) {
+      expect(r.relError).toBeGreaterThanOrEqual(0);
+      expect(r.relError).toBeLessThanOrEqual(1 + 1e-6);
+    }
+  });
+
+  it("the saved model loads with its vocabulary and scores the fine-tuned perplexity again", async () => {
+    const out = result.out;
+    const vocab = Vocabulary.load(join(out, "vocab.json"));
+    expect(vocab.size).toBe(result.vocabSize);
+    const model = await HybridTTTransformer.load(out, { expectVocabSize: vocab.size });
+    try {
+      expect(computeCompressionStats(model.config)).toEqual(result.compressedStats);
+      const { splits } = await loadWordLevel({ maxVocab: 200, download: false });
+      const p = await evaluatePerplexity(model, splits.valid, { seqLen: 16, batchSize: 4, maxTokens: 2000 });
+      expect(p.ppl).toBeCloseTo(result.ppl.fineTuned, 3);
+    } finally {
+      model.dispose();
+    }
+    const summary = JSON.parse(await readFile(join(out, "example.json"), "utf8"));
+    expect(summary.perplexity.fineTuned).toBe(result.ppl.fineTuned);
+    expect(lines.some((l) => l.includes(result.ppl.fineTuned.toFixed(2)))).toBe(true);
+  });
+
+  it("generate samples ids inside the vocabulary from the saved folder, reproducibly", async () => {
+    const opts = { modelDir: result.out, prompt: "the game", tokens: 12, seed: 5, log: () => {} };
+    const a = await generateMain(opts);
+    const b = await generateMain(opts);
+    expect(a.ids).toHaveLength(12);
+    for (const id of a.ids) {
+      expect(id).toBeGreaterThanOrEqual(0);
+      expect(id).toBeLessThan(result.vocabSize);
+    }
+    expect(Array.from(b.ids)).toEqual(Array.from(a.ids));
+    const g = await generateMain({ ...opts, greedy: true });
+    expect(g.ids).toHaveLength(12);
+  });
+
+  it("parses flags with their names and rejects bad values", () => {
+    expect(parseOptions(["--steps", "5", "--ratio", "2.5", "--out", "x", "--tt-embedding"])).toMatchObject({
+      steps: 5,
+      ratio: 2.5,
+      out: "x",
+      ttEmbedding: true,
+      download: false,
+    });
+    expect(() => parseOptions(["--ratio", "0.9"])).toThrow(ConfigError);
+    expect(() => parseOptions(["--steps", "1.5"])).toThrow(ConfigError);
+  });
+});

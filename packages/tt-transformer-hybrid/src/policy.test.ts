@@ -1,0 +1,151 @@
+import { initEngine, RankError } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { defaultConfig, REFERENCE_CONFIG } from "./config.js";
+import { HybridTTTransformer } from "./model.js";
+import { linear, matMulFast } from "./nn.js";
+import { allocateRanks, compressModel, configForPolicy, unfoldingSpectra } from "./policy.js";
+import { computeCompressionStats } from "./stats.js";
+
+beforeAll(async () => {
+  await initEngine();
+});
+
+const base = defaultConfig({
+  vocabSize: 64,
+  dModel: 16,
+  nHeads: 2,
+  nLayers: 2,
+  dFF: 32,
+  maxSeqLen: 16,
+  order: 2,
+});
+
+describe("fast matmul gradients", () => {
+  for (const seed of [1, 2]) {
+    it(`matMulFast and linear match tf.matMul's gradients (seed ${seed})`, () => {
+      const a = tf.randomNormal([5, 7], 0, 1, "float32", seed) as tf.Tensor2D;
+      const b = tf.randomNormal([7, 3], 0, 1, "float32", seed + 10) as tf.Tensor2D;
+      const bias = tf.randomNormal([3], 0, 1, "float32", seed + 20) as tf.Tensor1D;
+      const w = tf.randomNormal([5, 3], 0, 1, "float32", seed + 30);
+      const g1 = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+        tf.sum(tf.mul(linear(x as tf.Tensor2D, y as tf.Tensor2D, z as tf.Tensor1D), w)),
+      )([a, b, bias]);
+      const g2 = tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+        tf.sum(tf.mul(tf.add(tf.matMul(x, y), z), w)),
+      )([a, b, bias]);
+      const g3 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMulFast(x, y), w)))([a, b]);
+      for (let i = 0; i < 3; i++) {
+        const d = tf.max(tf.abs(tf.sub(g1[i] as tf.Tensor, g2[i] as tf.Tensor))).dataSync()[0];
+        expect(d).toBeLessThan(1e-5);
+      }
+      for (let i = 0; i < 2; i++)
+        expect(tf.max(tf.abs(tf.sub(g3[i] as tf.Tensor, g2[i] as tf.Tensor))).dataSync()[0]).toBeLessThan(
+          1e-5,
+        );
+    });
+  }
+});
+
+describe("rank policies", () => {
+  it("uniform and hybrid set the ranks everywhere", () => {
+    const u = configForPolicy(REFERENCE_CONFIG, { kind: "uniform", ranks: [8, 8, 8] });
+    expect(u.attentionRanks).toEqual([8, 8, 8]);
+    expect(u.ffnRanks).toEqual([8, 8, 8]);
+    const h = configForPolicy(REFERENCE_CONFIG, {
+      kind: "hybrid",
+      attentionRanks: [24, 48, 24],
+      ffnRanks: [8, 16, 8],
+    });
+    expect(computeCompressionStats(h).total).toEqual(computeCompressionStats(REFERENCE_CONFIG).total);
+  });
+
+  for (const target of [2, 2.5, 2.9]) {
+    it(`budget allocation meets a total ratio of ${target} at the reference dims (proxy spectra)`, () => {
+      const r = allocateRanks(REFERENCE_CONFIG, { kind: "budget", targetRatio: target, rankStep: 4 });
+      expect(r.ratio).toBeGreaterThanOrEqual(target);
+      expect(r.ratio).toBeLessThan(target * 1.02); // the budget is used, not wasted
+      expect(r.allocations.every((a) => a.source === "proxy")).toBe(true);
+      expect(computeCompressionStats(r.config).total.compressedParams).toBe(r.params);
+    });
+  }
+
+  it("budget allocation throws RankError when the target is unreachable", () => {
+    expect(() => allocateRanks(REFERENCE_CONFIG, { kind: "budget", targetRatio: 50 })).toThrow(RankError);
+  });
+
+  it("spectra steer ranks toward the matrices that need them", () => {
+    // q is a Kronecker product A ⊗ B (TT-matrix rank 1 with modes [4,4]×[4,4]); the others are full rank.
+    const n = 16;
+    const lowRank = new Float32Array(n * n);
+    const full = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        lowRank[i * n + j] =
+          Math.sin(Math.floor(i / 4) + 3 * Math.floor(j / 4) + 1) * Math.cos((i % 4) * 2 + (j % 4) + 0.5);
+        full[i * n + j] = Math.sin(i * 7.1 + j * j * 0.37);
+      }
+    }
+    const s = unfoldingSpectra(lowRank, [4, 4], [4, 4]);
+    expect((s[0] as Float64Array)[0]).toBeCloseTo(1, 6);
+    const cfg = { ...base, nLayers: 1, dFF: 16 };
+    const r = allocateRanks(cfg, { kind: "budget", targetRatio: 1.6 }, (p) =>
+      p.endsWith("/q") ? lowRank : full,
+    );
+    const q = r.allocations.find((a) => a.path.endsWith("/q"));
+    const k = r.allocations.find((a) => a.path.endsWith("/k"));
+    expect(q?.ranks[0]).toBe(1);
+    expect(k?.ranks[0] ?? 0).toBeGreaterThan(1);
+    expect(q?.errorBound).toBeLessThan(1e-6);
+  });
+});
+
+describe("compressModel", () => {
+  it("at full TT rank reproduces the dense model's logits and copies the rest", async () => {
+    const dense = new HybridTTTransformer(base);
+    const { model, report } = await compressModel(dense, { kind: "uniform", ranks: [64] });
+    expect(report.length).toBe(12);
+    for (const row of report) expect(row.relError).toBeLessThan(1e-5);
+    const x = tf.tensor2d(
+      Int32Array.from({ length: 20 }, (_, i) => (i * 5) % 64),
+      [2, 10],
+      "int32",
+    );
+    const a = dense.logits(x).dataSync();
+    const b = model.logits(x).dataSync();
+    const err = Math.max(...Array.from(a, (v, i) => Math.abs(v - (b[i] as number))));
+    expect(err).toBeLessThan(1e-3);
+    dense.dispose();
+    model.dispose();
+    x.dispose();
+  });
+
+  it("at low rank reports the TT-SVD error of each matrix and yields a trainable model", async () => {
+    const dense = new HybridTTTransformer(base);
+    const { model, report, config } = await compressModel(dense, {
+      kind: "hybrid",
+      attentionRanks: [2],
+      ffnRanks: null,
+    });
+    expect(report.map((r) => r.name)).toEqual([
+      "block_0/attn/q",
+      "block_0/attn/k",
+      "block_0/attn/v",
+      "block_0/attn/o",
+      "block_1/attn/q",
+      "block_1/attn/k",
+      "block_1/attn/v",
+      "block_1/attn/o",
+    ]);
+    for (const row of report) {
+      expect(row.relError).toBeGreaterThan(0.05);
+      expect(row.relError).toBeLessThan(1);
+    }
+    expect(model.getCompressionStats().total.compressedParams).toBe(
+      computeCompressionStats(config).total.compressedParams,
+    );
+    expect(model.countAllocatedParams()).toBe(model.getCompressionStats().total.compressedParams);
+    dense.dispose();
+    model.dispose();
+  });
+});
