@@ -41,6 +41,7 @@ import {
   orthonormalize,
   qr,
   symEig,
+  symEigTop,
   transpose,
 } from "./linalg.js";
 import { randomNormal } from "./random.js";
@@ -225,18 +226,23 @@ function exactStep(
   alloc: Alloc,
 ): Step {
   if (m <= n) {
-    const { vectors: E } = symEig(gramRows(C, m, n), m);
+    const G = gramRows(C, m, n);
     if (delta2 < 0) {
+      // Fixed rank: only the r leading eigenvectors are needed (inverse iteration).
       const r = Math.min(rmax, m);
-      const P = matmul(E.subarray(0, r * m), C, r, m, n, alloc(r * n));
+      const top = r < m ? symEigTop(G, m, r) : symEig(G, m);
+      const Er = top.vectors.subarray(0, r * m);
+      const P = matmul(Er, C, r, m, n, alloc(r * n));
       const kept = sumSq(P);
       let err2 = r === m ? 0 : total - kept;
       if (err2 < 1e-3 * total && r < m) {
+        const E = symEig(G, m).vectors;
         const rest = matmul(E.subarray(r * m), C, m - r, m, n, scratch("rest", (m - r) * n));
         err2 = sumSq(rest);
       }
-      return { U: transpose(E.subarray(0, r * m), r, m), P, r, err2: Math.max(0, err2), kept };
+      return { U: transpose(Er, r, m), P, r, err2: Math.max(0, err2), kept };
     }
+    const { vectors: E } = symEig(G, m);
     const Pall = matmul(E, C, m, m, n, scratch("pall", m * n)); // projections onto every eigenvector
     const energy = rowEnergies(Pall, m, n);
     const { r, tail } = chooseRank(energy, Math.min(rmax, m), delta2);

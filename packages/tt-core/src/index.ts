@@ -27,3 +27,4 @@ export {
   ttMatrixParams,
 } from "./shapes.js";
 export { type DType, TTMatrix, TTTensor } from "./tt.js";
+export { matMul } from "./tfops.js";

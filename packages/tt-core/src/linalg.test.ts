@@ -9,6 +9,7 @@ import {
   qr,
   svd,
   symEig,
+  symEigTop,
   transpose,
 } from "./linalg.js";
 import { randomNormal } from "./random.js";
@@ -184,6 +185,51 @@ describe("symEig", () => {
       for (let t = 0; t < n; t++)
         err = Math.max(err, Math.abs(GV[t * n + i]! - values[i]! * vectors[i * n + t]!));
     expect(err).toBeLessThan(1e-11);
+  });
+});
+
+describe("symEigTop", () => {
+  function checkTop(G: Float64Array, n: number, r: number, tol: number): void {
+    const full = symEig(G, n);
+    const top = symEigTop(G, n, r);
+    const scale = Math.max(...full.values.map(Math.abs));
+    for (let i = 0; i < n; i++)
+      expect(Math.abs(top.values[i]! - full.values[i]!)).toBeLessThan(1e-12 * scale);
+    const V = top.vectors;
+    // Orthonormal rows.
+    const VVt = matmulNT(V, V, r, n, r);
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < r; j++) expect(Math.abs(VVt[i * r + j]! - (i === j ? 1 : 0))).toBeLessThan(tol);
+    // G v = λ v.
+    const GV = matmulNT(G, V, n, n, r);
+    let err = 0;
+    for (let i = 0; i < r; i++)
+      for (let t = 0; t < n; t++)
+        err = Math.max(err, Math.abs(GV[t * r + i]! - top.values[i]! * V[i * n + t]!));
+    expect(err).toBeLessThan(tol * scale);
+  }
+
+  it.each(SEEDS)("matches symEig on a Gram matrix (seed %i)", (seed) => {
+    const C = randomNormal(60 * 90, seed) as Float64Array;
+    const n = 60;
+    const G = matmulNT(C, C, n, 90, n);
+    checkTop(G, n, 12, 1e-12);
+  });
+
+  it.each(SEEDS)("handles repeated and zero eigenvalues (rank-deficient Gram) (seed %i)", (seed) => {
+    // Spectrum with a 3-fold top eigenvalue, a pair, and a zero block of 30.
+    const s = [3, 3, 3, 2, 2, 1.5, 1, 0.5, 0.25, 0.1];
+    const A = withSpectrum(40, 10, s, seed); // 40×10, rank 10 → AAᵀ has 30 zero eigenvalues
+    const G = matmulNT(A, A, 40, 10, 40);
+    checkTop(G, 40, 14, 1e-11); // asks for 4 vectors from the zero cluster
+  });
+
+  it("indefinite input", () => {
+    const n = 30;
+    const A = randomNormal(n * n, 9) as Float64Array;
+    const G = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[i * n + j] = A[i * n + j]! + A[j * n + i]!;
+    checkTop(G, n, 7, 1e-11);
   });
 });
 

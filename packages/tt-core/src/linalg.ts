@@ -7,6 +7,7 @@
  * Layout: an m×n matrix is a row-major `Float64Array` of length m·n.
  */
 import { ValueError } from "./errors.js";
+import { mulberry32 } from "./random.js";
 
 /** Any float buffer the package accepts. */
 export type FloatArray = Float32Array | Float64Array;
@@ -184,7 +185,14 @@ function dot44(a: Float64Array, b: Float64Array, m: number, k: number, n: number
   dotEdge(a, b, k, n, C, i, m, 0);
 }
 
-function axpyChunked(a: Float64Array, b: Float64Array, m: number, k: number, n: number, C: Float64Array): void {
+function axpyChunked(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  C: Float64Array,
+): void {
   C.fill(0, 0, m * n);
   const nb = n <= 768 ? n : 512;
   for (let j0 = 0; j0 < n; j0 += nb) {
@@ -513,19 +521,17 @@ export function qr(
 }
 
 /**
- * Eigen-decomposition of a symmetric n×n matrix (row-major; only symmetry is
- * assumed, not definiteness): Householder tridiagonalization followed by the
- * implicit QL iteration (the EISPACK tred2/tql2 algorithm).
- *
- * Returns eigenvalues in descending order and the eigenvectors as the ROWS of
- * `vectors` (n×n, orthonormal). The QL iteration is capped at 60 sweeps per
- * eigenvalue; it converges long before on any finite input.
+ * Householder tridiagonalization of a symmetric n×n matrix (EISPACK tred2, n ≥ 2):
+ * G = Q·T·Qᵀ. Returns the diagonal d, the off-diagonal e (e[i] couples i and i+1,
+ * e[n−1] = 0) and Qᵀ as the ROWS of V (row j is Q's column j).
  */
-export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+function tridiagonalize(
+  G: ArrayLike<number>,
+  n: number,
+): { V: Float64Array; d: Float64Array; e: Float64Array } {
   const V = Float64Array.from(G as ArrayLike<number>);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  if (n === 1) return { values: Float64Array.of(V[0]!), vectors: Float64Array.of(1) };
   // --- tred2, transposed (V[j][k] here is EISPACK's V[k][j]: inner loops run along rows,
   // and V ends up holding the accumulated orthogonal transform as its ROWS). ---
   for (let j = 0; j < n; j++) d[j] = V[j * n + n - 1]!;
@@ -600,10 +606,17 @@ export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array;
   }
   V[n * n - 1] = 1;
   e[0] = 0;
-  // --- tql2: rows of Z are the vectors. ---
-  const Z = V;
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
+  return { V, d, e };
+}
+
+/**
+ * Implicit QL iteration (EISPACK tql2) on the tridiagonal (d, e) in place: d becomes
+ * the eigenvalues (unsorted). When Z is given, the rotations are applied to its
+ * rows (n rows of length n). Capped at 60 sweeps per eigenvalue.
+ */
+function tql(d: Float64Array, e: Float64Array, n: number, Z: Float64Array | null): void {
   let f = 0;
   let tst1 = 0;
   const eps = 2 ** -52;
@@ -644,13 +657,15 @@ export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array;
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
-          const zi = i * n;
-          const zi1 = zi + n;
-          for (let k = 0; k < n; k++) {
-            const hz = Z[zi1 + k]!;
-            const vz = Z[zi + k]!;
-            Z[zi1 + k] = s * vz + c * hz;
-            Z[zi + k] = c * vz - s * hz;
+          if (Z !== null) {
+            const zi = i * n;
+            const zi1 = zi + n;
+            for (let k = 0; k < n; k++) {
+              const hz = Z[zi1 + k]!;
+              const vz = Z[zi + k]!;
+              Z[zi1 + k] = s * vz + c * hz;
+              Z[zi + k] = c * vz - s * hz;
+            }
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
@@ -661,8 +676,27 @@ export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array;
     d[l] = d[l]! + f;
     e[l] = 0;
   }
-  // Sort descending.
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
+}
+
+/** Indices 0..n−1 sorted by descending d. */
+function descending(d: Float64Array): number[] {
+  return Array.from({ length: d.length }, (_, i) => i).sort((a, b) => d[b]! - d[a]!);
+}
+
+/**
+ * Eigen-decomposition of a symmetric n×n matrix (row-major; only symmetry is
+ * assumed, not definiteness): Householder tridiagonalization followed by the
+ * implicit QL iteration (the EISPACK tred2/tql2 algorithm).
+ *
+ * Returns eigenvalues in descending order and the eigenvectors as the ROWS of
+ * `vectors` (n×n, orthonormal). The QL iteration is capped at 60 sweeps per
+ * eigenvalue; it converges long before on any finite input.
+ */
+export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+  if (n === 1) return { values: Float64Array.of(G[0]!), vectors: Float64Array.of(1) };
+  const { V: Z, d, e } = tridiagonalize(G, n);
+  tql(d, e, n, Z);
+  const order = descending(d);
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
@@ -670,6 +704,138 @@ export function symEig(G: ArrayLike<number>, n: number): { values: Float64Array;
     vectors.set(Z.subarray(src * n, src * n + n), dst * n);
   });
   return { values, vectors };
+}
+
+/**
+ * All eigenvalues and the r leading eigenvectors of a symmetric n×n matrix, for
+ * r ≪ n: tridiagonalization, eigenvalues by QL without accumulating rotations,
+ * then inverse iteration on the tridiagonal (LAPACK dstein's scheme: partial
+ * pivoting, zero pivots perturbed to eps·‖T‖, vectors of eigenvalues closer than
+ * 1e-3·‖T‖ re-orthogonalized against each other every iteration), back-transformed
+ * by Q. This skips the O(n³) rotation accumulation of {@link symEig}.
+ *
+ * @returns values: all n, descending; vectors: r×n, rows = orthonormal eigenvectors of the r largest.
+ */
+export function symEigTop(
+  G: ArrayLike<number>,
+  n: number,
+  r: number,
+): { values: Float64Array; vectors: Float64Array } {
+  if (n <= 2 || r >= n) {
+    const full = symEig(G, n);
+    return { values: full.values, vectors: full.vectors.slice(0, Math.min(r, n) * n) };
+  }
+  const { V, d, e } = tridiagonalize(G, n);
+  const dv = Float64Array.from(d);
+  const ev = Float64Array.from(e);
+  tql(dv, ev, n, null);
+  const values = Float64Array.from(descending(dv), (i) => dv[i]!);
+  let tnorm = 0;
+  for (let i = 0; i < n; i++) {
+    tnorm = Math.max(tnorm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
+  }
+  const eps = 2 ** -52;
+  const tiny = eps * tnorm || Number.MIN_VALUE;
+  const Y = new Float64Array(r * n); // eigenvectors of T, rows
+  const u0 = new Float64Array(n);
+  const u1 = new Float64Array(n);
+  const u2 = new Float64Array(n);
+  const mult = new Float64Array(n);
+  const swap = new Uint8Array(n);
+  const x = new Float64Array(n);
+  const rand = mulberry32(0x9e3779b9); // deterministic start vectors
+  let clusterStart = 0;
+  for (let q = 0; q < r; q++) {
+    const lam = values[q]!;
+    if (q > 0 && values[q - 1]! - lam > 1e-3 * tnorm) clusterStart = q;
+    // LU with partial pivoting of T − λI (U has two superdiagonals).
+    let a0 = d[0]! - lam;
+    let a1 = e[0]!;
+    let a2 = 0;
+    for (let k = 0; k < n - 1; k++) {
+      const sub = e[k]!;
+      const b = d[k + 1]! - lam;
+      const c = k + 1 < n - 1 ? e[k + 1]! : 0;
+      if (Math.abs(a0) >= Math.abs(sub)) {
+        if (a0 === 0) a0 = tiny;
+        const m = sub / a0;
+        u0[k] = a0;
+        u1[k] = a1;
+        u2[k] = a2;
+        mult[k] = m;
+        swap[k] = 0;
+        a0 = b - m * a1;
+        a1 = c - m * a2;
+      } else {
+        const m = a0 / sub;
+        u0[k] = sub;
+        u1[k] = b;
+        u2[k] = c;
+        mult[k] = m;
+        swap[k] = 1;
+        a0 = a1 - m * b;
+        a1 = a2 - m * c;
+      }
+      a2 = 0;
+    }
+    u0[n - 1] = a0 === 0 ? tiny : a0;
+    for (let i = 0; i < n; i++) x[i] = rand() - 0.5;
+    const yq = Y.subarray(q * n, q * n + n);
+    for (let it = 0; it < 4; it++) {
+      // Forward: the row operations of the factorization.
+      for (let k = 0; k < n - 1; k++) {
+        if (swap[k] === 1) {
+          const t = x[k]!;
+          x[k] = x[k + 1]!;
+          x[k + 1] = t;
+        }
+        x[k + 1]! -= mult[k]! * x[k]!;
+      }
+      // Back substitution with U, rescaling when the growth threatens overflow.
+      for (let k = n - 1; k >= 0; k--) {
+        let v = x[k]!;
+        if (k + 1 < n) v -= u1[k]! * x[k + 1]!;
+        if (k + 2 < n) v -= u2[k]! * x[k + 2]!;
+        x[k] = v / u0[k]!;
+        if (Math.abs(x[k]!) > 1e150) for (let t = k; t < n; t++) x[t]! *= 1e-150;
+      }
+      normalize(x);
+      // Orthogonalize against the earlier vectors of the same cluster (twice is enough).
+      for (let pass = 0; pass < 2 && q > clusterStart; pass++) {
+        for (let j = clusterStart; j < q; j++) {
+          const yj = Y.subarray(j * n, j * n + n);
+          let dot = 0;
+          for (let t = 0; t < n; t++) dot += x[t]! * yj[t]!;
+          for (let t = 0; t < n; t++) x[t]! -= dot * yj[t]!;
+        }
+        normalize(x);
+      }
+    }
+    yq.set(x);
+  }
+  // Back-transform: v = Q·y = Σ_j y[j]·(row j of V).
+  const vectors = new Float64Array(r * n);
+  for (let q = 0; q < r; q++) {
+    const o = q * n;
+    for (let j = 0; j < n; j++) {
+      const y = Y[o + j]!;
+      if (y === 0) continue;
+      const vj = j * n;
+      for (let t = 0; t < n; t++) vectors[o + t]! += y * V[vj + t]!;
+    }
+  }
+  return { values, vectors };
+}
+
+/** Scales x to unit 2-norm (a zero vector becomes e_0). */
+function normalize(x: Float64Array): void {
+  const nrm = frobNorm(x);
+  if (nrm === 0) {
+    x.fill(0);
+    x[0] = 1;
+    return;
+  }
+  for (let t = 0; t < x.length; t++) x[t]! /= nrm;
 }
 
 /** Thin SVD result: A ≈ U·diag(S)·Vᵀ with U m×k, V n×k (row-major), S descending, k = min(m, n). */

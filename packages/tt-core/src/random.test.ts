@@ -32,33 +32,36 @@ describe("permuteAxes", () => {
     expect(y[0]).toBe(0);
   });
 
-  it.each([1, 2, 3])("matches an index-by-index permutation for random shapes and axis orders (seed %i)", (seed) => {
-    const u = mulberry32(seed);
-    for (let trial = 0; trial < 20; trial++) {
-      const d = 1 + Math.floor(u() * 5);
-      const shape = Array.from({ length: d }, () => 1 + Math.floor(u() * 4));
-      const perm = Array.from({ length: d }, (_, i) => i).sort(() => u() - 0.5);
-      const size = shape.reduce((a, b) => a * b, 1);
-      const x = Float32Array.from({ length: size }, (_, i) => i);
-      const out = new Float64Array(size).fill(-1);
-      const y = permuteAxes(x, shape, perm, out);
-      expect(y).toBe(out);
-      const oshape = perm.map((p) => shape[p]!);
-      // Walk every output index, map it back to the input index.
-      for (let o = 0; o < size; o++) {
-        let rem = o;
-        const oidx = new Array<number>(d);
-        for (let k = d - 1; k >= 0; k--) {
-          oidx[k] = rem % oshape[k]!;
-          rem = Math.floor(rem / oshape[k]!);
+  it.each([1, 2, 3])(
+    "matches an index-by-index permutation for random shapes and axis orders (seed %i)",
+    (seed) => {
+      const u = mulberry32(seed);
+      for (let trial = 0; trial < 20; trial++) {
+        const d = 1 + Math.floor(u() * 5);
+        const shape = Array.from({ length: d }, () => 1 + Math.floor(u() * 4));
+        const perm = Array.from({ length: d }, (_, i) => i).sort(() => u() - 0.5);
+        const size = shape.reduce((a, b) => a * b, 1);
+        const x = Float32Array.from({ length: size }, (_, i) => i);
+        const out = new Float64Array(size).fill(-1);
+        const y = permuteAxes(x, shape, perm, out);
+        expect(y).toBe(out);
+        const oshape = perm.map((p) => shape[p]!);
+        // Walk every output index, map it back to the input index.
+        for (let o = 0; o < size; o++) {
+          let rem = o;
+          const oidx = new Array<number>(d);
+          for (let k = d - 1; k >= 0; k--) {
+            oidx[k] = rem % oshape[k]!;
+            rem = Math.floor(rem / oshape[k]!);
+          }
+          const iidx = new Array<number>(d);
+          perm.forEach((p, k) => {
+            iidx[p] = oidx[k]!;
+          });
+          const src = iidx.reduce((acc, v, k) => acc * shape[k]! + v, 0);
+          expect(y[o]).toBe(src);
         }
-        const iidx = new Array<number>(d);
-        perm.forEach((p, k) => {
-          iidx[p] = oidx[k]!;
-        });
-        const src = iidx.reduce((acc, v, k) => acc * shape[k]! + v, 0);
-        expect(y[o]).toBe(src);
       }
-    }
-  });
+    },
+  );
 });

@@ -15,6 +15,7 @@
  * persistent core is therefore used as a right operand only in its canonical shape
  * `[r_{k-1}·m_k, n_k·r_k]`; other uses go through {@link fresh} (a copy).
  */
+import { matMul } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Plan, TTShape } from "./plan.js";
 import { prod } from "./shapes.js";
@@ -37,7 +38,7 @@ export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b
     const mj = s.rowModes[j] as number;
     const nj = s.colModes[j] as number;
     const rn = s.ranks[j + 1] as number;
-    const p = tf.matMul(
+    const p = matMul(
       tf.reshape(c, [rp * mg * ng, r]),
       tf.reshape(mj > 1 ? fresh(cores[j] as tf.Tensor) : (cores[j] as tf.Tensor), [r, mj * nj * rn]),
     );
@@ -71,7 +72,7 @@ export function contractLtr(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTSh
     } else {
       t = state;
     }
-    state = tf.matMul(
+    state = matMul(
       tf.reshape(t, [batch * q, rp * mk]) as tf.Tensor2D,
       tf.reshape(cores[k] as tf.Tensor, [rp * mk, nk * rn]) as tf.Tensor2D,
     );

@@ -15,7 +15,7 @@
  * paddedVocab × dim temporary) and used in one GEMM; at small batches h is contracted with
  * the cores.
  */
-import { ConfigError, describe, ShapeError, ttMatrixFromDense, ValueError } from "@tensor-tt/tt-core";
+import { ConfigError, describe, matMul, ShapeError, ttMatrixFromDense, ValueError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
 import { fresh, ttFull, ttMatmul } from "./contract.js";
@@ -236,12 +236,12 @@ export class TTEmbedding extends layers.Layer {
           tf.reshape(tf.transpose(cores[k] as tf.Tensor, [1, 0, 2, 3]), [m, rp * n * rn]),
           cores[k] as tf.Tensor,
         );
-        const slice = tf.matMul(oh as tf.Tensor2D, coreT as tf.Tensor2D); // [b, rp·n·rn]
+        const slice = matMul(oh as tf.Tensor2D, coreT as tf.Tensor2D); // [b, rp·n·rn]
         if (state === null) {
           state = tf.reshape(slice, [b, n, rn]);
         } else {
           state = tf.reshape(
-            tf.matMul(state as tf.Tensor3D, tf.reshape(slice, [b, rp, n * rn]) as tf.Tensor3D),
+            matMul(state as tf.Tensor3D, tf.reshape(slice, [b, rp, n * rn]) as tf.Tensor3D),
             [b, nAcc * n, rn],
           );
         }
