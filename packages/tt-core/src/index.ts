@@ -26,5 +26,5 @@ export {
   ttMatmulFlops,
   ttMatrixParams,
 } from "./shapes.js";
-export { type DType, TTMatrix, TTTensor } from "./tt.js";
 export { matMul } from "./tfops.js";
+export { type DType, TTMatrix, TTTensor } from "./tt.js";

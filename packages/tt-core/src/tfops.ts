@@ -25,7 +25,7 @@ function swapLast(x: tf.Tensor): tf.Tensor {
 }
 
 /** C = A·B for same-rank operands, gradient by plain (untransposed) products. */
-const plainMatMul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+const plainMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
     value: tf.matMul(a, b),
@@ -35,7 +35,7 @@ const plainMatMul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSave
       return [tf.matMul(g, swapLast(sb)), tf.matMul(swapLast(sa), g)];
     },
   };
-});
+}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /**
  * Matrix product `op(a)·op(b)` with `op` = optional transpose of the last two axes, fast on the

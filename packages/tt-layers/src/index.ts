@@ -4,6 +4,7 @@
  */
 
 export { ttFull, ttMatmul } from "./contract.js";
+export { DenseLinear, type DenseLinearArgs } from "./dense-linear.js";
 export { type GpuJsMode, GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";
 export { coreStddev, targetVariance } from "./init.js";
 export { checkTTArtifacts, loadTTLayersModel } from "./io.js";

@@ -13,7 +13,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { denseLayerStats, GpuJsTTExecutor, probeGpuJsModes, TTLinear } from "@tensor-tt/tt-layers";
+import {
+  DenseLinear,
+  denseLayerStats,
+  GpuJsTTExecutor,
+  probeGpuJsModes,
+  TTLinear,
+} from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { Suite, SuiteContext, SuiteResult, Table } from "../types.js";
@@ -53,9 +59,10 @@ const SHAPES: ShapeSpec[] = [
   },
 ];
 
-type Variant = "dense" | "tt_auto" | "tt_auto_nocache" | "tt_contract" | "tt_full";
+/** `dense` = DenseLinear (transpose-free backward); `dense_tfjs` = stock `tf.layers.dense`. */
+type Variant = "dense" | "dense_tfjs" | "tt_auto" | "tt_auto_nocache" | "tt_contract" | "tt_full";
 type Pass = "fwd" | "fwd_bwd";
-const VARIANTS: Variant[] = ["dense", "tt_auto", "tt_auto_nocache", "tt_contract", "tt_full"];
+const VARIANTS: Variant[] = ["dense", "dense_tfjs", "tt_auto", "tt_auto_nocache", "tt_contract", "tt_full"];
 
 interface Row {
   shape: string;
@@ -161,15 +168,15 @@ function makeLayers(s: ShapeSpec, seed: number): Record<Variant, AnyLayer> {
     init: "gpt" as const,
     seed,
   };
-  const dense = tfl.layers.dense({
-    units: outF,
-    useBias: true,
-    kernelInitializer: tfl.initializers.randomNormal({ stddev: 0.02, seed }),
-  });
+  const dense = new DenseLinear({ inFeatures: inF, outFeatures: outF, init: "gpt", seed });
   tf.dispose(dense.apply(tf.zeros([1, inF])) as tf.Tensor);
+  const denseTfjs = tfl.layers.dense({ units: outF, useBias: true });
+  tf.dispose(denseTfjs.apply(tf.zeros([1, inF])) as tf.Tensor);
+  denseTfjs.setWeights(dense.getWeights());
   const auto = new TTLinear({ ...base, strategy: "auto" });
   const layers: Record<Variant, AnyLayer> = {
     dense,
+    dense_tfjs: denseTfjs,
     tt_auto: auto,
     tt_auto_nocache: new TTLinear({ ...base, strategy: "auto", cacheKernel: false }),
     tt_contract: new TTLinear({ ...base, strategy: "contract" }),
@@ -278,7 +285,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
               y.dispose();
             }, p);
             Object.assign(row, t);
-            row.plan = layer instanceof TTLinear ? layer.lastPlan : "dense";
+            row.plan = layer instanceof TTLinear ? layer.lastPlan : variant;
           } else {
             const t = timeIt(() => {
               const { value, grads } = tf.variableGrads(
@@ -290,7 +297,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
               tf.dispose([value, ...g]);
             }, p);
             Object.assign(row, t);
-            row.plan = layer instanceof TTLinear ? layer.lastPlan : "dense";
+            row.plan = layer instanceof TTLinear ? layer.lastPlan : variant;
           }
           rows.push(row);
           done.add(key);
@@ -407,6 +414,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
       "B",
       "pass",
       "dense",
+      "dense (tf.layers)",
       "tt auto",
       "auto plan",
       "tt auto (no cache)",
@@ -422,6 +430,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
     notes: [
       "tt auto keeps the rebuilt W between inference calls while the cores are unchanged (cacheKernel, default); 'no cache' rebuilds or contracts on every call.",
       "fwd_bwd = forward + gradients of x, cores and bias (tape on, so the cache is never used).",
+      "dense = tt-layers DenseLinear (same math as tf.layers.dense, backward without transposed matMuls, which run ~10× slower on wasm); ratios are against it. dense (tf.layers) is the stock layer, for reference.",
       "torch columns: shared/reference/bench_ref.py run in this session (tuned env, 2 threads); ratio > 1 means ours is slower.",
     ],
   };
@@ -444,6 +453,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
           b,
           pass,
           fmt(d?.ms),
+          fmt(get(s.name, b, "dense_tfjs", pass)?.ms),
           fmt(a?.ms),
           a?.plan ?? a?.skipped ?? null,
           fmt(get(s.name, b, "tt_auto_nocache", pass)?.ms) ??

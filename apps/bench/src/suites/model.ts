@@ -238,7 +238,7 @@ export const suite: Suite = {
     const rows: Measure[] = (await ctx.loadPartial<Measure[]>("rows")) ?? [];
     const bar = ctx.progress("model throughput", specs.length * 2);
     for (const spec of specs) {
-      for (const kind of ["dense", "hybrid"] as const) {
+      for (const kind of ["hybrid", "dense"] as const) {
         if (ctx.resume && rows.some((r) => r.size === spec.name && r.model === kind)) {
           bar.tick(1, `${spec.name} ${kind} (saved)`);
           continue;

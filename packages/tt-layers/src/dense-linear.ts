@@ -1,0 +1,126 @@
+/**
+ * DenseLinear: the dense counterpart of {@link TTLinear}, y = x · W + b with W `[in, out]`.
+ *
+ * It is `tf.layers.dense` without activation, except that the product goes through tt-core's
+ * `matMul`, whose gradient uses plain (untransposed) products: on the WebAssembly backend the
+ * transposed `matMul` forms that TF.js's own gradient uses run ~10× slower than the plain one, so
+ * a training step of `tf.layers.dense` there is dominated by its backward pass. This is the fair
+ * dense baseline for TT layers, and what tt-transformer-hybrid uses for dense projections.
+ *
+ * @example
+ * ```ts
+ * const fc = new DenseLinear({ inFeatures: 768, outFeatures: 3072 });
+ * const y = fc.apply(tf.randomNormal([32, 768])) as tf.Tensor; // [32, 3072]
+ * ```
+ */
+import { describe, matMul, ShapeError } from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
+import { targetVariance } from "./init.js";
+import { denseLayerStats, type LayerStats } from "./stats.js";
+import type { LayerArgs } from "./tt-linear.js";
+
+/** Arguments of {@link DenseLinear}. */
+export interface DenseLinearArgs extends LayerArgs {
+  /** Size of the last input axis. */
+  inFeatures: number;
+  /** Size of the last output axis. */
+  outFeatures: number;
+  /** Add a bias (default true). */
+  useBias?: boolean;
+  /** Kernel init: "glorot" (variance 2/(in+out), default) or "gpt" (std 0.02). */
+  init?: "glorot" | "gpt";
+  /** Seed of the kernel initializer. */
+  seed?: number;
+}
+
+export class DenseLinear extends layers.Layer {
+  static className = "DenseLinear";
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly useBias: boolean;
+  readonly init: "glorot" | "gpt";
+  readonly seed: number | undefined;
+  private kernelVar: LayerVariable | null = null;
+  private biasVar: LayerVariable | null = null;
+
+  constructor(args: DenseLinearArgs) {
+    super(args);
+    for (const [k, v] of [
+      ["inFeatures", args.inFeatures],
+      ["outFeatures", args.outFeatures],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new ShapeError(`DenseLinear ${k} must be a positive integer`, {
+          expected: "an integer >= 1",
+          received: String(v),
+        });
+      }
+    }
+    this.inFeatures = args.inFeatures;
+    this.outFeatures = args.outFeatures;
+    this.useBias = args.useBias ?? true;
+    this.init = args.init ?? "glorot";
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: (number | null)[] | (number | null)[][]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    if (shape[shape.length - 1] !== this.inFeatures) {
+      throw new ShapeError(`DenseLinear "${this.name}" got an input with the wrong last axis`, {
+        expected: `[..., ${this.inFeatures}]`,
+        received: `[${shape.join(", ")}]`,
+      });
+    }
+    const std = Math.sqrt(targetVariance(this.init, this.inFeatures, this.outFeatures));
+    this.kernelVar = this.addWeight(
+      "kernel",
+      [this.inFeatures, this.outFeatures],
+      "float32",
+      initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed }),
+    );
+    this.biasVar = this.useBias
+      ? this.addWeight("bias", [this.outFeatures], "float32", initializers.zeros())
+      : null;
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    return [...shape.slice(0, -1), this.outFeatures];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
+      if (x.shape[x.rank - 1] !== this.inFeatures) {
+        throw new ShapeError(`DenseLinear "${this.name}" got an input with the wrong last axis`, {
+          expected: `[..., ${this.inFeatures}]`,
+          received: describe(x.shape),
+        });
+      }
+      const lead = x.shape.slice(0, -1);
+      const x2 = tf.reshape(x, [-1, this.inFeatures]);
+      let y = matMul(x2, (this.kernelVar as LayerVariable).read());
+      if (this.biasVar) y = tf.add(y, this.biasVar.read());
+      return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
+    });
+  }
+
+  /** Parameters and forward FLOPs per token. */
+  stats(): LayerStats {
+    return denseLayerStats(this.inFeatures, this.outFeatures, this.useBias);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      useBias: this.useBias,
+      init: this.init,
+    };
+    if (this.seed !== undefined) config["seed"] = this.seed;
+    return { ...super.getConfig(), ...config };
+  }
+}
+tf.serialization.registerClass(DenseLinear);
