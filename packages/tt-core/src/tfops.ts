@@ -35,7 +35,7 @@ const plainMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSav
       return [tf.matMul(g, swapLast(sb)), tf.matMul(swapLast(sa), g)];
     },
   };
-}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /**
  * Matrix product `op(a)·op(b)` with `op` = optional transpose of the last two axes, fast on the
