@@ -30,6 +30,10 @@ describe.each(["wasm", "cpu"] as const)("matMul on %s", (backend) => {
     [[7, 5], [3, 7], true, true],
     [[2, 5, 7], [2, 7, 4], false, false],
     [[2, 4, 6], [2, 4, 6], false, true],
+    // few rows against a large right operand: dA goes through (B·gᵀ)ᵀ instead of transposing B
+    [[1, 40], [40, 60], false, false],
+    [[3, 40], [60, 40], false, true],
+    [[2, 1, 30], [2, 30, 50], false, false],
   ];
   for (const [sa, sb, ta, tb] of cases) {
     it(`value and gradients equal tf.matMul for ${JSON.stringify(sa)}x${JSON.stringify(sb)} tA=${ta} tB=${tb}`, () => {

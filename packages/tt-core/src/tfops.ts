@@ -7,7 +7,10 @@
  * transposed forms (dA = dC·Bᵀ, dB = Aᵀ·dC), so every backward pass of a linear layer pays the
  * slow path twice. {@link matMul} materializes the transposes (an O(n²) copy) and multiplies with
  * plain kernels, in the forward pass and in its custom gradient; on other backends it is equal
- * to `tf.matMul` up to float rounding.
+ * to `tf.matMul` up to float rounding. Large transposes are slow too (~6 ns per float), so the
+ * gradient transposes the smaller side: dA = g·Bᵀ is computed as (B·gᵀ)ᵀ when g and A together
+ * are smaller than B (a weight seen by few rows). (The mirror trick for dB = Aᵀ·g would make A a
+ * right-hand operand, which is unsafe for persistent buffers on wasm: see tt-layers' README.)
  *
  * Autodiff needs TF.js's gradient registry: importing `@tensorflow/tfjs-layers` (as tt-layers does)
  * or `@tensorflow/tfjs` fills it.
@@ -24,6 +27,18 @@ function swapLast(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
+/**
+ * g·Bᵀ with plain products, transposing whichever side is smaller: Bᵀ itself (|B| floats), or g
+ * and the result, as (B·gᵀ)ᵀ (|g| + |A| floats). With a large weight B and few rows (a batch-1
+ * backward) transposing B costs far more than the product: a 768×3072 transpose takes ~14 ms on
+ * wasm, (B·gᵀ)ᵀ with one row ~1.3 ms.
+ */
+function gradA(g: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const aSize = (g.size / (g.shape[g.rank - 1] as number)) * (b.shape[b.rank - 2] as number);
+  if (g.size + aSize < b.size) return swapLast(tf.matMul(b, swapLast(g)));
+  return tf.matMul(g, swapLast(b));
+}
+
 /** C = A·B for same-rank operands, gradient by plain (untransposed) products. */
 const plainMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
@@ -32,7 +47,7 @@ const plainMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSav
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = Array.isArray(dy) ? (dy[0] as tf.Tensor) : dy;
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
-      return [tf.matMul(g, swapLast(sb)), tf.matMul(swapLast(sa), g)];
+      return [gradA(g, sb), tf.matMul(swapLast(sa), g)];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
