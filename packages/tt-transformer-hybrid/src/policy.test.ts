@@ -148,4 +148,23 @@ describe("compressModel", () => {
     dense.dispose();
     model.dispose();
   });
+
+  for (const use of [false, true]) {
+    it(`dispose() releases every tensor of a compressed model (${use ? "after a forward pass" : "never used"})`, async () => {
+      const dense = new HybridTTTransformer(base);
+      const { model } = await compressModel(dense, {
+        kind: "hybrid",
+        attentionRanks: [3],
+        ffnRanks: [3],
+        embedRanks: [4],
+      });
+      expect(model.plan.embedding.tt).not.toBeNull();
+      if (use) tf.tidy(() => model.logits(tf.zeros([1, 4], "int32") as tf.Tensor2D));
+      const weights = model.namedWeights();
+      expect(weights.some((w) => w.name.endsWith("core_0"))).toBe(true);
+      expect(() => model.dispose()).not.toThrow();
+      for (const w of weights) expect(w.variable.isDisposed, w.name).toBe(true);
+      dense.dispose();
+    });
+  }
 });

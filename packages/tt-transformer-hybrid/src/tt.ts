@@ -80,7 +80,7 @@ export class TTLinearModule implements LinearModule {
     return [...this.layer.ranks].slice(1, -1);
   }
   dispose(): void {
-    this.layer.dispose();
+    disposeLayer(this.layer);
   }
 }
 
@@ -129,8 +129,19 @@ export class TTEmbeddingModule implements EmbeddingModule {
     return [...(this.layer as unknown as { ranks: number[] }).ranks].slice(1, -1);
   }
   dispose(): void {
-    this.layer.dispose();
+    disposeLayer(this.layer);
   }
+}
+
+/**
+ * Disposes a tfjs-layers layer's weights. `Layer.dispose()` throws "has not been used yet" for
+ * a layer that was built but never called (one adopted from `fromDense` by compressModel is
+ * built without a call), so such a layer's weights are released directly.
+ */
+function disposeLayer(layer: { dispose(): unknown }): void {
+  const l = layer as unknown as { _refCount: number | null; disposeWeights(): number };
+  if (l._refCount === null) l.disposeWeights();
+  else layer.dispose();
 }
 
 /** Builds a layer's weights by running it once on zeros (no-op when already built). */
