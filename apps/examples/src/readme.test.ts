@@ -30,6 +30,7 @@ describe("root README", () => {
     expect(commands.length).toBeGreaterThan(5);
     for (const cmd of commands) {
       const words = cmd.split(/\s+/);
+      if (words[1] === "run") words.splice(1, 1);
       if (words[1] === "--filter" && words[2] === "@tensor-tt/examples") {
         expect(exampleScripts, cmd).toHaveProperty(words[3] as string);
       } else if (words[1] && !["add", "install", "changeset", "--filter", "vitest"].includes(words[1])) {
