@@ -25,6 +25,12 @@ export function fresh(t: tf.Tensor, src: tf.Tensor = t): tf.Tensor {
   return t.dataId === src.dataId ? tf.mul(t, tf.scalar(1, t.dtype)) : t;
 }
 
+/** `t` reshaped, or `t` itself when it already has that shape (saves an op dispatch, ~5 µs on wasm). */
+export function reshapeTo(t: tf.Tensor, shape: number[]): tf.Tensor {
+  if (t.shape.length === shape.length && t.shape.every((v, i) => v === shape[i])) return t;
+  return tf.reshape(t, shape);
+}
+
 /**
  * Merges cores a..b (layout `[r, m, n, r']`) into one core `[r_{a-1}, m_a⋯m_b, n_a⋯n_b, r_b]`.
  */
@@ -68,24 +74,37 @@ export function contractLtr(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTSh
     const q = prod(s.rowModes.slice(k + 1)) * nAcc;
     let t: tf.Tensor;
     if (mk > 1 && (q > 1 || rp > 1)) {
-      t = tf.transpose(tf.reshape(state, [batch, mk, q, rp]), [0, 2, 3, 1]);
+      t = tf.transpose(reshapeTo(state, [batch, mk, q, rp]), [0, 2, 3, 1]);
     } else {
       t = state;
     }
     state = matMul(
-      tf.reshape(t, [batch * q, rp * mk]) as tf.Tensor2D,
-      tf.reshape(cores[k] as tf.Tensor, [rp * mk, nk * rn]) as tf.Tensor2D,
+      reshapeTo(t, [batch * q, rp * mk]) as tf.Tensor2D,
+      reshapeTo(cores[k] as tf.Tensor, [rp * mk, nk * rn]) as tf.Tensor2D,
     );
     nAcc *= nk;
   }
-  return tf.reshape(state, [batch, nAcc]);
+  return reshapeTo(state, [batch, nAcc]) as tf.Tensor2D;
+}
+
+/** The cores a plan contracts x with, in contraction order (mirrored for a right-to-left plan). */
+export interface PreparedPlan {
+  plan: Plan;
+  /** Cores `[r, m, n, r']` in contraction order; for a right-to-left plan the mirrored train. */
+  cores: tf.Tensor[];
+  /** Shape of `cores` (mirrored for a right-to-left plan). */
+  shape: TTShape;
+  /** Merged modes in the layer's order (before mirroring). */
+  rowModes: number[];
+  colModes: number[];
 }
 
 /**
- * y = x · W following `plan`; x is `[B, ∏ rowModes]`, the result `[B, ∏ colModes]`.
- * Call inside `tf.tidy` (intermediates are not disposed here).
+ * Merges each group of `plan` (and mirrors the train for a right-to-left plan): everything of
+ * the forward pass that does not depend on x. Cores of single-core groups of a left-to-right
+ * plan are returned as they are (not copies).
  */
-export function ttMatmul(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape, plan: Plan): tf.Tensor2D {
+export function preparePlan(cores: readonly tf.Tensor[], s: TTShape, plan: Plan): PreparedPlan {
   const merged: tf.Tensor[] = [];
   const rowModes: number[] = [];
   const colModes: number[] = [];
@@ -96,29 +115,75 @@ export function ttMatmul(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape
     colModes.push(prod(s.colModes.slice(a, b + 1)));
     ranks.push(s.ranks[b + 1] as number);
   }
-  const d = merged.length;
-  const batch = x.shape[0];
-  if (!plan.reverse || d === 1) {
-    return contractLtr(x, merged, { rowModes, colModes, ranks });
+  if (!plan.reverse || merged.length === 1) {
+    return { plan, cores: merged, shape: { rowModes, colModes, ranks }, rowModes, colModes };
   }
+  return {
+    plan,
+    cores: merged.map((c) => fresh(tf.transpose(c, [3, 1, 2, 0]), c)).reverse(),
+    shape: {
+      rowModes: [...rowModes].reverse(),
+      colModes: [...colModes].reverse(),
+      ranks: [...ranks].reverse(),
+    },
+    rowModes,
+    colModes,
+  };
+}
+
+/** y = x · W with prepared (merged / mirrored) cores. Call inside `tf.tidy`. */
+export function contractPrepared(x: tf.Tensor2D, p: PreparedPlan): tf.Tensor2D {
+  const d = p.cores.length;
+  if (!p.plan.reverse || d === 1) return contractLtr(x, p.cores, p.shape);
   // Mirror the train: x axes reversed, cores reversed with r ↔ r' swapped, output axes reversed back.
+  const batch = x.shape[0];
   const rev = (n: number) => [0, ...Array.from({ length: n }, (_, i) => n - i)];
-  const xr = tf.reshape(tf.transpose(tf.reshape(x, [batch, ...rowModes]), rev(d)), [
+  const xr = tf.reshape(tf.transpose(tf.reshape(x, [batch, ...p.rowModes]), rev(d)), [
     batch,
     x.shape[1],
   ]) as tf.Tensor2D;
-  const rc = merged.map((c) => fresh(tf.transpose(c, [3, 1, 2, 0]), c)).reverse();
-  const shape: TTShape = {
-    rowModes: [...rowModes].reverse(),
-    colModes: [...colModes].reverse(),
-    ranks: [...ranks].reverse(),
-  };
-  const yr = contractLtr(xr, rc, shape);
-  const nOut = prod(colModes);
-  return tf.reshape(tf.transpose(tf.reshape(yr, [batch, ...shape.colModes]), rev(d)), [
+  const yr = contractLtr(xr, p.cores, p.shape);
+  const nOut = prod(p.colModes);
+  return tf.reshape(tf.transpose(tf.reshape(yr, [batch, ...p.shape.colModes]), rev(d)), [
     batch,
     nOut,
   ]) as tf.Tensor2D;
+}
+
+/**
+ * y = x · W following `plan`; x is `[B, ∏ rowModes]`, the result `[B, ∏ colModes]`.
+ * Call inside `tf.tidy` (intermediates are not disposed here).
+ */
+export function ttMatmul(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape, plan: Plan): tf.Tensor2D {
+  return contractPrepared(x, preparePlan(cores, s, plan));
+}
+
+/**
+ * y = x · W with W rebuilt one column block at a time: block j holds the columns whose first
+ * output index is j (core 0 sliced to n_1 = 1), so at most W/n_1 (plus its merge temporaries)
+ * is alive at once instead of W. Same FLOPs as the rebuild; n_1× the op dispatches. Returns null
+ * when the first output mode is 1 (nothing to block on). Call inside `tf.tidy`.
+ */
+export function ttMatmulBlocked(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D | null {
+  const n1 = s.colModes[0] as number;
+  const d = s.rowModes.length;
+  if (n1 <= 1 || d < 2) return null;
+  const [r0, m1, , r1] = (cores[0] as tf.Tensor).shape as number[];
+  const shape: TTShape = { rowModes: s.rowModes, colModes: [1, ...s.colModes.slice(1)], ranks: s.ranks };
+  const batch = x.shape[0];
+  const rest = prod(s.colModes.slice(1));
+  const ys: tf.Tensor[] = [];
+  for (let j = 0; j < n1; j++) {
+    // one scope per block: W_j and its merge temporaries are freed before the next block (what a
+    // gradient tape needs is saved by the kernels and survives the scope)
+    const yj = tf.tidy(() => {
+      const c0 = tf.slice(cores[0] as tf.Tensor, [0, 0, j, 0], [r0 as number, m1 as number, 1, r1 as number]);
+      const wj = ttFull([c0, ...cores.slice(1)], shape);
+      return tf.reshape(matMul(x, wj), [batch, 1, rest]);
+    });
+    ys.push(yj);
+  }
+  return tf.reshape(tf.concat(ys, 1), [batch, n1 * rest]) as tf.Tensor2D;
 }
 
 /** Rebuilds W `[∏ rowModes, ∏ colModes]` from the cores. */

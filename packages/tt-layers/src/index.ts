@@ -3,20 +3,30 @@
  * @packageDocumentation
  */
 
-export { ttFull, ttMatmul } from "./contract.js";
+export {
+  contractPrepared,
+  type PreparedPlan,
+  preparePlan,
+  ttFull,
+  ttMatmul,
+  ttMatmulBlocked,
+} from "./contract.js";
 export { DenseLinear, type DenseLinearArgs } from "./dense-linear.js";
 export { type GpuJsMode, GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";
 export { coreStddev, targetVariance } from "./init.js";
 export { checkTTArtifacts, loadTTLayersModel } from "./io.js";
 export {
   allPlans,
+  type ChoosePlanOptions,
   type CostConstants,
   choosePlan,
   costsFor,
   describePlan,
   type Plan,
   type PlanCost,
+  type PlanCostOptions,
   planCost,
+  preparedFloats,
   type Strategy,
 } from "./plan.js";
 export {

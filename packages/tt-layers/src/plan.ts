@@ -26,40 +26,60 @@ export interface CostConstants {
   /** Inner dimension (K) and output width at which a GEMM reaches half its peak rate. */
   halfRateK: number;
   halfRateN: number;
+  /** Rows (M) at which a GEMM reaches half its peak rate (few-row products use the SIMD tiles poorly). */
+  halfRateM: number;
   /** Bytes per second of a transpose (read + write counted once, per float moved). */
   copyGBs: number;
   /** Fixed cost of one compute op dispatch (matMul, transpose), in microseconds; a reshape costs a quarter. */
   opOverheadUs: number;
   /** GB/s at which a GEMM streams its right-hand operand (bounds skinny products such as batch-1 GEMV). */
   memGBs: number;
+  /**
+   * Nanoseconds per float to prepare a right-hand operand seen for the first time (XNNPACK packs
+   * the weights of each new buffer: a freshly merged core or rebuilt W pays it on every call, a
+   * persistent core or cached merge once).
+   */
+  packNsPerFloat: number;
 }
 
-/** Measured on the wasm backend (XNNPACK, 1 thread, SIMD) of the reference machine. */
+/**
+ * Measured on the wasm backend (XNNPACK, 1 thread, SIMD) of the reference machine (2-core VM,
+ * `scratch`-style micro-benchmarks, Nov 2026): GEMMs [32..768]×[24..768]×[48..3072] run at
+ * 23–32 GFLOPS; a tiny op costs 10–14 µs; a batch-1 product with a persistent 768×3072 weight
+ * 0.39–0.47 ms (≈ 22 GB/s), with a fresh one 15–23 ms (packing ≈ 9 ns per float); transposes
+ * move 0.4–6 ns per float depending on the contiguous block kept (2 GB/s is the middle).
+ */
 export const WASM_COSTS: CostConstants = {
-  gemmGflops: 30,
+  gemmGflops: 28,
   halfRateK: 24,
   halfRateN: 8,
+  halfRateM: 3,
   copyGBs: 2,
-  opOverheadUs: 8,
+  opOverheadUs: 11,
   memGBs: 22,
+  packNsPerFloat: 9,
 };
 /** Plain-JS cpu backend. */
 export const CPU_COSTS: CostConstants = {
   gemmGflops: 1.2,
   halfRateK: 4,
   halfRateN: 2,
+  halfRateM: 1,
   copyGBs: 0.5,
   opOverheadUs: 5,
   memGBs: 4,
+  packNsPerFloat: 0,
 };
 /** Native TensorFlow / GPU backends: generous GEMM rate, higher dispatch cost. */
 export const NATIVE_COSTS: CostConstants = {
   gemmGflops: 150,
   halfRateK: 32,
   halfRateN: 16,
+  halfRateM: 4,
   copyGBs: 10,
   opOverheadUs: 20,
   memGBs: 30,
+  packNsPerFloat: 0.2,
 };
 
 /** Cost constants for a TF.js backend name. */
@@ -99,11 +119,11 @@ export interface PlanCost {
 
 function gemmMs(rows: number, k: number, cols: number, c: CostConstants): number {
   const flops = 2 * rows * k * cols;
-  const eff =
-    (k / (k + c.halfRateK)) *
-    (cols / (cols + c.halfRateN)) *
-    ((1 + c.halfRateK / 64) * (1 + c.halfRateN / 64));
-  const computeMs = flops / (c.gemmGflops * 1e6 * Math.min(1, eff));
+  // each factor reaches 1 at 64 (clamped separately, so a long K cannot hide a few-row product)
+  const f = (x: number, half: number) => Math.min(1, (x / (x + half)) * (1 + half / 64));
+  // one row runs XNNPACK's GEMV kernel: bound by streaming the weight (below), not by tiling
+  const eff = f(k, c.halfRateK) * f(cols, c.halfRateN) * (rows === 1 ? 1 : f(rows, c.halfRateM));
+  const computeMs = flops / (c.gemmGflops * 1e6 * eff);
   const streamMs = (k * cols * 4) / (c.memGBs * 1e6);
   return Math.max(computeMs, streamMs);
 }
@@ -125,8 +145,46 @@ export function mergedShape(s: TTShape, plan: Plan): TTShape {
   return { rowModes, colModes, ranks };
 }
 
+/** Options of {@link planCost}. */
+export interface PlanCostOptions {
+  /**
+   * The merged cores (and mirrored cores of a right-to-left plan) are already held in a cache
+   * (inference with unchanged weights): no merge cost, no packing, no transposes of cores.
+   */
+  mergesCached?: boolean;
+  /**
+   * Estimate forward + backward (gradient tape on): every GEMM and transpose three times (forward,
+   * gradient of its left operand, of its right operand), three times the op dispatches, and the
+   * output gradient of every GEMM packed as the right-hand operand of the weight gradient.
+   */
+  training?: boolean;
+}
+
+/** Floats a plan's prepared cores occupy (merged groups; every core when mirrored), i.e. what caching them costs. */
+export function preparedFloats(s: TTShape, plan: Plan): number {
+  let n = 0;
+  for (const [a, b] of plan.groups) {
+    if (a === b && !(plan.reverse && plan.groups.length > 1)) continue;
+    n +=
+      (s.ranks[a] as number) *
+      prod(s.rowModes.slice(a, b + 1)) *
+      prod(s.colModes.slice(a, b + 1)) *
+      (s.ranks[b + 1] as number);
+  }
+  return n;
+}
+
 /** Estimates a plan at batch size `batch` (number of rows of x). */
-export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants): PlanCost {
+export function planCost(
+  s: TTShape,
+  plan: Plan,
+  batch: number,
+  c: CostConstants,
+  opts: PlanCostOptions = {},
+): PlanCost {
+  const cached = opts.mergesCached === true;
+  const tr = opts.training === true ? 3 : 1;
+  const gradPackMs = (floats: number) => (opts.training ? (floats * c.packNsPerFloat) / 1e6 : 0);
   let flops = 0;
   let ms = 0;
   let ops = 0;
@@ -144,20 +202,25 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
       const rn = s.ranks[j + 1] as number;
       const rows = rp * mg * ng;
       const cols = mj * nj * rn;
-      flops += 2 * rows * r * cols;
-      ms += gemmMs(rows, r, cols, c);
-      ops += 1.5;
       const out = rows * cols;
-      peak = Math.max(peak, mergedFloats + 2 * out);
-      if (ng > 1 && mj > 1) {
-        ms += copyMs(out, c);
-        ops += 1;
+      if (!cached) {
+        flops += 2 * rows * r * cols;
+        ms += tr * gemmMs(rows, r, cols, c) + gradPackMs(out);
+        ops += 1.5 * tr;
+        peak = Math.max(peak, mergedFloats + 2 * out);
+        if (ng > 1 && mj > 1) {
+          ms += tr * copyMs(out, c);
+          ops += tr;
+        }
       }
       mg *= mj;
       ng *= nj;
     }
-    mergedFloats += rp * mg * ng * (s.ranks[b + 1] as number);
+    // a merged core is a new right-hand operand on every call: packed again
+    if (!cached && a !== b) ms += (rp * mg * ng * (s.ranks[b + 1] as number) * c.packNsPerFloat) / 1e6;
+    if (!cached || a !== b) mergedFloats += rp * mg * ng * (s.ranks[b + 1] as number);
   }
+  if (cached) mergedFloats = 0;
   const mergeFlops = flops;
   let m = mergedShape(s, plan);
   const d = m.rowModes.length;
@@ -167,8 +230,14 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
       colModes: [...m.colModes].reverse(),
       ranks: [...m.ranks].reverse(),
     };
-    ms += copyMs(batch * prod(m.rowModes) + batch * prod(m.colModes), c);
-    ops += 3 + d;
+    ms += tr * copyMs(batch * prod(m.rowModes) + batch * prod(m.colModes), c);
+    ops += 5 * tr;
+    if (!cached) {
+      // mirrored cores: one transpose (and a new operand to pack) each
+      const coreFloats = preparedFloats(s, plan);
+      ms += tr * copyMs(coreFloats, c) + (coreFloats * c.packNsPerFloat) / 1e6;
+      ops += d * tr;
+    }
   }
   let nAcc = 1;
   let state = batch * prod(m.rowModes);
@@ -179,15 +248,15 @@ export function planCost(s: TTShape, plan: Plan, batch: number, c: CostConstants
     const rn = m.ranks[k + 1] as number;
     const q = prod(m.rowModes.slice(k + 1)) * nAcc;
     const rows = batch * q;
+    const out = rows * nk * rn;
     if (mk > 1 && (q > 1 || rp > 1)) {
-      ms += copyMs(state, c);
-      ops += 1;
+      ms += tr * copyMs(state, c);
+      ops += tr;
       peak = Math.max(peak, mergedFloats + 2 * state);
     }
     flops += 2 * rows * mk * rp * nk * rn;
-    ms += gemmMs(rows, mk * rp, nk * rn, c);
-    ops += 1.75;
-    const out = rows * nk * rn;
+    ms += tr * gemmMs(rows, mk * rp, nk * rn, c) + gradPackMs(out);
+    ops += 1.75 * tr;
     peak = Math.max(peak, mergedFloats + state + out);
     state = out;
     nAcc *= nk;
@@ -234,17 +303,36 @@ export function fullPlan(d: number): Plan {
 /** Forward strategies accepted by the layers. */
 export type Strategy = "auto" | "contract" | "full";
 
+/** Options of {@link choosePlan}. */
+export interface ChoosePlanOptions extends PlanCostOptions {
+  /** With `mergesCached`: only plans whose prepared cores fit this many floats. */
+  maxPreparedFloats?: number;
+}
+
 /** Cheapest plan (by estimated time) among those allowed by `strategy`. */
-export function choosePlan(s: TTShape, batch: number, strategy: Strategy, c: CostConstants): PlanCost {
+export function choosePlan(
+  s: TTShape,
+  batch: number,
+  strategy: Strategy,
+  c: CostConstants,
+  opts: ChoosePlanOptions = {},
+): PlanCost {
   const d = s.rowModes.length;
   const candidates =
     strategy === "full" ? [fullPlan(d)] : strategy === "contract" ? contractPlans(d) : allPlans(d);
   let best: PlanCost | undefined;
   for (const p of candidates) {
-    const cost = planCost(s, p, batch, c);
+    if (
+      opts.mergesCached &&
+      opts.maxPreparedFloats !== undefined &&
+      preparedFloats(s, p) > opts.maxPreparedFloats
+    )
+      continue;
+    const cost = planCost(s, p, batch, c, opts);
     if (best === undefined || cost.estMs < best.estMs) best = cost;
   }
-  return best as PlanCost;
+  // the left-to-right contraction prepares nothing, so it always fits
+  return best ?? planCost(s, contractPlans(d)[0] as Plan, batch, c, opts);
 }
 
 /** Human-readable plan, e.g. `[0-1][2-3] rtl`. */

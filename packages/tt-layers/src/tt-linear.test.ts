@@ -2,9 +2,9 @@ import { ConfigError, FormatError, RankError, ShapeError, TTError, toDense } fro
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ttFull, ttMatmul } from "./contract.js";
+import { ttFull, ttMatmul, ttMatmulBlocked } from "./contract.js";
 import { loadTTLayersModel } from "./io.js";
-import { allPlans } from "./plan.js";
+import { allPlans, fullPlan } from "./plan.js";
 import { denseLayerStats } from "./stats.js";
 import { denseFromCores, relMaxDiff, rng, useBackend } from "./test-util.js";
 import { TTLinear } from "./tt-linear.js";
@@ -135,6 +135,144 @@ describe("TTLinear forward", () => {
     expect(relMaxDiff(y3.dataSync(), expected)).toBeLessThan(1e-5);
     tf.dispose([x, y1, y2, y3, scaled[0] as tf.Tensor]);
     layer.dispose();
+  });
+});
+
+describe("TTLinear inference cache of merged cores", () => {
+  const ffnLike = (seed: number, extra: Partial<ConstructorParameters<typeof TTLinear>[0]> = {}) =>
+    new TTLinear({
+      inFeatures: 768,
+      outFeatures: 3072,
+      inModes: [4, 6, 4, 8],
+      outModes: [6, 8, 8, 8],
+      ranks: [8, 16, 8],
+      seed,
+      ...extra,
+    });
+
+  it("at batch 1 caches merged groups (far smaller than W) and gives the uncached result (3 seeds)", () => {
+    for (const seed of [1, 2, 3]) {
+      const layer = ffnLike(seed);
+      const ref = ffnLike(seed, { cacheKernel: false });
+      const x = tf.randomNormal([1, 768], 0, 1, "float32", seed);
+      const y0 = ref.apply(x) as tf.Tensor;
+      const y1 = layer.apply(x) as tf.Tensor;
+      expect(layer.lastPlan?.startsWith("cached")).toBe(false);
+      const y2 = layer.apply(x) as tf.Tensor;
+      const y3 = layer.apply(x) as tf.Tensor;
+      expect(layer.lastPlan).toMatch(/^cached \[/);
+      expect(layer.lastPlan).not.toBe("cached W");
+      expect(layer.cacheBytes()).toBeGreaterThan(0);
+      expect(layer.cacheBytes()).toBeLessThan((768 * 3072 * 4) / 20);
+      for (const y of [y1, y2, y3]) expect(relMaxDiff(y.dataSync(), y0.dataSync())).toBeLessThan(1e-5);
+      tf.dispose([x, y0, y1, y2, y3]);
+      layer.dispose();
+      ref.dispose();
+    }
+  });
+
+  it("drops the merged cores when the weights change and serves the new weights", () => {
+    const layer = ffnLike(4);
+    const x = tf.randomNormal([1, 768], 0, 1, "float32", 4);
+    for (let i = 0; i < 3; i++) tf.dispose(layer.apply(x) as tf.Tensor);
+    expect(layer.lastPlan).toMatch(/^cached/);
+    const w = layer.getWeights();
+    const scaled = w.map((t, i) => (i === 2 ? tf.mul(t, -3) : t));
+    layer.setWeights(scaled);
+    expect(layer.cacheBytes()).toBeGreaterThan(0); // not noticed before the next call
+    const y1 = layer.apply(x) as tf.Tensor;
+    expect(layer.lastPlan?.startsWith("cached")).toBe(false);
+    expect(layer.cacheBytes()).toBe(0);
+    const y2 = layer.apply(x) as tf.Tensor;
+    expect(layer.lastPlan).toMatch(/^cached/);
+    const ref = ffnLike(4, { cacheKernel: false });
+    ref.apply(x);
+    ref.setWeights(scaled);
+    const y0 = ref.apply(x) as tf.Tensor;
+    expect(relMaxDiff(y1.dataSync(), y0.dataSync())).toBeLessThan(1e-5);
+    expect(relMaxDiff(y2.dataSync(), y0.dataSync())).toBeLessThan(1e-5);
+    // and a gradient tape drops it
+    tf.dispose(tf.grads((xx: tf.Tensor) => tf.sum(layer.apply(xx) as tf.Tensor))([x]));
+    expect(layer.cacheBytes()).toBe(0);
+    tf.dispose([x, y0, y1, y2, scaled[2] as tf.Tensor]);
+    layer.dispose();
+    ref.dispose();
+  });
+
+  it("keeps the cache within cacheMaxBytes at every batch size and leaks no tensors", () => {
+    const limit = 256 * 1024;
+    const layer = ffnLike(5, { cacheMaxBytes: limit });
+    layer.cores(); // builds the weights
+    const before = tf.memory().numTensors;
+    for (const batch of [1, 64, 1, 512, 7]) {
+      const x = tf.randomNormal([batch, 768], 0, 1, "float32", batch);
+      for (let i = 0; i < 3; i++) tf.dispose(layer.apply(x) as tf.Tensor);
+      expect(layer.lastPlan).not.toBe("cached W");
+      expect(layer.cacheBytes()).toBeLessThanOrEqual(limit);
+      x.dispose();
+    }
+    layer.invalidateCache();
+    expect(tf.memory().numTensors).toBe(before);
+    layer.dispose();
+  });
+});
+
+describe("TTLinear blocked rebuild", () => {
+  it("equals the unblocked rebuild in value and in every gradient (6 seeds)", () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = rng(seed);
+      const d = r.int(2, 4);
+      const inModes = Array.from({ length: d }, () => r.int(2, 4));
+      const outModes = [r.int(2, 5), ...Array.from({ length: d - 1 }, () => r.int(1, 4))];
+      const layer = new TTLinear({
+        inFeatures: inModes.reduce((a, b) => a * b, 1),
+        outFeatures: outModes.reduce((a, b) => a * b, 1),
+        inModes,
+        outModes,
+        ranks: Array.from({ length: d - 1 }, () => r.int(1, 5)),
+        rankOverflow: "keep",
+        strategy: "full",
+        seed,
+      });
+      const x = tf.randomNormal([r.pick([1, 3, 17]), layer.inFeatures], 0, 1, "float32", seed) as tf.Tensor2D;
+      const dy = tf.randomNormal([x.shape[0], layer.outFeatures], 0, 1, "float32", seed + 1);
+      // inference goes through the blocked rebuild while the output is smaller than W
+      const x1 = tf.slice(x, [0, 0], [1, layer.inFeatures]) as tf.Tensor2D;
+      const y = layer.apply(x1) as tf.Tensor;
+      expect(layer.lastPlan).toMatch(/blocked×/);
+      expect(relMaxDiff(y.dataSync(), reference(layer, x1))).toBeLessThan(1e-4);
+      const big = tf.zeros([4 * layer.inFeatures, layer.inFeatures]);
+      tf.dispose(layer.apply(big) as tf.Tensor);
+      expect(layer.lastPlan).not.toMatch(/blocked/);
+      tf.dispose([x1, big]);
+      // and its gradients equal those of the one-piece rebuild
+      const s = layer.ttShape;
+      const gb = tf.grads((xx: tf.Tensor, ...cs: tf.Tensor[]) =>
+        tf.sum(tf.mul(ttMatmulBlocked(xx as tf.Tensor2D, cs, s) as tf.Tensor, dy)),
+      )([x, ...layer.cores()]);
+      const gp = tf.grads((xx: tf.Tensor, ...cs: tf.Tensor[]) =>
+        tf.sum(tf.mul(ttMatmul(xx as tf.Tensor2D, cs, s, fullPlan(d)), dy)),
+      )([x, ...layer.cores()]);
+      gb.forEach((g, i) => {
+        expect(relMaxDiff(g.dataSync(), (gp[i] as tf.Tensor).dataSync())).toBeLessThan(1e-4);
+      });
+      tf.dispose([x, dy, y, ...gb, ...gp]);
+      layer.dispose();
+    }
+  });
+
+  it("is not used under a gradient tape, nor when blockedRebuild is false", () => {
+    const args = { inFeatures: 24, outFeatures: 24, inModes: [4, 6], outModes: [4, 6], ranks: [3], seed: 3 };
+    const layer = new TTLinear({ ...args, strategy: "full" });
+    const off = new TTLinear({ ...args, strategy: "full", blockedRebuild: false });
+    const x = tf.randomNormal([5, 24]);
+    tf.dispose(tf.grads((xx: tf.Tensor) => tf.sum(layer.apply(xx) as tf.Tensor))([x]));
+    expect(layer.lastPlan).not.toMatch(/blocked/);
+    tf.dispose(off.apply(x) as tf.Tensor);
+    expect(off.lastPlan).not.toMatch(/blocked/);
+    tf.dispose(x);
+    layer.dispose();
+    off.dispose();
   });
 });
 

@@ -30,16 +30,25 @@ import {
 } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
-import { ttFull, ttMatmul } from "./contract.js";
+import {
+  contractPrepared,
+  type PreparedPlan,
+  preparePlan,
+  reshapeTo,
+  ttFull,
+  ttMatmul,
+  ttMatmulBlocked,
+} from "./contract.js";
 import { coreStddev, targetVariance } from "./init.js";
 import {
   choosePlan,
   contractPlans,
   costsFor,
-  denseCostMs,
+  describePlan,
   fullPlan,
   type PlanCost,
   planCost,
+  preparedFloats,
   type Strategy,
   type TTShape,
 } from "./plan.js";
@@ -87,8 +96,26 @@ export interface TTLinearArgs extends LayerArgs {
   init?: "glorot" | "gpt";
   /** Forward strategy: "auto" (cost model, default), "contract" (core by core), "full" (rebuild W + one GEMM). */
   strategy?: Strategy;
-  /** In inference, keep the rebuilt W while the cores are unchanged when that is cheaper (default true). */
+  /**
+   * In inference (no gradient tape) with strategy "auto", keep what the forward pass prepares from
+   * the cores (merged core groups, or the whole rebuilt W) while the cores are unchanged (default true).
+   */
   cacheKernel?: boolean;
+  /**
+   * Most bytes that cache may hold (default: inFeatures·outFeatures·4, i.e. up to one rebuilt W).
+   * Plans whose prepared cores exceed it are not cached: e.g. `cacheMaxBytes: 1 << 20` keeps the
+   * cache to merged groups, so the layer's resident memory stays far below the dense layer's.
+   */
+  cacheMaxBytes?: number;
+  /**
+   * In inference (no gradient tape), when the plan rebuilds W (strategy "full", or "auto" without
+   * a usable cache), form it one column block at a time (the n_1 column blocks of the first output
+   * mode): at most W/n_1 alive instead of W (plus as much again in merge temporaries). Used while
+   * that lowers the peak (batch < inFeatures·(1 − 1/n_1): beyond, the output outweighs W); not
+   * under a gradient tape, where the per-block backward costs 1.5–2.5× the unblocked one on wasm.
+   * Default true.
+   */
+  blockedRebuild?: boolean;
   /** Seed of the core initializers (core k uses seed + k). Default: random. */
   seed?: number;
 }
@@ -112,9 +139,14 @@ export interface TTLinearFromDenseOptions {
 }
 
 interface KernelCache {
+  /** dataIds of the cores the entries were prepared from. */
   ids: unknown[];
-  w: tf.Tensor2D | null;
+  /** Calls seen with these cores. */
   hits: number;
+  /** Prepared plans by `describePlan`. */
+  prepared: Map<string, PreparedPlan>;
+  /** Floats held by `prepared` (cores of the layer itself not counted). */
+  floats: number;
 }
 
 function getTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -145,6 +177,8 @@ export class TTLinear extends layers.Layer {
   readonly init: "glorot" | "gpt";
   readonly strategy: Strategy;
   readonly cacheKernel: boolean;
+  readonly cacheMaxBytes: number;
+  readonly blockedRebuild: boolean;
   readonly seed: number | undefined;
   readonly rankOverflow: RankOverflow;
   private coreVars: LayerVariable[] = [];
@@ -205,6 +239,13 @@ export class TTLinear extends layers.Layer {
       });
     }
     this.cacheKernel = args.cacheKernel ?? true;
+    this.cacheMaxBytes = args.cacheMaxBytes ?? inFeatures * outFeatures * 4;
+    this.blockedRebuild = args.blockedRebuild ?? true;
+    if (!(this.cacheMaxBytes >= 0))
+      throw new ConfigError("TTLinear cacheMaxBytes is invalid", {
+        expected: "a number of bytes >= 0",
+        received: String(args.cacheMaxBytes),
+      });
     this.seed = args.seed;
   }
 
@@ -280,12 +321,20 @@ export class TTLinear extends layers.Layer {
     if (!this.built) this.build([null, this.inFeatures]);
   }
 
-  /** Plan the forward pass would use for `batch` rows under `strategy` (default: the layer's). */
-  planFor(batch: number, strategy: Strategy = this.strategy, backend: string = tf.getBackend()): PlanCost {
-    const key = `${batch}|${strategy}|${backend}`;
+  /**
+   * Plan the forward pass would use for `batch` rows under `strategy` (default: the layer's);
+   * `training`: the plan chosen under a gradient tape (forward + backward estimated).
+   */
+  planFor(
+    batch: number,
+    strategy: Strategy = this.strategy,
+    backend: string = tf.getBackend(),
+    training = false,
+  ): PlanCost {
+    const key = `${batch}|${strategy}|${backend}|${training}`;
     let p = this.plans.get(key);
     if (!p) {
-      p = choosePlan(this.ttShape, batch, strategy, costsFor(backend));
+      p = choosePlan(this.ttShape, batch, strategy, costsFor(backend), { training });
       if (this.plans.size > 64) this.plans.clear();
       this.plans.set(key, p);
     }
@@ -304,20 +353,32 @@ export class TTLinear extends layers.Layer {
       }
       const lead = x.shape.slice(0, -1);
       const batch = prod(lead);
-      const x2 = tf.reshape(x.dtype === "float32" ? x : tf.cast(x, "float32"), [
+      const x2 = reshapeTo(x.dtype === "float32" ? x : tf.cast(x, "float32"), [
         batch,
         this.inFeatures,
       ]) as tf.Tensor2D;
       const b = this.bias();
-      const w = this.inferenceKernel(batch);
+      const prepared = this.cachedPlan(batch);
       let y: tf.Tensor;
-      if (w) {
+      if (prepared && prepared.cores.length === 1) {
+        // stored as [in, out]: no reshape of W here (tf.profile would count its view as new bytes)
         this.lastPlan = "cached W";
-        y = tf.fused.matMul(b ? { a: x2, b: w, bias: b } : { a: x2, b: w });
+        const w = prepared.cores[0] as tf.Tensor;
+        y = tf.matMul(x2, w.rank === 2 ? w : tf.reshape(w, [this.inFeatures, this.outFeatures]));
+        if (b) y = tf.add(y, b);
+      } else if (prepared) {
+        this.lastPlan = `cached ${describePlan(prepared.plan)}`;
+        y = contractPrepared(x2, prepared);
+        if (b) y = tf.add(y, b);
       } else {
-        const best = this.planFor(batch);
+        const best = this.planFor(batch, this.strategy, tf.getBackend(), tf.engine().isTapeOn());
         this.lastPlan = describePlanCost(best);
-        y = ttMatmul(x2, this.cores(), this.ttShape, best.plan);
+        const blocked =
+          best.plan.groups.length === 1 && this.blockedRebuild && this.blockingSaves(batch)
+            ? ttMatmulBlocked(x2, this.cores(), this.ttShape)
+            : null;
+        if (blocked) this.lastPlan = `${this.lastPlan} blocked×${this.outModes[0]}`;
+        y = blocked ?? ttMatmul(x2, this.cores(), this.ttShape, best.plan);
         if (b) y = tf.add(y, b);
       }
       return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
@@ -325,13 +386,14 @@ export class TTLinear extends layers.Layer {
   }
 
   /**
-   * The cached W when it should be used: inference (no gradient tape), strategy "auto" with
-   * cacheKernel, the cores unchanged since the previous inference call (compared by buffer
-   * identity: optimizers and setWeights give variables new buffers), and one GEMM with W
-   * estimated cheaper than the best contraction plan. Built on the second such call, so a
-   * one-off call never pays the rebuild.
+   * The prepared (merged / mirrored) cores of the plan to use, from the cache: inference (no
+   * gradient tape), strategy "auto" with cacheKernel, the cores unchanged since the previous
+   * inference call (compared by buffer identity: optimizers and setWeights give variables new
+   * buffers). The plan is the fastest one once merges are free (within `cacheMaxBytes`); it is
+   * prepared on the second call with the same cores, so a one-off call never pays a merge it
+   * would not have paid anyway. Entries for other plans are dropped when the budget is exceeded.
    */
-  private inferenceKernel(batch: number): tf.Tensor2D | null {
+  private cachedPlan(batch: number): PreparedPlan | null {
     if (tf.engine().isTapeOn()) {
       this.invalidateCache();
       return null;
@@ -345,27 +407,92 @@ export class TTLinear extends layers.Layer {
       this.cache.ids.every((id, i) => id === ids[i]);
     if (!same) {
       this.invalidateCache();
-      this.cache = { ids, w: null, hits: 1 };
+      this.cache = { ids, hits: 1, prepared: new Map(), floats: 0 };
       return null;
     }
     const cache = this.cache as KernelCache;
     cache.hits++;
-    const best = this.planFor(batch);
-    if (denseCostMs(this.inFeatures, this.outFeatures, batch, costsFor(tf.getBackend())) >= best.estMs)
-      return null;
-    if (cache.w === null) cache.w = tf.keep(ttFull(cores, this.ttShape));
-    return cache.w;
+    const best = this.cachedPlanFor(batch);
+    // a plan too large for the cache may still beat every plan that fits, merged on each call
+    if (this.planFor(batch).estMs < best.estMs) return null;
+    const key = describePlan(best.plan);
+    let p = cache.prepared.get(key);
+    if (!p) {
+      const floats = preparedFloats(this.ttShape, best.plan);
+      if (cache.floats + floats > this.cacheMaxBytes / 4) {
+        for (const q of cache.prepared.values()) disposePrepared(q, cores);
+        cache.prepared.clear();
+        cache.floats = 0;
+      }
+      let made: PreparedPlan | undefined;
+      tf.tidy(() => {
+        const q = preparePlan(cores, this.ttShape, best.plan);
+        const own = (c: tf.Tensor) => cores.includes(c);
+        made = {
+          ...q,
+          cores:
+            q.cores.length === 1 && !own(q.cores[0] as tf.Tensor)
+              ? [tf.keep(tf.reshape(q.cores[0] as tf.Tensor, [this.inFeatures, this.outFeatures]))]
+              : // kept in the 2-D shape contractLtr multiplies with: no reshape per call
+                q.cores.map((c) =>
+                  own(c)
+                    ? c
+                    : tf.keep(
+                        tf.reshape(c, [
+                          (c.shape[0] as number) * (c.shape[1] as number),
+                          (c.shape[2] as number) * (c.shape[3] as number),
+                        ]),
+                      ),
+                ),
+        };
+      });
+      if (!made) throw new Error("unreachable: preparePlan returned nothing");
+      cache.prepared.set(key, made);
+      cache.floats += floats;
+      p = made;
+    }
+    return p;
   }
 
-  /** Drops the cached W (if any). */
+  /** Plan used when merges are cached (inference with unchanged cores). */
+  cachedPlanFor(batch: number, backend: string = tf.getBackend()): PlanCost {
+    const key = `${batch}|cached|${backend}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = choosePlan(this.ttShape, batch, "auto", costsFor(backend), {
+        mergesCached: true,
+        maxPreparedFloats: this.cacheMaxBytes / 4,
+      });
+      if (this.plans.size > 64) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Whether the blocked rebuild lowers the peak: it keeps the output twice (blocks + their
+   * concatenation) and W/n_1 twice, the one-piece rebuild W twice (merge temporaries) and the
+   * output once, so blocking pays while B·N < 2·W·(1 − 1/n_1). Never under a gradient tape
+   * (the per-block backward costs 1.5–2.5× the unblocked one on wasm).
+   */
+  private blockingSaves(batch: number): boolean {
+    if (tf.engine().isTapeOn()) return false;
+    const n1 = this.outModes[0] as number;
+    return n1 > 1 && batch * this.outFeatures < 2 * this.inFeatures * this.outFeatures * (1 - 1 / n1);
+  }
+
+  /** Drops the cached merged cores / W (if any). */
   invalidateCache(): void {
-    if (this.cache?.w) this.cache.w.dispose();
+    if (this.cache) {
+      const cores = this.built ? this.coreVars.map((v) => v.read()) : [];
+      for (const q of this.cache.prepared.values()) disposePrepared(q, cores);
+    }
     this.cache = null;
   }
 
-  /** Bytes held by the kernel cache (0 when none). */
+  /** Bytes held by the inference cache (merged cores or W; 0 when none). */
   cacheBytes(): number {
-    return this.cache?.w ? this.inFeatures * this.outFeatures * 4 : 0;
+    return this.cache ? this.cache.floats * 4 : 0;
   }
 
   /** Frees the cache and the weights (also when the layer was only used eagerly). */
@@ -418,6 +545,8 @@ export class TTLinear extends layers.Layer {
       init: this.init,
       strategy: this.strategy,
       cacheKernel: this.cacheKernel,
+      cacheMaxBytes: this.cacheMaxBytes,
+      blockedRebuild: this.blockedRebuild,
       rankOverflow: this.rankOverflow,
     };
     if (this.seed !== undefined) config["seed"] = this.seed;
@@ -536,6 +665,10 @@ export function disposeLayer(
     }
   }
   return { refCountAfterDispose: 0, numDisposedVariables: n };
+}
+
+function disposePrepared(p: PreparedPlan, own: readonly tf.Tensor[]): void {
+  for (const c of p.cores) if (!own.includes(c) && !c.isDisposed) c.dispose();
 }
 
 function describePlanCost(p: PlanCost): string {
