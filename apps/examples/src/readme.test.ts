@@ -4,9 +4,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -19,14 +19,17 @@ const tsxLoader = pathToFileURL(
 ).href;
 
 function scripts(pkgJson: string): Record<string, string> {
-  return (JSON.parse(readFileSync(join(root, pkgJson), "utf8")) as { scripts: Record<string, string> }).scripts;
+  return (JSON.parse(readFileSync(join(root, pkgJson), "utf8")) as { scripts: Record<string, string> })
+    .scripts;
 }
 
 describe("root README", () => {
   it("quotes only pnpm commands whose scripts exist", () => {
     const rootScripts = scripts("package.json");
     const exampleScripts = scripts("apps/examples/package.json");
-    const commands = [...readme.matchAll(/`(pnpm [^`]+)`|^(pnpm [^#\n]+)/gm)].map((m) => (m[1] ?? m[2] ?? "").trim());
+    const commands = [...readme.matchAll(/`(pnpm [^`]+)`|^(pnpm [^#\n]+)/gm)].map((m) =>
+      (m[1] ?? m[2] ?? "").trim(),
+    );
     expect(commands.length).toBeGreaterThan(5);
     for (const cmd of commands) {
       const words = cmd.split(/\s+/);

@@ -19,9 +19,12 @@ export { mulberry32, randomNormal } from "./random.js";
 export { deserializeTT, serializeTT } from "./serialize.js";
 export {
   compressionRatio,
+  type FactorizeOptions,
   factorizeDim,
   type MatmulOrder,
   maxTTRanks,
+  type RankOverflow,
+  type RankSpec,
   resolveRanks,
   ttMatmulFlops,
   ttMatrixParams,

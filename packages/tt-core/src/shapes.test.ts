@@ -27,6 +27,44 @@ describe("factorizeDim", () => {
     expect(() => factorizeDim(0, 2)).toThrow(/expected integer >= 1; received 0/);
     expect(() => factorizeDim(8, 1.5)).toThrow(ShapeError);
   });
+
+  it("arranges the modes ascending or interleaved (t3f / reference layout)", () => {
+    expect(factorizeDim(768, 4, { order: "interleaved" }).modes).toEqual([4, 6, 4, 8]);
+    expect(factorizeDim(3072, 4, { order: "interleaved" }).modes).toEqual([6, 8, 8, 8]);
+    expect(factorizeDim(2 * 3 * 5 * 7 * 11, 5, { order: "interleaved", maxMode: 11 }).modes).toEqual([
+      2, 5, 3, 11, 7,
+    ]);
+    for (const n of [64, 96, 768, 1000, 4096]) {
+      const asc = factorizeDim(n, 3).modes;
+      const inter = factorizeDim(n, 3, { order: "interleaved" }).modes;
+      expect([...inter].sort((a, b) => a - b)).toEqual(asc);
+    }
+  });
+
+  it("minmax search minimizes the largest mode where greedy does not", () => {
+    expect(factorizeDim(72, 2).modes).toEqual([6, 12]);
+    expect(factorizeDim(72, 2, { search: "minmax" }).modes).toEqual([8, 9]);
+    for (const n of [72, 180, 600, 768, 3072, 4620]) {
+      for (const d of [2, 3, 4]) {
+        const g = factorizeDim(n, d, { minMode: 1, maxMode: n }).modes;
+        const m = factorizeDim(n, d, { minMode: 1, maxMode: n, search: "minmax" }).modes;
+        expect(m.reduce((a, b) => a * b, 1)).toBe(n);
+        expect(Math.max(...m)).toBeLessThanOrEqual(Math.max(...g));
+      }
+    }
+  });
+
+  it("minMode / maxMode / maxSize bound what is accepted and how far padding goes", () => {
+    expect(factorizeDim(8, 4, { minMode: 1 }).modes).toEqual([1, 2, 2, 2]);
+    expect(() => factorizeDim(8, 4)).toThrow(ShapeError);
+    expect(factorizeDim(769, 2, { pad: true, maxMode: 28, minMode: 1 })).toEqual({
+      modes: [28, 28],
+      padded: 15,
+    });
+    expect(() => factorizeDim(769, 4, { pad: true, maxSize: 770, minMode: 1, maxMode: 6 })).toThrow(
+      /even padded.*769\.\.770/,
+    );
+  });
 });
 
 describe("maxTTRanks / resolveRanks", () => {
@@ -51,6 +89,29 @@ describe("maxTTRanks / resolveRanks", () => {
     expect(() => resolveRanks({ fraction: 1.5 }, [2, 3])).toThrow(ValueError);
     expect(() => resolveRanks(2, [2, 3], [2])).toThrow(ShapeError);
     expect(() => maxTTRanks([])).toThrow(ShapeError);
+  });
+
+  it("applies the overflow policy to listed ranks above the maximum", () => {
+    const m = [4, 6, 4, 8];
+    expect(resolveRanks([24, 48, 24], m, m, { overflow: "clip" })).toEqual([16, 48, 24]);
+    expect(resolveRanks([24, 48, 24], m, m, { overflow: "keep" })).toEqual([24, 48, 24]);
+    expect(() => resolveRanks([24, 48, 24], m, m, { overflow: "error" })).toThrow(RankError);
+    expect(() => resolveRanks([24, 48, 24], m, m, { overflow: "error" })).toThrow(/r_1 exceeds/);
+    expect(resolveRanks([16, 48, 24], m, m, { overflow: "error" })).toEqual([16, 48, 24]);
+    expect(() => resolveRanks([2, 0, 2], m, m, { overflow: "keep" })).toThrow(/r_2 is not/);
+  });
+
+  it("a compression target gives the largest uniform rank within M·N / c", () => {
+    const m = [4, 6, 4, 8];
+    for (const c of [2, 10, 50, 200]) {
+      const r = resolveRanks({ compression: c }, m, m);
+      const max = maxTTRanks(m, m);
+      expect(ttMatrixParams(m, m, r)).toBeLessThanOrEqual((768 * 768) / c);
+      const bigger = max.map((mk) => Math.min(Math.max(...r) + 1, mk));
+      if (bigger.some((x, k) => x !== r[k]))
+        expect(ttMatrixParams(m, m, bigger)).toBeGreaterThan((768 * 768) / c);
+    }
+    expect(() => resolveRanks({ compression: 0 }, m, m)).toThrow(ValueError);
   });
 });
 

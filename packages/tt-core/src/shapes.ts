@@ -22,10 +22,9 @@ function primeFactors(n: number): number[] {
   return out;
 }
 
-/** Balanced split of n into exactly d factors (some may be 1), ascending. */
-function balancedSplit(n: number, d: number): number[] {
+/** Greedy split of n into exactly d factors (some may be 1), ascending: largest primes first, each onto the currently smallest factor (t3f `auto_shape`). */
+function greedySplit(n: number, d: number): number[] {
   const modes = new Array<number>(d).fill(1);
-  // Largest primes first, each onto the currently smallest factor.
   for (const p of primeFactors(n).sort((a, b) => b - a)) {
     let best = 0;
     for (let k = 1; k < d; k++) if (modes[k]! < modes[best]!) best = k;
@@ -34,31 +33,87 @@ function balancedSplit(n: number, d: number): number[] {
   return modes.sort((a, b) => a - b);
 }
 
-function isBalanced(modes: number[], n: number, d: number): boolean {
-  const ideal = n ** (1 / d);
-  return modes[0]! >= 2 && modes[modes.length - 1]! <= 2 * Math.ceil(ideal);
+/**
+ * Exhaustive split of n into exactly d factors (some may be 1), ascending: the multiset with the
+ * smallest largest factor, then the smallest sum of squares. Cost grows with the divisor count of n.
+ */
+function minmaxSplit(n: number, d: number): number[] {
+  let best: number[] = [];
+  let bestMax = Number.POSITIVE_INFINITY;
+  let bestSq = Number.POSITIVE_INFINITY;
+  const rec = (rest: number, k: number, minF: number, acc: number[]): void => {
+    if (k === 1) {
+      if (rest < minF) return;
+      const sq = acc.reduce((a, b) => a + b * b, 0) + rest * rest;
+      if (rest < bestMax || (rest === bestMax && sq < bestSq)) {
+        best = [...acc, rest];
+        bestMax = rest;
+        bestSq = sq;
+      }
+      return;
+    }
+    for (let f = minF; f ** k <= rest; f++) if (rest % f === 0) rec(rest / f, k - 1, f, [...acc, f]);
+  };
+  rec(n, d, 1, []);
+  return best;
+}
+
+/** Ascending modes with the pairs at positions (1,2), (3,4), … swapped: [4, 4, 6, 8] → [4, 6, 4, 8]. */
+function interleave(modes: number[]): number[] {
+  const s = [...modes];
+  for (let k = 1; k + 1 < s.length; k += 2) [s[k], s[k + 1]] = [s[k + 1]!, s[k]!];
+  return s;
+}
+
+/** How {@link factorizeDim} chooses, accepts and arranges the modes. */
+export interface FactorizeOptions {
+  /**
+   * When the split of n is not acceptable (see `minMode` / `maxMode`), try n+1, n+2, … and
+   * return the first acceptable one; `padded` = n′ − n. Default false: throw.
+   */
+  pad?: boolean;
+  /**
+   * Arrangement of the modes: `"ascending"` (default, [4, 4, 6, 8]) or `"interleaved"`
+   * (ascending with positions (1,2), (3,4), … swapped, the t3f / reference-harness layout
+   * [4, 6, 4, 8]).
+   */
+  order?: "ascending" | "interleaved";
+  /**
+   * How the factor multiset is chosen: `"greedy"` (default; largest primes first onto the
+   * currently smallest factor, t3f `auto_shape`) or `"minmax"` (exhaustive: smallest largest
+   * factor, then smallest sum of squares; e.g. 72 into 2 → [8, 9] where greedy gives [6, 12]).
+   */
+  search?: "greedy" | "minmax";
+  /** Smallest acceptable mode, default 2 (no unit modes). */
+  minMode?: number;
+  /** Largest acceptable mode; default 2·⌈m^(1/d)⌉ for the size m being split. */
+  maxMode?: number;
+  /** With `pad`, the largest padded size tried before giving up with a ShapeError (default unbounded). */
+  maxSize?: number;
 }
 
 /**
- * Balanced factorization of a dimension into d modes, n = ∏ modes (cf. t3f
- * `auto_shape`): prime factors are dealt largest-first onto the smallest
- * factor, so the modes are as close to n^(1/d) as the primes allow. Modes are
- * returned in ascending order.
+ * Balanced factorization of a dimension into d modes, n = ∏ modes (cf. t3f `auto_shape`).
+ * The factor multiset comes from `search` (default greedy: prime factors dealt largest-first
+ * onto the smallest factor, so the modes are as close to n^(1/d) as the primes allow) and is
+ * arranged per `order` (default ascending). d = 1 always gives [n].
  *
- * When n has fewer than d prime factors or a prime factor larger than
- * 2·⌈n^(1/d)⌉ (e.g. n prime), the split would be degenerate: without
- * `pad` that is a {@link ShapeError}; with `pad: true` the smallest n' ≥ n
- * with a balanced split is used and `padded = n' − n` says how many rows/columns
- * the caller must zero-pad.
+ * A split is acceptable when every mode lies in [`minMode`, `maxMode`] (default
+ * [2, 2·⌈n^(1/d)⌉]); it is not when n has fewer than d prime factors or a prime factor that is
+ * too large (e.g. n prime). Then, without `pad`, that is a {@link ShapeError}; with `pad: true`
+ * the smallest n' ≥ n with an acceptable split is used and `padded = n' − n` says how many
+ * rows/columns the caller must zero-pad.
  *
  * @example factorizeDim(768, 4) // { modes: [4, 4, 6, 8], padded: 0 }
+ * @example factorizeDim(768, 4, { order: "interleaved" }) // { modes: [4, 6, 4, 8], padded: 0 }
  * @example factorizeDim(769, 4, { pad: true }) // modes of the next balanced size, padded = n′ − 769
- * @throws {ShapeError} n or d not positive integers, or no balanced split and no padding.
+ * @throws {ShapeError} n or d not positive integers, or no acceptable split and no padding
+ *   (or none up to `maxSize`).
  */
 export function factorizeDim(
   n: number,
   d: number,
-  opts: { pad?: boolean } = {},
+  opts: FactorizeOptions = {},
 ): { modes: number[]; padded: number } {
   check(
     Number.isInteger(n) && n >= 1,
@@ -74,21 +129,37 @@ export function factorizeDim(
       }),
   );
   if (d === 1) return { modes: [n], padded: 0 };
-  const modes = balancedSplit(n, d);
-  if (isBalanced(modes, n, d)) return { modes, padded: 0 };
+  const minMode = opts.minMode ?? 2;
+  const capOf = (m: number) => opts.maxMode ?? 2 * Math.ceil(m ** (1 / d));
+  const split = opts.search === "minmax" ? minmaxSplit : greedySplit;
+  const arrange = opts.order === "interleaved" ? interleave : (m: number[]) => m;
+  // Undefined when m has no acceptable split; a prime above the cap rules m out before the search.
+  const attempt = (m: number): number[] | undefined => {
+    const cap = capOf(m);
+    if (Math.max(...primeFactors(m)) > cap) return undefined;
+    const modes = split(m, d);
+    return modes[0]! >= minMode && modes[modes.length - 1]! <= cap ? modes : undefined;
+  };
+  const modes = attempt(n);
+  if (modes) return { modes: arrange(modes), padded: 0 };
   if (!opts.pad) {
     throw new ShapeError(
       `cannot split ${n} into ${d} balanced modes (prime factors ${describe(primeFactors(n))})`,
       {
-        expected: `a dimension with at least ${d} prime factors, none above ${2 * Math.ceil(n ** (1 / d))}, or { pad: true }`,
-        received: `${n} -> ${describe(modes)}`,
+        expected: `a dimension with at least ${d} prime factors, none above ${capOf(n)}, or { pad: true }`,
+        received: `${n} -> ${describe(arrange(split(n, d)))}`,
       },
     );
   }
-  for (let m = n + 1; ; m++) {
-    const cand = balancedSplit(m, d);
-    if (isBalanced(cand, m, d)) return { modes: cand, padded: m - n };
+  const maxSize = opts.maxSize ?? Number.POSITIVE_INFINITY;
+  for (let m = n + 1; m <= maxSize; m++) {
+    const cand = attempt(m);
+    if (cand) return { modes: arrange(cand), padded: m - n };
   }
+  throw new ShapeError(`cannot split ${n} into ${d} balanced modes, even padded`, {
+    expected: `a size in ${n}..${maxSize} whose split has every mode in [${minMode}, ${opts.maxMode ?? "2·⌈m^(1/d)⌉"}]`,
+    received: `none (options ${JSON.stringify(opts)})`,
+  });
 }
 
 function checkModes(rowModes: readonly number[], colModes?: readonly number[]): number[] {
@@ -126,7 +197,7 @@ function checkModes(rowModes: readonly number[], colModes?: readonly number[]): 
  * s_k = m_k·n_k for a TT-matrix (colModes given) or s_k = n_k for a tensor.
  * @example maxTTRanks([4, 6, 4, 8], [4, 6, 4, 8]) // [16, 576, 64]
  */
-export function maxTTRanks(rowModes: number[], colModes?: number[]): number[] {
+export function maxTTRanks(rowModes: readonly number[], colModes?: readonly number[]): number[] {
   const s = checkModes(rowModes, colModes);
   const out: number[] = [];
   for (let k = 1; k < s.length; k++) out.push(Math.min(prod(s.slice(0, k)), prod(s.slice(k))));
@@ -134,56 +205,88 @@ export function maxTTRanks(rowModes: number[], colModes?: number[]): number[] {
 }
 
 /** Σ_k r_{k-1}·s_k·r_k over full ranks [1, ...inner, 1]. */
-function params(s: number[], inner: number[]): number {
+function params(s: readonly number[], inner: readonly number[]): number {
   const r = [1, ...inner, 1];
   return s.reduce((acc, sk, k) => acc + r[k]! * sk * r[k + 1]!, 0);
 }
 
 /**
- * Turns a rank specification into an explicit inner rank list [r_1..r_{d-1}],
- * clipped to {@link maxTTRanks}:
- * - number r: the same r on every bond;
- * - list: one rank per bond (length d-1);
- * - `{ fraction: f }` (0 < f ≤ 1): the largest uniform r whose TT parameter count is
- *   ≤ f × the dense count ∏ s_k (at least rank 1 everywhere).
+ * What to do with a listed inner rank above its attainable maximum ({@link maxTTRanks}): throw
+ * a {@link RankError}, clip it to the maximum, or keep it (a redundant but valid
+ * parametrization, e.g. the "nominal" [24, 48, 24] on modes [4, 6, 4, 8]).
+ */
+export type RankOverflow = "error" | "clip" | "keep";
+
+/** A rank specification: uniform rank, inner rank list, or a parameter budget. */
+export type RankSpec = number | readonly number[] | { fraction: number } | { compression: number };
+
+/**
+ * Turns a rank specification into an explicit inner rank list [r_1..r_{d-1}] within
+ * {@link maxTTRanks}:
+ * - number r: the same r on every bond, clipped to the maximum;
+ * - list: one rank per bond (length d-1), integers >= 1; entries above the maximum are handled
+ *   per `overflow` (default `"clip"`);
+ * - `{ fraction: f }` (0 < f ≤ 1): the largest uniform (clipped) r whose TT parameter count is
+ *   ≤ f × the dense count ∏ s_k (at least rank 1 everywhere);
+ * - `{ compression: c }` (finite c > 0): the largest uniform (clipped) r whose parameter count is
+ *   ≤ ∏ rowModes · ∏ colModes / c (at least rank 1 everywhere).
  *
- * @throws {RankError} non-integer or < 1 ranks, wrong list length.
- * @throws {ValueError} fraction outside (0, 1].
+ * @throws {ShapeError} invalid modes.
+ * @throws {RankError} non-integer or < 1 ranks, wrong list length, a listed rank above its
+ *   maximum with `overflow: "error"`.
+ * @throws {ValueError} fraction outside (0, 1], compression not a finite ratio > 0.
  * @example resolveRanks(24, [4, 6, 4, 8], [4, 6, 4, 8]) // [16, 24, 24]
+ * @example resolveRanks([24, 48, 24], [4, 6, 4, 8], [4, 6, 4, 8], { overflow: "keep" }) // [24, 48, 24]
  */
 export function resolveRanks(
-  spec: number | number[] | { fraction: number },
-  rowModes: number[],
-  colModes?: number[],
+  spec: RankSpec,
+  rowModes: readonly number[],
+  colModes?: readonly number[],
+  opts: { overflow?: RankOverflow } = {},
 ): number[] {
   const s = checkModes(rowModes, colModes);
   const max = maxTTRanks(rowModes, colModes);
   const d = s.length;
-  const checkRank = (r: number) =>
-    check(
-      Number.isInteger(r) && r >= 1,
-      () =>
-        new RankError("TT ranks must be integers >= 1", {
-          expected: "integers >= 1",
-          received: Array.isArray(spec) ? describe(spec) : `${r}`,
-        }),
-    );
+  const overflow = opts.overflow ?? "clip";
   if (typeof spec === "number") {
-    checkRank(spec);
+    check(
+      Number.isInteger(spec) && spec >= 1,
+      () =>
+        new RankError("TT ranks must be integers >= 1", { expected: "integers >= 1", received: `${spec}` }),
+    );
     return max.map((m) => Math.min(m, spec));
   }
   if (Array.isArray(spec)) {
+    const list = spec as readonly number[];
     check(
-      spec.length === d - 1,
+      list.length === d - 1,
       () =>
         new RankError("inner rank list has the wrong length", {
-          expected: `${d - 1} inner ranks [r_1..r_${d - 1}]`,
-          received: `${spec.length}: ${describe(spec)}`,
+          expected: `${d - 1} inner ranks [r_1..r_${d - 1}] for ${d} modes`,
+          received: `${list.length}: ${describe(list)}`,
         }),
     );
-    spec.forEach(checkRank);
-    return spec.map((r, k) => Math.min(r, max[k]!));
+    list.forEach((r, k) => {
+      check(
+        Number.isInteger(r) && r >= 1,
+        () =>
+          new RankError(`TT ranks must be integers >= 1 (r_${k + 1} is not)`, {
+            expected: "integers >= 1",
+            received: describe(list),
+          }),
+      );
+      check(
+        overflow !== "error" || r <= max[k]!,
+        () =>
+          new RankError(
+            `inner rank r_${k + 1} exceeds its attainable maximum (rank overflow "clip" or "keep" allows it)`,
+            { expected: `ranks <= ${describe(max)}`, received: describe(list) },
+          ),
+      );
+    });
+    return overflow === "clip" ? list.map((r, k) => Math.min(r, max[k]!)) : [...list];
   }
+  let budget: number;
   if (spec !== null && typeof spec === "object" && "fraction" in spec) {
     const f = spec.fraction;
     check(
@@ -194,27 +297,36 @@ export function resolveRanks(
           received: `${f}`,
         }),
     );
-    const budget = f * prod(s);
-    const top = Math.max(1, ...max);
-    let lo = 1;
-    let hi = top;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (
-        params(
-          s,
-          max.map((m) => Math.min(m, mid)),
-        ) <= budget
-      )
-        lo = mid;
-      else hi = mid - 1;
-    }
-    return max.map((m) => Math.min(m, lo));
+    budget = f * prod(s);
+  } else if (spec !== null && typeof spec === "object" && "compression" in spec) {
+    const c = spec.compression;
+    check(
+      c > 0 && Number.isFinite(c),
+      () =>
+        new ValueError("invalid compression target", { expected: "a finite ratio > 0", received: `${c}` }),
+    );
+    budget = (prod(rowModes) * prod(colModes ?? [])) / c;
+  } else {
+    throw new ConfigError("unknown rank specification", {
+      expected: "a number, a list of inner ranks, { fraction } or { compression }",
+      received: JSON.stringify(spec),
+    });
   }
-  throw new ConfigError("unknown rank specification", {
-    expected: "a number, a list of inner ranks or { fraction }",
-    received: JSON.stringify(spec),
-  });
+  // Largest uniform r within the budget (the parameter count grows with r).
+  let lo = 1;
+  let hi = Math.max(1, ...max);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (
+      params(
+        s,
+        max.map((m) => Math.min(m, mid)),
+      ) <= budget
+    )
+      lo = mid;
+    else hi = mid - 1;
+  }
+  return max.map((m) => Math.min(m, lo));
 }
 
 /**

@@ -5,29 +5,24 @@
  * A TT-matrix with row modes m (M = ∏ m_k), column modes n (N = ∏ n_k) and full rank list
  * r = [1, r_1, …, r_{d-1}, 1] stores d cores of shape `[r_{k-1}, m_k, n_k, r_k]`.
  *
- * (tt-core is being written alongside this package and exports equivalents of these helpers;
- * they live here so that tt-layers validates with exactly the semantics it documents.)
+ * Factorization and rank resolution are tt-core's (`factorizeDim`, `maxTTRanks`, `resolveRanks`);
+ * the functions here fix the tt-layers defaults on top of them (e.g. greedy modes without a
+ * balance check, rank lists above the maximum rejected unless asked otherwise).
  */
-import { ConfigError, describe, RankError, ShapeError } from "@tensor-tt/tt-core";
+import {
+  ConfigError,
+  describe,
+  factorizeDim,
+  maxTTRanks,
+  resolveRanks,
+  ShapeError,
+} from "@tensor-tt/tt-core";
 
 /** ∏ xs (1 for the empty list). */
 export function prod(xs: readonly number[]): number {
   let p = 1;
   for (const x of xs) p *= x;
   return p;
-}
-
-function primeFactors(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  for (let p = 2; p * p <= v; p++) {
-    while (v % p === 0) {
-      out.push(p);
-      v /= p;
-    }
-  }
-  if (v > 1) out.push(v);
-  return out;
 }
 
 /**
@@ -50,14 +45,7 @@ export function balancedModes(n: number, d: number): number[] {
       received: String(d),
     });
   }
-  const modes = new Array<number>(d).fill(1);
-  const ps = primeFactors(n).sort((a, b) => b - a);
-  for (const p of ps) {
-    let best = 0;
-    for (let i = 1; i < d; i++) if ((modes[i] as number) < (modes[best] as number)) best = i;
-    modes[best] = (modes[best] as number) * p;
-  }
-  return modes.sort((a, b) => a - b);
+  return factorizeDim(n, d, { minMode: 1, maxMode: Number.POSITIVE_INFINITY }).modes;
 }
 
 /**
@@ -65,13 +53,15 @@ export function balancedModes(n: number, d: number): number[] {
  * (default ⌈n^{1/d}⌉ + 2, so the modes stay balanced); used to pad vocabularies.
  */
 export function paddedModes(n: number, d: number, maxFactor?: number): { modes: number[]; padded: number } {
-  const limit = maxFactor ?? Math.ceil(n ** (1 / d)) + 2;
-  for (let v = n; v < n * 2 + 16; v++) {
-    const m = balancedModes(v, d);
-    if (Math.max(...m) <= limit) return { modes: m, padded: v };
+  const modes = balancedModes(n, d); // validates n and d
+  const maxMode = maxFactor ?? Math.ceil(n ** (1 / d)) + 2;
+  try {
+    const r = factorizeDim(n, d, { pad: true, minMode: 1, maxMode, maxSize: n * 2 + 15 });
+    return { modes: r.modes, padded: n + r.padded };
+  } catch (e) {
+    if (e instanceof ShapeError) return { modes, padded: n }; // no padded size fits: keep n's own split
+    throw e;
   }
-  const m = balancedModes(n, d);
-  return { modes: m, padded: n };
 }
 
 /** Checks that `modes` are positive integers multiplying to `features`. */
@@ -90,13 +80,9 @@ export function checkModes(modes: readonly number[], features: number, what: str
   }
 }
 
-/** Largest attainable inner ranks: r_k ≤ min(∏_{i≤k} m_i n_i, ∏_{i>k} m_i n_i). */
+/** Largest attainable inner ranks: r_k ≤ min(∏_{i≤k} m_i n_i, ∏_{i>k} m_i n_i) (tt-core `maxTTRanks`). */
 export function maxInnerRanks(rowModes: readonly number[], colModes: readonly number[]): number[] {
-  const d = rowModes.length;
-  const sizes = rowModes.map((m, i) => m * (colModes[i] as number));
-  const out: number[] = [];
-  for (let k = 1; k < d; k++) out.push(Math.min(prod(sizes.slice(0, k)), prod(sizes.slice(k))));
-  return out;
+  return maxTTRanks(rowModes, colModes);
 }
 
 /** Number of TT-matrix parameters ∑_k r_{k-1} m_k n_k r_k for inner ranks. */
@@ -115,14 +101,16 @@ export function ttParams(
 /**
  * What to do with a listed rank above its attainable maximum: throw (default), clip it, or keep
  * it (a redundant but valid parametrization, e.g. the "nominal" [24, 48, 24] on modes [4, 6, 4, 8]).
+ * The same policy as tt-core's `resolveRanks` option `overflow`.
  */
-export type RankOverflow = "error" | "clip" | "keep";
+export type RankOverflow = NonNullable<NonNullable<Parameters<typeof resolveRanks>[3]>["overflow"]>;
 
 /**
- * Inner ranks from a user spec.
+ * Inner ranks from a user spec (tt-core `resolveRanks` with the tt-layers default `overflow: "error"`).
  * - a list: validated (length d-1, integers ≥ 1, ≤ the attainable maximum unless `overflow` says otherwise) → {@link RankError};
  * - a number: the same rank on every bond, clipped to the attainable maximum per bond;
- * - `{ compression }`: the largest uniform (clipped) rank whose parameter count is ≤ M·N / compression.
+ * - `{ compression }`: the largest uniform (clipped) rank whose parameter count is ≤ M·N / compression
+ *   (a compression that is not a finite ratio > 0 is a `ValueError`).
  */
 export function resolveInnerRanks(
   spec: number | readonly number[] | { compression: number },
@@ -130,61 +118,5 @@ export function resolveInnerRanks(
   colModes: readonly number[],
   overflow: RankOverflow = "error",
 ): number[] {
-  const d = rowModes.length;
-  const max = maxInnerRanks(rowModes, colModes);
-  if (typeof spec === "number") {
-    if (!Number.isInteger(spec) || spec < 1) {
-      throw new RankError("invalid TT rank", { expected: "an integer ≥ 1", received: String(spec) });
-    }
-    return max.map((m) => Math.min(m, spec));
-  }
-  if (Array.isArray(spec)) {
-    const list = spec as readonly number[];
-    if (list.length !== d - 1) {
-      throw new RankError("wrong number of inner TT ranks", {
-        expected: `${d - 1} inner ranks for ${d} modes`,
-        received: describe(list),
-      });
-    }
-    list.forEach((r, i) => {
-      if (!Number.isInteger(r) || r < 1) {
-        throw new RankError(`inner rank r_${i + 1} is invalid`, {
-          expected: "integers ≥ 1",
-          received: describe(list),
-        });
-      }
-      if (r > (max[i] as number) && overflow === "error") {
-        throw new RankError(
-          `inner rank r_${i + 1} exceeds its attainable maximum (pass rankOverflow "clip" or "keep" to allow it)`,
-          {
-            expected: `ranks ≤ ${describe(max)}`,
-            received: describe(list),
-          },
-        );
-      }
-    });
-    return overflow === "clip" ? list.map((r, i) => Math.min(r, max[i] as number)) : [...list];
-  }
-  const c = (spec as { compression: number }).compression;
-  if (!(c > 0) || !Number.isFinite(c)) {
-    throw new ConfigError("invalid compression target", {
-      expected: "a finite ratio > 0",
-      received: String(c),
-    });
-  }
-  const budget = (prod(rowModes) * prod(colModes)) / c;
-  let best = 1;
-  const top = Math.max(1, ...max);
-  for (let r = 1; r <= top; r++) {
-    if (
-      ttParams(
-        rowModes,
-        colModes,
-        max.map((m) => Math.min(m, r)),
-      ) <= budget
-    )
-      best = r;
-    else break;
-  }
-  return max.map((m) => Math.min(m, best));
+  return resolveRanks(spec, rowModes, colModes, { overflow });
 }

@@ -16,7 +16,14 @@
  * are clipped to it: that is the rank the layer instantiates, the same one TT-SVD would reach on a
  * full-rank matrix. Stats count the instantiated ranks and report the nominal ones alongside.
  */
-import { ConfigError, RankError, ShapeError } from "@tensor-tt/tt-core";
+import {
+  ConfigError,
+  factorizeDim,
+  maxTTRanks,
+  RankError,
+  resolveRanks,
+  ShapeError,
+} from "@tensor-tt/tt-core";
 
 /** Names of the six linear maps of one block. */
 export const MATRIX_NAMES = ["q", "k", "v", "o", "up", "down"] as const;
@@ -271,67 +278,26 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
 // ---------------------------------------------------------------------------------------------
 // Mode factorization
 
-function primeFactors(n: number): number[] {
-  const out: number[] = [];
-  let x = n;
-  for (let p = 2; p * p <= x; p++) {
-    while (x % p === 0) {
-      out.push(p);
-      x /= p;
-    }
-  }
-  if (x > 1) out.push(x);
-  return out;
-}
-
-/** All multisets of `d` factors (each >= 1) whose product is n; small n only (d ≤ 6). */
-function bestFactorization(n: number, d: number): number[] | null {
-  // Balanced = minimal largest factor, then minimal sum of squares.
-  let best: number[] | null = null;
-  let bestKey: [number, number] = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
-  const rec = (rest: number, k: number, minF: number, acc: number[]): void => {
-    if (k === 1) {
-      if (rest < minF) return;
-      const f = [...acc, rest];
-      const key: [number, number] = [rest, f.reduce((a, b) => a + b * b, 0)];
-      if (key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
-        best = f;
-        bestKey = key;
-      }
-      return;
-    }
-    for (let f = minF; f ** k <= rest; f++) {
-      if (rest % f === 0) rec(rest / f, k - 1, f, [...acc, f]);
-    }
-  };
-  rec(n, d, 1, []);
-  return best;
-}
-
 /**
- * Default mode factorization of a dimension into `order` factors.
+ * Default mode factorization of a dimension into `order` factors (tt-core `factorizeDim` with
+ * `search: "minmax"`, `order: "interleaved"`).
  *
  * The factor multiset is the most balanced one (smallest largest factor, then smallest sum of
  * squares); it is sorted ascending and the factors at positions (1,2), (3,4), ... are swapped,
  * which reproduces the reference harness: 768 → [4, 6, 4, 8], 3072 → [6, 8, 8, 8].
  * When n has no factorization with every factor ≤ 2·⌈n^{1/d}⌉ (e.g. a prime vocabulary), the
  * dimension is padded to the next such integer: the result then multiplies to more than n.
+ *
+ * @throws {ShapeError} n or order not a positive integer.
  */
 export function defaultModes(n: number, order: number): number[] {
-  const cap = 2 * Math.ceil(n ** (1 / order));
-  for (let m = n; ; m++) {
-    if (Math.max(...primeFactors(m)) > cap) continue;
-    const f = bestFactorization(m, order);
-    if (f === null) continue;
-    if (Math.max(...f) > cap) continue;
-    const s = [...f];
-    for (let k = 1; k + 1 < s.length; k += 2) {
-      const t = s[k] as number;
-      s[k] = s[k + 1] as number;
-      s[k + 1] = t;
-    }
-    return s;
-  }
+  return factorizeDim(n, order, {
+    pad: true,
+    search: "minmax",
+    order: "interleaved",
+    minMode: 1,
+    maxMode: 2 * Math.ceil(n ** (1 / order)),
+  }).modes;
 }
 
 /** Modes of dimension n under config `c` (explicit `modes` entry or {@link defaultModes}). */
@@ -340,16 +306,9 @@ export function modesFor(c: HybridTTConfig, n: number): number[] {
   return explicit ? [...explicit] : defaultModes(n, c.order ?? 4);
 }
 
-/** Inner rank limits of a TT-matrix: r_k ≤ min(∏_{j≤k} m_j n_j, ∏_{j>k} m_j n_j). */
+/** Inner rank limits of a TT-matrix: r_k ≤ min(∏_{j≤k} m_j n_j, ∏_{j>k} m_j n_j) (tt-core `maxTTRanks`). */
 export function ttMatrixMaxRanks(rowModes: readonly number[], colModes: readonly number[]): number[] {
-  const sizes = rowModes.map((m, k) => m * (colModes[k] as number));
-  const out: number[] = [];
-  for (let k = 1; k < sizes.length; k++) {
-    const left = sizes.slice(0, k).reduce((a, b) => a * b, 1);
-    const right = sizes.slice(k).reduce((a, b) => a * b, 1);
-    out.push(Math.min(left, right));
-  }
-  return out;
+  return maxTTRanks(rowModes, colModes);
 }
 
 /** Parameters of a TT-matrix: Σ_k r_{k-1} m_k n_k r_k with r_0 = r_d = 1. */
@@ -366,14 +325,16 @@ export function ttParams(
   return total;
 }
 
-/** Ranks clipped to {@link ttMatrixMaxRanks}. */
+/**
+ * Ranks clipped to {@link ttMatrixMaxRanks} (tt-core `resolveRanks` with `overflow: "clip"`).
+ * @throws {RankError} a list of the wrong length or with entries that are not integers >= 1.
+ */
 export function clipRanks(
   inner: readonly number[],
   rowModes: readonly number[],
   colModes: readonly number[],
 ): number[] {
-  const max = ttMatrixMaxRanks(rowModes, colModes);
-  return inner.map((r, k) => Math.min(r, max[k] as number));
+  return resolveRanks(inner, rowModes, colModes, { overflow: "clip" });
 }
 
 // ---------------------------------------------------------------------------------------------
