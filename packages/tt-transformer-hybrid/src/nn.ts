@@ -31,9 +31,12 @@ export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
     save([x, y]);
     return {
       value: tf.matMul(x, y),
+      // Each product in its own tidy: the transposed copies (and the packed copies the wasm
+      // backend's XNNPACK caches for them) are freed at once, not at the end of the whole
+      // backward pass (customGrad runs gradFunc outside the per-input tidy of tfjs' backprop).
       gradFunc: (dy: tf.Tensor, [sx, sy]: tf.Tensor[]) => [
-        tf.matMul(dy, swapLast(sy as tf.Tensor)),
-        tf.matMul(swapLast(sx as tf.Tensor), dy),
+        tf.tidy(() => tf.matMul(dy, swapLast(sy as tf.Tensor))),
+        tf.tidy(() => tf.matMul(swapLast(sx as tf.Tensor), dy)),
       ],
     };
   }) as unknown as CustomGradFn<tf.Tensor>);
@@ -46,9 +49,10 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
     save([xx, ww]);
     return {
       value: tf.fused.matMul({ a: xx, b: ww, bias: bb }),
+      // Per-product tidies free the transposed copies at once (see matMulFast).
       gradFunc: (dy: tf.Tensor2D, [sx, sw]: tf.Tensor[]) => [
-        tf.matMul(dy, tf.transpose(sw as tf.Tensor2D)),
-        tf.matMul(tf.transpose(sx as tf.Tensor2D), dy),
+        tf.tidy(() => tf.matMul(dy, tf.transpose(sw as tf.Tensor2D))),
+        tf.tidy(() => tf.matMul(tf.transpose(sx as tf.Tensor2D), dy)),
         tf.sum(dy, 0),
       ],
     };
@@ -163,6 +167,9 @@ export interface EmbeddingModule {
   dispose(): void;
 }
 
+/** Row count up to which the tied head multiplies by the untransposed table (see DenseEmbedding.projectOut). */
+const PROJECT_OUT_TRANSPOSED_B_ROWS = 8;
+
 export class DenseEmbedding implements EmbeddingModule {
   readonly kind = "dense" as const;
   readonly table: tf.Variable;
@@ -178,6 +185,12 @@ export class DenseEmbedding implements EmbeddingModule {
     return embeddingLookup(this.table as tf.Tensor2D, ids);
   }
   projectOut(h: tf.Tensor2D): tf.Tensor2D {
+    // A few rows (KV-cached decoding): a transposed-B product reads the table in place. The
+    // explicit Eᵀ costs a full copy of the table plus XNNPACK's packing of that new operand on
+    // every call: measured on wasm for 50257×768, 1 row ~0.4-0.5 s that way vs 0.06-0.12 s;
+    // the two are even around 8-16 rows, beyond which XNNPACK on Eᵀ wins (training, batches).
+    if (h.shape[0] <= PROJECT_OUT_TRANSPOSED_B_ROWS)
+      return tf.matMul(h, this.table as tf.Tensor2D, false, true);
     return matMulFast(h, tf.transpose(this.table));
   }
   fullTable(): tf.Tensor2D {
@@ -223,13 +236,14 @@ export function gelu(x: tf.Tensor): tf.Tensor {
     save([xx, x2, s]);
     return {
       value: tf.mul(xx, s),
-      gradFunc: (dy: tf.Tensor, [sx, sx2, ss]: tf.Tensor[]) => {
-        const xs = sx as tf.Tensor;
-        const sg = ss as tf.Tensor;
-        const b = tf.add(tf.mul(sx2 as tf.Tensor, 3 * GELU_K1), GELU_K0);
-        const d = tf.add(sg, tf.mul(tf.mul(xs, tf.mul(sg, tf.sub(1, sg))), b));
-        return [tf.mul(dy, d)];
-      },
+      gradFunc: (dy: tf.Tensor, [sx, sx2, ss]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const xs = sx as tf.Tensor;
+          const sg = ss as tf.Tensor;
+          const b = tf.add(tf.mul(sx2 as tf.Tensor, 3 * GELU_K1), GELU_K0);
+          const d = tf.add(sg, tf.mul(tf.mul(xs, tf.mul(sg, tf.sub(1, sg))), b));
+          return [tf.mul(dy, d)];
+        }),
     };
   }) as unknown as CustomGradFn<tf.Tensor>);
   return f(x);
@@ -247,14 +261,15 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
     save([xhat, r, g]);
     return {
       value: tf.add(tf.mul(xhat, g), bt),
-      gradFunc: (dy: tf.Tensor2D, [sxh, sr, sg]: tf.Tensor[]) => {
-        const xh = sxh as tf.Tensor2D;
-        const gy = tf.mul(dy, sg as tf.Tensor1D);
-        const m1 = tf.mean(gy, 1, true);
-        const m2 = tf.mean(tf.mul(gy, xh), 1, true);
-        const dx = tf.mul(tf.sub(tf.sub(gy, m1), tf.mul(xh, m2)), sr as tf.Tensor);
-        return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
-      },
+      gradFunc: (dy: tf.Tensor2D, [sxh, sr, sg]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const xh = sxh as tf.Tensor2D;
+          const gy = tf.mul(dy, sg as tf.Tensor1D);
+          const m1 = tf.mean(gy, 1, true);
+          const m2 = tf.mean(tf.mul(gy, xh), 1, true);
+          const dx = tf.mul(tf.sub(tf.sub(gy, m1), tf.mul(xh, m2)), sr as tf.Tensor);
+          return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+        }),
     };
   }) as unknown as CustomGradFn<tf.Tensor>);
   return f(x, gamma, beta) as tf.Tensor2D;
@@ -286,13 +301,14 @@ export function sparseCrossEntropy(
     save(weights === null ? [p, flatIdx] : [p, flatIdx, weights]);
     return {
       value: value as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sp, sidx, sw] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D | undefined];
-        const w = tf.mul(sw === undefined ? tf.fill([n], 1 / n) : sw, dy) as tf.Tensor1D;
-        const oneHotW = tf.reshape(tf.scatterND(tf.reshape(sidx, [n, 1]), w, [n * v]), [n, v]);
-        const scaled = tf.mul(sp, sw === undefined ? tf.mul(dy, 1 / n) : tf.reshape(w, [n, 1]));
-        return [tf.sub(scaled, oneHotW)];
-      },
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [sp, sidx, sw] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D | undefined];
+          const w = tf.mul(sw === undefined ? tf.fill([n], 1 / n) : sw, dy) as tf.Tensor1D;
+          const oneHotW = tf.reshape(tf.scatterND(tf.reshape(sidx, [n, 1]), w, [n * v]), [n, v]);
+          const scaled = tf.mul(sp, sw === undefined ? tf.mul(dy, 1 / n) : tf.reshape(w, [n, 1]));
+          return [tf.sub(scaled, oneHotW)];
+        }),
     };
   }) as unknown as CustomGradFn<tf.Scalar>);
   return f(logits) as tf.Scalar;

@@ -25,9 +25,12 @@
  * Nothing is selected on the test split: one fixed schedule per preset, final weights, the test
  * split read once per row by the final evaluation.
  */
+import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadWordLevel, type TokenizedCorpus } from "@tensor-tt/datasets";
+import { ConfigError } from "@tensor-tt/tt-core";
 import {
   type CompressionStats,
   compressModel,
@@ -42,6 +45,7 @@ import {
   validateConfig,
 } from "@tensor-tt/tt-transformer-hybrid";
 import { scatterSpec, writePlot } from "../plot.js";
+import { PartialStore } from "../run.js";
 import type { PresetName, Suite, SuiteContext, SuiteResult, Table } from "../types.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -79,6 +83,18 @@ export interface PplSettings {
   inits: Init[];
   /** Rows to run (default all). */
   kinds: Kind[];
+  /**
+   * `paper` preset only: stop every training run after this many optimizer steps (the learning-rate
+   * schedule still spans the full token budget), so the run is a bounded, partial one.
+   */
+  maxSteps?: number;
+  /** `paper` preset only: why and how this run is partial (printed first among the verdicts). */
+  partial?: string;
+  /**
+   * `paper` preset on wasm only: train and evaluate every row in its own child process. The wasm
+   * heap never shrinks: after the dense row, the next model's first step aborted the module.
+   */
+  isolateRows?: boolean;
 }
 
 export type Kind = "dense" | "uniform" | "hybrid" | "auto-same" | "auto-high";
@@ -144,11 +160,10 @@ export function pplSettings(preset: PresetName, backend?: string): PplSettings {
         evalBatchSize: 64,
         checkpointEvery: 25,
       };
-    case "paper":
+    case "paper": {
       // Reference dimensions (GPT-2 small: 768/12/12, full 33,278-word vocabulary), meant for a
-      // GPU (`tensorflow` backend). The wasm heap is capped at 4 GiB: 110M parameters with AdamW
-      // state plus the [batch, 256, 33278] logits only fit with batch 4 there (it runs, slowly).
-      return {
+      // GPU (`tensorflow` backend): batch 16 × 256, 10,000 steps per row, whole valid/test splits.
+      const paper: PplSettings = {
         ...common,
         dropout: 0.1,
         corpus: "wikitext-2",
@@ -158,7 +173,7 @@ export function pplSettings(preset: PresetName, backend?: string): PplSettings {
         nLayers: 12,
         dFF: 3072,
         seqLen: 256,
-        batchSize: backend === undefined || backend === "tensorflow" ? 16 : 4,
+        batchSize: 16,
         trainTokens: 16 * 256 * 10_000,
         finetuneTokens: 16 * 256 * 10_000,
         lr: 3e-4,
@@ -168,7 +183,59 @@ export function pplSettings(preset: PresetName, backend?: string): PplSettings {
         evalBatchSize: 8,
         checkpointEvery: 200,
       };
+      const capFromEnv = paperMaxStepsFromEnv();
+      if (backend === undefined || backend === "tensorflow") {
+        return capFromEnv === undefined
+          ? paper
+          : {
+              ...paper,
+              maxSteps: capFromEnv,
+              partial: `partial (PPL_PAPER_MAX_STEPS=${capFromEnv}): every row stops after ${capFromEnv} steps of its schedule; perplexities are not the paper measurement`,
+            };
+      }
+      // Any other backend (wasm here; its heap is 32-bit, at most 4 GiB): the dense model has
+      // 110.8M parameters (vocabulary 33,278), so weights + gradients + two AdamW moments take
+      // 16 B × 110.8M = 1.77 GB before activations, the tied head's [768, 33278] transposed copy
+      // and XNNPACK's packed copy of every weight. Measured on the 124.4M-parameter GPT-2 size:
+      // batch 1 × 64 peaks at a 3.6 GB heap, batch 2 × 64 at the full 4 GiB, and batch 16 × 256
+      // (or 4 × 256) aborts the module at the first step. Hence batch 1 × 128, a bounded number of
+      // steps (the schedule still spans the paper's budget, so these are its first warm-up steps),
+      // the scratch rows dense / uniform / hybrid only (TT-SVD and the budgeted allocation of
+      // 72 matrices are not run) and the first 2,048 tokens of valid and test. Each row runs in
+      // its own child process (the heap never shrinks: the row after dense aborted in-process).
+      // Measured 2026-11-26: dense runs; uniform (r=157) and hybrid (s=32) abort the module at
+      // their first step even alone, at 1 × 128 and at 1 × 64 (tt-layers' TT training memory).
+      const steps = capFromEnv ?? 3;
+      return {
+        ...paper,
+        seqLen: 128,
+        batchSize: 1,
+        evalBatchSize: 2,
+        validTokens: 2048,
+        testTokens: 2048,
+        checkpointEvery: 0,
+        inits: ["scratch"],
+        kinds: ["dense", "uniform", "hybrid"],
+        maxSteps: steps,
+        isolateRows: true,
+        partial: `partial (${backend}): paper dimensions with batch 1 × 128 (the paper's 16 × 256 does not fit the 4 GiB wasm heap), every row stopped after ${steps} steps of the paper's schedule, scratch rows dense/uniform/hybrid only, 2,048 valid/test tokens: a pipeline check at the reference size, not the paper measurement (run it with --backend tensorflow on a GPU)`,
+      };
+    }
   }
+}
+
+/** `PPL_PAPER_MAX_STEPS` (a positive integer), the paper preset's step cap; undefined when unset. */
+function paperMaxStepsFromEnv(): number | undefined {
+  const v = process.env["PPL_PAPER_MAX_STEPS"];
+  if (v === undefined || v.trim() === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ConfigError("PPL_PAPER_MAX_STEPS must be a positive integer", {
+      expected: "an integer >= 1",
+      received: JSON.stringify(v),
+    });
+  }
+  return n;
 }
 
 /** The dense model config of a settings object. */
@@ -441,6 +508,7 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
   const denseDir = join(ctx.outDir, "models", "dense");
   let denseModel: HybridTTTransformer | undefined;
   const results: RowResult[] = [];
+  const rowErrors: string[] = [];
   const overall = ctx.progress("ppl rows", rows.length);
 
   const evaluate = async (model: HybridTTTransformer, ids: Int32Array) =>
@@ -453,6 +521,20 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
         results.push(saved);
         ctx.log(`ppl: ${row.id}: saved by the interrupted run, skipped`);
         overall.tick(1, `${row.id} (saved)`);
+        continue;
+      }
+      if (s.isolateRows) {
+        const r = await runRowInChild(ctx, s, row);
+        if (r.result) {
+          results.push(r.result);
+          ctx.log(
+            `ppl: ${row.id} (child process): valid ppl ${r.result.validPpl.toFixed(2)}, test ppl ${r.result.testPpl.toFixed(2)}, ${r.result.trainSteps} steps`,
+          );
+        } else {
+          rowErrors.push(`${row.id}: ${r.error}`);
+          ctx.log(`ppl: ${row.id} (child process) failed: ${r.error}`);
+        }
+        overall.tick(1, row.id);
         continue;
       }
       const rowT0 = performance.now();
@@ -474,7 +556,10 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
       const stats = model.getCompressionStats();
       const tokens = row.init === "compressed" ? s.finetuneTokens : s.trainTokens;
       const steps = stepsOf(tokens);
-      const bar = ctx.progress(`train ${row.id}`, steps);
+      const bar = ctx.progress(
+        `train ${row.id}`,
+        s.maxSteps !== undefined ? Math.min(steps, s.maxSteps) : steps,
+      );
       const trainT0 = performance.now();
       const ckptDir = join(ctx.outDir, "checkpoints", row.id.replace(/[^A-Za-z0-9_.-]/g, "_"));
       const tr = await train(
@@ -488,6 +573,7 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
           weightDecay: s.weightDecay,
           warmupSteps: Math.max(1, Math.round(steps * s.warmupFraction)),
           seed: ctx.seed + 1,
+          ...(s.maxSteps !== undefined ? { stopAfterStep: s.maxSteps } : {}),
           ...(s.checkpointEvery > 0
             ? { checkpointDir: ckptDir, checkpointEvery: s.checkpointEvery, resume: ctx.resume }
             : {}),
@@ -505,7 +591,9 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
       const validPpl = await evaluate(model, data.valid);
       const testPpl = await evaluate(model, data.test);
       const evalWallS = (performance.now() - evalT0) / 1000;
-      const trainedTokens = steps * s.batchSize * s.seqLen;
+      // A capped (paper, partial) run trains tr.steps of its schedule's `steps`.
+      const doneSteps = s.maxSteps !== undefined ? tr.steps : steps;
+      const trainedTokens = doneSteps * s.batchSize * s.seqLen;
       const result: RowResult = {
         id: row.id,
         kind: row.kind,
@@ -523,7 +611,7 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
         validPplBeforeFinetune,
         meanRelError,
         trainTokens: trainedTokens,
-        trainSteps: steps,
+        trainSteps: doneSteps,
         trainTokensPerS: tr.tokensPerSec,
         finalTrainLoss: tr.losses.length > 0 ? (tr.losses[tr.losses.length - 1] ?? null) : null,
         trainStatus: tr.status,
@@ -558,6 +646,7 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
     uniform,
     hybrid,
     rows: results,
+    rowErrors,
     wallS: (performance.now() - t0) / 1000,
   });
 }
@@ -599,6 +688,8 @@ interface AssembleInput {
   uniform: RankChoice;
   hybrid: RankChoice;
   rows: RowResult[];
+  /** Rows whose child process failed (paper preset on wasm only). */
+  rowErrors?: string[];
   wallS: number;
 }
 
@@ -650,13 +741,25 @@ async function assemble(ctx: SuiteContext, s: PplSettings, a: AssembleInput): Pr
           : " (full vocabulary)."
       }`,
       `Embeddings hold ${(embShare * 100).toFixed(1)}% of the dense model's parameters (the reference GPT-2-small config: ~31%); "total ×" counts every parameter, "block ×" only the attention + FFN weights and biases.`,
+      ...(s.partial !== undefined
+        ? [
+            `PARTIAL RUN, ${s.partial}. Tokens actually trained per row: ${rows.map((r) => `${r.id} ${r.trainTokens.toLocaleString("en-US")}`).join(", ")}.`,
+          ]
+        : []),
       `Same seed (${ctx.seed}) for weights and data order in every row; scratch rows train ${s.trainTokens.toLocaleString("en-US")} tokens, compressed rows fine-tune ${s.finetuneTokens.toLocaleString("en-US")} tokens after TT-SVD of the trained dense model; AdamW, warmup + cosine, lr ${s.lr} (fine-tune ${s.finetuneLr}).`,
       `Evaluation: ${s.validTokens === null ? "the whole valid split" : `the first ${data.valid.length.toLocaleString("en-US")} tokens of valid`} and ${s.testTokens === null ? "the whole test split" : `the first ${data.test.length.toLocaleString("en-US")} tokens of test`}, non-overlapping windows of ${s.seqLen} tokens, every token scored once; no selection or early stopping on either split (final weights).`,
       `Ranks: uniform r=${a.uniform.scale} is the largest single rank with total ≥ ${s.targets.uniform}× (${a.uniform.ratio.toFixed(3)}×); hybrid s=${a.hybrid.scale} is the largest s with attention [3s,6s,3s] / FFN [s,2s,s] and total ≥ ${s.targets.hybrid}× (${a.hybrid.ratio.toFixed(3)}×); both searched with the package's exact parameter count, ranks clipped to the TT limits.`,
     ],
   };
 
-  const verdicts = verdictsFor(s, byId);
+  const verdicts =
+    s.partial === undefined
+      ? verdictsFor(s, byId)
+      : [
+          s.partial,
+          ...(a.rowErrors ?? []).map((e) => `row failed: ${e}`),
+          `targets and the reference claim NOT judged: each row trained ${rows.map((r) => `${r.id} ${r.trainSteps} steps (test ppl ${r.testPpl.toFixed(1)})`).join(", ")} of a ${Math.max(1, Math.floor(s.trainTokens / (s.batchSize * s.seqLen))).toLocaleString("en-US")}-step schedule`,
+        ];
 
   const points = rows.map((r) => ({
     x: r.totalRatio,
@@ -763,6 +866,97 @@ export function verdictsFor(s: PplSettings, byId: Map<string, RowResult>): strin
     );
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One row per child process (paper preset on wasm)
+
+const SELF = fileURLToPath(import.meta.url);
+
+interface RowChildJob {
+  settings: PplSettings;
+  preset: PresetName;
+  outDir: string;
+  seed: number;
+  backend: string;
+  sharedDataDir: string | undefined;
+  referenceDir: string | undefined;
+}
+
+/**
+ * Runs `row` alone (runPpl with only its kind and init) in a fresh Node process, which saves the
+ * row under `row:<id>` in the run folder's partial store; the parent reads it back from there.
+ */
+function runRowInChild(
+  ctx: SuiteContext,
+  s: PplSettings,
+  row: RowSpec,
+): Promise<{ result?: RowResult; error?: string }> {
+  const job: RowChildJob = {
+    settings: { ...s, kinds: [row.kind], inits: [row.init], isolateRows: false },
+    preset: ctx.preset,
+    outDir: ctx.outDir,
+    seed: ctx.seed,
+    backend: ctx.engine.backend,
+    sharedDataDir: ctx.sharedDataDir,
+    referenceDir: ctx.referenceDir,
+  };
+  const args = ["--conditions=@tensor-tt/source", "--import", "tsx", SELF, "--ppl-row", JSON.stringify(job)];
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, args, {
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    p.stderr.on("data", (b: Buffer) => {
+      const text = b.toString();
+      err = (err + text).slice(-20_000);
+      for (const line of text.split("\n")) if (line.startsWith("ppl:")) ctx.log(`  [child] ${line}`);
+    });
+    p.on("close", async (code, signal) => {
+      const result = await new PartialStore(ctx.outDir).load<RowResult>(`row:${row.id}`);
+      if (code === 0 && result !== undefined) {
+        resolve({ result });
+        return;
+      }
+      const lines = err
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0 && l.length < 400 && !l.startsWith("at ") && l !== "^");
+      resolve({ error: `child exited ${code ?? signal}: ${lines.slice(-3).join(" | ")}` });
+    });
+  });
+}
+
+/** Child mode: one row, logged to stderr, saved to the run folder's partial store. */
+async function rowChild(job: RowChildJob): Promise<void> {
+  const { initEngine } = await import("@tensor-tt/tt-core");
+  const engine = await initEngine({ backend: job.backend as "wasm" | "cpu" | "tensorflow" });
+  const store = new PartialStore(job.outDir);
+  const say = (m: string) => process.stderr.write(`${m}\n`);
+  const ctx: SuiteContext = {
+    preset: job.preset,
+    outDir: job.outDir,
+    seed: job.seed,
+    engine,
+    resume: false,
+    sharedDataDir: job.sharedDataDir,
+    referenceDir: job.referenceDir,
+    progress: (label) => ({
+      tick: (_n?: number, text?: string) => say(`${label}: ${text ?? ""}`),
+      done: () => undefined,
+    }),
+    log: say,
+    savePartial: (key, value) => store.save(key, value),
+    loadPartial: async () => undefined,
+  };
+  await runPpl(ctx, job.settings);
+  await store.flush();
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const i = process.argv.indexOf("--ppl-row");
+  if (i >= 0 && process.argv[i + 1]) await rowChild(JSON.parse(process.argv[i + 1] as string) as RowChildJob);
 }
 
 export const suite: Suite = {
