@@ -135,6 +135,8 @@ export interface TTLinearFromDenseOptions {
   outFeatures?: number;
   strategy?: Strategy;
   cacheKernel?: boolean;
+  /** Bound of the inference cache in bytes (see {@link TTLinearArgs.cacheMaxBytes}). */
+  cacheMaxBytes?: number;
   seed?: number;
 }
 
@@ -623,6 +625,7 @@ export class TTLinear extends layers.Layer {
     if (opts.name !== undefined) args.name = opts.name;
     if (opts.strategy !== undefined) args.strategy = opts.strategy;
     if (opts.cacheKernel !== undefined) args.cacheKernel = opts.cacheKernel;
+    if (opts.cacheMaxBytes !== undefined) args.cacheMaxBytes = opts.cacheMaxBytes;
     const layer = new TTLinear(args);
     layer.ensureBuilt();
     const weights: tf.Tensor[] = dec.tt.cores.map((c, k) =>

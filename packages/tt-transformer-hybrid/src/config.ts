@@ -80,8 +80,10 @@ export interface HybridTTConfig {
   /** Forward strategy handed to TTLinear, default "auto". */
   ttStrategy?: "auto" | "contract" | "full";
   /**
-   * Let TTLinear keep its rebuilt dense W between inference calls when that is faster (default
-   * false: the model then never holds a dense copy of a TT matrix, which is the memory saving).
+   * Inference cache of the TT layers. false (default): each TTLinear may keep merged core groups
+   * up to 1/8 of its dense kernel's bytes (fast batch-1 decoding, never a dense copy of W, so the
+   * memory saving holds); true: it may also keep the rebuilt dense W when one GEMM with it is the
+   * fastest plan (faster batch inference at attention ranks, dense-sized memory per matrix).
    */
   ttCacheKernel?: boolean;
   /**
@@ -475,4 +477,14 @@ export function resolvePlan(config: HybridTTConfig): ModelPlan {
           },
   };
   return { matrices, embedding };
+}
+
+/** TTLinear cache options for a `inFeatures × outFeatures` matrix under `config.ttCacheKernel`. */
+export function ttCacheOptions(
+  c: Pick<HybridTTConfig, "ttCacheKernel">,
+  inFeatures: number,
+  outFeatures: number,
+): { cacheKernel: true; cacheMaxBytes: number } {
+  const wBytes = inFeatures * outFeatures * 4;
+  return { cacheKernel: true, cacheMaxBytes: c.ttCacheKernel ? wBytes : Math.floor(wBytes / 8) };
 }

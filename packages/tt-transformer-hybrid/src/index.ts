@@ -18,6 +18,7 @@ export {
   modesFor,
   REFERENCE_CONFIG,
   resolvePlan,
+  ttCacheOptions,
   ttMatrixMaxRanks,
   ttParams,
   uniformRankForRatio,

@@ -96,9 +96,18 @@ describe("HybridTTTransformer forward", () => {
       const back = await HybridTTTransformer.load(d);
       expect(back.config).toEqual(m.config);
       const x = ids(2, 9, 4);
-      const a = m.logits(x).dataSync();
-      const b = back.logits(x).dataSync();
-      expect(Array.from(b)).toEqual(Array.from(a));
+      // TT layers prepare their inference cache from the second call with unchanged weights on
+      // (loading sets new weight buffers), and a cached plan rounds differently: compare calls
+      // made in the same cache state.
+      const run = (model: HybridTTTransformer) =>
+        [0, 1, 2].map(() => tf.tidy(() => Array.from(model.logits(x).dataSync())));
+      const a = run(m);
+      const b = run(back);
+      expect(b[2]).toEqual(a[2]);
+      const first = Math.max(
+        ...(b[0] as number[]).map((v, j) => Math.abs(v - ((a[0] as number[])[j] as number))),
+      );
+      expect(first).toBeLessThan(1e-5);
       m.dispose();
       back.dispose();
       x.dispose();

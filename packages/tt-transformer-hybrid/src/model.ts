@@ -19,7 +19,13 @@ import { join } from "node:path";
 import { ConfigError, FormatError, ShapeError } from "@tensor-tt/tt-core";
 import type { TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
-import { type HybridTTConfig, type ModelPlan, resolvePlan, validateConfig } from "./config.js";
+import {
+  type HybridTTConfig,
+  type ModelPlan,
+  resolvePlan,
+  ttCacheOptions,
+  validateConfig,
+} from "./config.js";
 import { fnv1a, packTensors, readEntry, type TensorEntry, writeFileAtomic } from "./io.js";
 import {
   DenseEmbedding,
@@ -137,7 +143,7 @@ export class HybridTTTransformer {
           return new TTLinearModule(
             m.path,
             m,
-            { seed: s, strategy, cacheKernel: c.ttCacheKernel ?? false },
+            { seed: s, strategy, ...ttCacheOptions(c, m.inFeatures, m.outFeatures) },
             init.linear?.get(m.path),
           );
         const resid = m.name === "o" || m.name === "down";

@@ -26,6 +26,7 @@ import {
   type MatrixName,
   modesFor,
   resolvePlan,
+  ttCacheOptions,
   ttMatrixMaxRanks,
   ttParams,
   validateConfig,
@@ -416,7 +417,7 @@ export async function compressModel(
         ranks: m.tt.ranks,
         name: m.path,
         strategy: target.ttStrategy ?? "auto",
-        cacheKernel: target.ttCacheKernel ?? false,
+        ...ttCacheOptions(target, m.inFeatures, m.outFeatures),
       };
       if (opts.method !== undefined) fdOpts.method = opts.method;
       if (opts.seed !== undefined) fdOpts.seed = opts.seed;

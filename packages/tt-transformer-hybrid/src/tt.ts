@@ -37,7 +37,12 @@ export class TTLinearModule implements LinearModule {
   constructor(
     readonly path: string,
     plan: MatrixPlan,
-    opts: { seed: number; strategy: "auto" | "contract" | "full"; cacheKernel: boolean },
+    opts: {
+      seed: number;
+      strategy: "auto" | "contract" | "full";
+      cacheKernel: boolean;
+      cacheMaxBytes: number;
+    },
     layer?: TTLinear,
   ) {
     const tt = plan.tt;
@@ -57,6 +62,7 @@ export class TTLinearModule implements LinearModule {
         init: "gpt",
         strategy: opts.strategy,
         cacheKernel: opts.cacheKernel,
+        cacheMaxBytes: opts.cacheMaxBytes,
         rankOverflow: "keep",
         seed: opts.seed,
       });
