@@ -31,7 +31,8 @@ import {
 } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import type { Suite, SuiteContext, SuiteResult, Table } from "../types.js";
+import { type LinePoint, lineSpec, writePlot } from "../plot.js";
+import type { Plot, Suite, SuiteContext, SuiteResult, Table } from "../types.js";
 
 interface ShapeSpec {
   name: string;
@@ -844,9 +845,40 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
       pytorch: ref ?? null,
     },
     tables,
-    plots: [],
+    plots: await throughputPlots(ctx, rows),
     verdicts,
   };
+}
+
+/** Throughput (tokens/s) vs batch size, TT auto and dense, one SVG per pass. */
+async function throughputPlots(ctx: SuiteContext, rows: Row[]): Promise<Plot[]> {
+  const plots: Plot[] = [];
+  const shown: Record<string, string> = {
+    dense: "dense",
+    tt_auto: "TT auto",
+    tt_auto_nocache: "TT auto (no cache)",
+  };
+  for (const pass of ["fwd", "fwd_bwd"] as const) {
+    const points: LinePoint[] = rows
+      .filter((r) => r.pass === pass && r.ms !== undefined && r.variant in shown)
+      .map((r) => ({
+        x: r.batch,
+        y: r.batch / ((r.ms as number) / 1000),
+        series: `${r.shape.split(" ")[0]} ${shown[r.variant]}`,
+      }));
+    if (points.length === 0) continue;
+    const title = `TT-Linear throughput vs batch size (${pass === "fwd" ? "forward" : "forward + backward"}, ${ctx.engine.backend})`;
+    const spec = lineSpec({
+      title,
+      xTitle: "batch (tokens)",
+      yTitle: "tokens / s",
+      points,
+      xLog: true,
+      yLog: true,
+    });
+    plots.push(await writePlot(ctx.outDir, `layers-throughput-${pass}.svg`, title, spec));
+  }
+  return plots;
 }
 
 export const suite: Suite = {
