@@ -333,7 +333,11 @@ export function resolveRanks(
  * Number of TT-matrix parameters Σ_k r_{k-1}·m_k·n_k·r_k for inner ranks [r_1..r_{d-1}].
  * @example ttMatrixParams([4, 6, 4, 8], [4, 6, 4, 8], [16, 48, 24]) // 47872
  */
-export function ttMatrixParams(rowModes: number[], colModes: number[], innerRanks: number[]): number {
+export function ttMatrixParams(
+  rowModes: readonly number[],
+  colModes: readonly number[],
+  innerRanks: readonly number[],
+): number {
   const s = checkModes(rowModes, colModes);
   check(
     innerRanks.length === s.length - 1,

@@ -16,6 +16,7 @@ import {
   maxTTRanks,
   resolveRanks,
   ShapeError,
+  ttMatrixParams,
 } from "@tensor-tt/tt-core";
 
 /** ∏ xs (1 for the empty list). */
@@ -85,17 +86,13 @@ export function maxInnerRanks(rowModes: readonly number[], colModes: readonly nu
   return maxTTRanks(rowModes, colModes);
 }
 
-/** Number of TT-matrix parameters ∑_k r_{k-1} m_k n_k r_k for inner ranks. */
+/** Number of TT-matrix parameters Σ_k r_{k-1} m_k n_k r_k for inner ranks (tt-core `ttMatrixParams`). */
 export function ttParams(
   rowModes: readonly number[],
   colModes: readonly number[],
   inner: readonly number[],
 ): number {
-  const r = [1, ...inner, 1];
-  let s = 0;
-  for (let k = 0; k < rowModes.length; k++)
-    s += (r[k] as number) * (rowModes[k] as number) * (colModes[k] as number) * (r[k + 1] as number);
-  return s;
+  return ttMatrixParams(rowModes, colModes, inner);
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   RankError,
   resolveRanks,
   ShapeError,
+  ttMatrixParams,
 } from "@tensor-tt/tt-core";
 
 /** Names of the six linear maps of one block. */
@@ -313,18 +314,13 @@ export function ttMatrixMaxRanks(rowModes: readonly number[], colModes: readonly
   return maxTTRanks(rowModes, colModes);
 }
 
-/** Parameters of a TT-matrix: Σ_k r_{k-1} m_k n_k r_k with r_0 = r_d = 1. */
+/** Number of TT-matrix parameters Σ_k r_{k-1} m_k n_k r_k for inner ranks (tt-core `ttMatrixParams`). */
 export function ttParams(
   rowModes: readonly number[],
   colModes: readonly number[],
   inner: readonly number[],
 ): number {
-  const r = [1, ...inner, 1];
-  let total = 0;
-  for (let k = 0; k < rowModes.length; k++) {
-    total += (r[k] as number) * (rowModes[k] as number) * (colModes[k] as number) * (r[k + 1] as number);
-  }
-  return total;
+  return ttMatrixParams(rowModes, colModes, inner);
 }
 
 /**
