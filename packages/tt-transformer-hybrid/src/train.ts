@@ -436,25 +436,25 @@ export async function train(
     let trainMs = 0;
     let trainedTokens = 0;
     const progressEvery = opts.progressEvery ?? 1;
+    /** The result as of now (reads the loop's current step, losses, timings). */
+    const result = (status: TrainResult["status"]): TrainResult => ({
+      status,
+      steps: step,
+      totalSteps,
+      tokens: step * tokensPerStep,
+      losses,
+      evals,
+      resumedFrom,
+      elapsedMs: performance.now() - t0,
+      trainMs,
+      tokensPerSec: trainMs > 0 ? (trainedTokens / trainMs) * 1000 : 0,
+      checkpointPath: dir ? checkpointPath(dir) : null,
+      lastCheckpointStep: lastCkpt,
+    });
     const diverged = (loss: number, norm: number): TrainResult => {
       const err = new NonFiniteLossError(step, loss, norm, lastCkpt);
       if (opts.throwOnNonFinite) throw err;
-      const elapsedMs = performance.now() - t0;
-      return {
-        status: "diverged",
-        steps: step,
-        totalSteps,
-        tokens: step * tokensPerStep,
-        losses,
-        evals,
-        resumedFrom,
-        elapsedMs,
-        trainMs,
-        tokensPerSec: trainMs > 0 ? (trainedTokens / trainMs) * 1000 : 0,
-        checkpointPath: dir ? checkpointPath(dir) : null,
-        lastCheckpointStep: lastCkpt,
-        error: err,
-      };
+      return { ...result("diverged"), error: err };
     };
     while (step < stopAt) {
       const ts = performance.now();
@@ -506,21 +506,7 @@ export async function train(
         if (!(await save())) return diverged(Number.NaN, Number.NaN);
       }
     }
-    const elapsedMs = performance.now() - t0;
-    return {
-      status: step >= totalSteps ? "completed" : "stopped",
-      steps: step,
-      totalSteps,
-      tokens: step * tokensPerStep,
-      losses,
-      evals,
-      resumedFrom,
-      elapsedMs,
-      trainMs,
-      tokensPerSec: trainMs > 0 ? (trainedTokens / trainMs) * 1000 : 0,
-      checkpointPath: dir ? checkpointPath(dir) : null,
-      lastCheckpointStep: lastCkpt,
-    };
+    return result(step >= totalSteps ? "completed" : "stopped");
   } finally {
     opt.dispose();
   }
