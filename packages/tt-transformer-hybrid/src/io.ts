@@ -30,11 +30,20 @@ export async function writeFileAtomic(
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
+  } catch (e) {
     await fh.close();
+    await fs.rm(tmp, { force: true });
+    throw e;
   }
+  await fh.close();
+  // A hook that throws simulates a crash between write and rename: the temp file stays.
   await hooks.beforeRename?.(tmp, path);
-  await fs.rename(tmp, path);
+  try {
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
   try {
     const dh = await fs.open(dir, "r");
     try {

@@ -120,6 +120,20 @@ describe("compressModel", () => {
     x.dispose();
   });
 
+  it("allocates only the new model's weights when some matrices stay dense", async () => {
+    const dense = new HybridTTTransformer(base);
+    const before = tf.memory().numTensors;
+    const { model } = await compressModel(dense, {
+      kind: "hybrid",
+      attentionRanks: null,
+      ffnRanks: [2],
+    });
+    // Every tensor created by compressModel is one of the new model's variables.
+    expect(tf.memory().numTensors - before).toBe(model.trainableVariables().length);
+    dense.dispose();
+    model.dispose();
+  });
+
   it("at low rank reports the TT-SVD error of each matrix and yields a trainable model", async () => {
     const dense = new HybridTTTransformer(base);
     const { model, report, config } = await compressModel(dense, {

@@ -483,8 +483,10 @@ export async function compressModel(
   for (const b of model.blocks) {
     for (const m of [b.q, b.k, b.v, b.o, b.up, b.down]) {
       if (!(m instanceof DenseLinear)) continue;
-      m.kernel.assign(tf.tensor2d(kernels.get(m.path) as Float32Array, [m.inFeatures, m.outFeatures]));
-      m.biasVar.assign(tf.tensor1d(biases.get(m.path) as Float32Array));
+      tf.tidy(() => {
+        m.kernel.assign(tf.tensor2d(kernels.get(m.path) as Float32Array, [m.inFeatures, m.outFeatures]));
+        m.biasVar.assign(tf.tensor1d(biases.get(m.path) as Float32Array));
+      });
       for (const w of m.weights()) ttOwned.add(w.name);
     }
   }
