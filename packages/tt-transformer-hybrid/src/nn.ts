@@ -185,12 +185,13 @@ export class DenseEmbedding implements EmbeddingModule {
     return embeddingLookup(this.table as tf.Tensor2D, ids);
   }
   projectOut(h: tf.Tensor2D): tf.Tensor2D {
-    // A few rows (KV-cached decoding): a transposed-B product reads the table in place. The
-    // explicit Eᵀ costs a full copy of the table plus XNNPACK's packing of that new operand on
-    // every call: measured on wasm for 50257×768, 1 row ~0.4-0.5 s that way vs 0.06-0.12 s;
-    // the two are even around 8-16 rows, beyond which XNNPACK on Eᵀ wins (training, batches).
+    // A few rows (KV-cached decoding): (E·hᵀ)ᵀ reads the table in place as the left operand.
+    // The explicit Eᵀ costs a full copy of the table plus XNNPACK's packing of that new operand on
+    // every call (50257×768 on wasm: ~0.4-0.5 s per call); h·Eᵀ with transposeB runs on wasm's
+    // slow path (1 row 52 ms, 4 rows 196 ms) vs (E·hᵀ)ᵀ 43 ms / 108 ms. Beyond ~8-16 rows
+    // XNNPACK on Eᵀ wins (training, batches).
     if (h.shape[0] <= PROJECT_OUT_TRANSPOSED_B_ROWS)
-      return tf.matMul(h, this.table as tf.Tensor2D, false, true);
+      return tf.tidy(() => tf.transpose(tf.matMul(this.table as tf.Tensor2D, tf.transpose(h))));
     return matMulFast(h, tf.transpose(this.table));
   }
   fullTable(): tf.Tensor2D {
