@@ -191,7 +191,9 @@ export class DenseEmbedding implements EmbeddingModule {
     // slow path (1 row 52 ms, 4 rows 196 ms) vs (E·hᵀ)ᵀ 43 ms / 108 ms. Beyond ~8-16 rows
     // XNNPACK on Eᵀ wins (training, batches).
     if (h.shape[0] <= PROJECT_OUT_TRANSPOSED_B_ROWS)
-      return tf.tidy(() => tf.transpose(tf.matMul(this.table as tf.Tensor2D, tf.transpose(h))));
+      return tf.tidy(() =>
+        tf.transpose(tf.matMul(this.table as tf.Tensor2D, tf.transpose(h))),
+      ) as tf.Tensor2D;
     return matMulFast(h, tf.transpose(this.table));
   }
   fullTable(): tf.Tensor2D {
