@@ -197,9 +197,9 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
   if (wanted !== "auto") {
     const hint =
       wanted === "tensorflow"
-        ? " Install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node in your project."
+        ? " (install @tensorflow/tfjs-node-gpu for CUDA, or @tensorflow/tfjs-node, in your project)"
         : "";
-    throw new BackendUnavailableError(`backend "${wanted}" (from ${source}) is not available.${hint}`, {
+    throw new BackendUnavailableError(`backend "${wanted}" (from ${source}) is not available${hint}`, {
       expected: `a loadable ${wanted} backend`,
       received: tried,
     });
