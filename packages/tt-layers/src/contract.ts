@@ -159,6 +159,47 @@ export function ttMatmul(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape
 }
 
 /**
+ * y = x · W (the plan's contraction) that saves only x and the cores for the backward pass and
+ * recomputes the contraction there under its own short-lived tape: the merged cores / rebuilt W
+ * and every temporary of the forward pass are freed when it returns, instead of staying alive on
+ * the caller's gradient tape until backward. With many TT layers in one model this keeps at most
+ * one layer's temporaries alive at a time, at the cost of one more forward contraction per step.
+ * Gradients equal those of {@link ttMatmul} (same operations, recomputed). Call under a tape.
+ */
+export function ttMatmulRecompute(
+  x: tf.Tensor2D,
+  cores: readonly tf.Tensor[],
+  s: TTShape,
+  plan: Plan,
+): tf.Tensor2D {
+  const d = cores.length;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xs = args.slice(0, -1) as tf.Tensor[];
+    const xin = xs[0] as tf.Tensor2D;
+    const cs = xs.slice(1);
+    save([xin, ...cs]);
+    const value = ttMatmul(xin, cs, s, plan);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const sx = saved[0] as tf.Tensor2D;
+      const sc = saved.slice(1, 1 + d);
+      const f = (...ins: tf.Tensor[]) => ttMatmul(ins[0] as tf.Tensor2D, ins.slice(1), s, plan);
+      // tf.grads at gradient depth 0 replaces the engine's active tape and nulls it when done;
+      // the outer backward pass still walks that tape afterwards (to free what it saved)
+      const state = tf.engine().state;
+      const outerTape = state.activeTape;
+      try {
+        return tf.grads(f)([sx, ...sc], dy);
+      } finally {
+        state.activeTape = outerTape;
+      }
+    };
+    return { value, gradFunc };
+  });
+  return op(x, ...cores) as tf.Tensor2D;
+}
+
+/**
  * y = x · W with W rebuilt one column block at a time: block j holds the columns whose first
  * output index is j (core 0 sliced to n_1 = 1), so at most W/n_1 (plus its merge temporaries)
  * is alive at once instead of W. Same FLOPs as the rebuild; n_1× the op dispatches. Returns null

@@ -10,6 +10,7 @@ export {
   ttFull,
   ttMatmul,
   ttMatmulBlocked,
+  ttMatmulRecompute,
 } from "./contract.js";
 export { DenseLinear, type DenseLinearArgs } from "./dense-linear.js";
 export { type GpuJsMode, GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";

@@ -2,7 +2,7 @@ import { ConfigError, FormatError, RankError, ShapeError, TTError, toDense } fro
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ttFull, ttMatmul, ttMatmulBlocked } from "./contract.js";
+import { ttFull, ttMatmul, ttMatmulBlocked, ttMatmulRecompute } from "./contract.js";
 import { loadTTLayersModel } from "./io.js";
 import { allPlans, fullPlan } from "./plan.js";
 import { denseLayerStats } from "./stats.js";
@@ -214,6 +214,80 @@ describe("TTLinear inference cache of merged cores", () => {
     layer.invalidateCache();
     expect(tf.memory().numTensors).toBe(before);
     layer.dispose();
+  });
+});
+
+describe("TTLinear recomputed backward", () => {
+  it("gives the autodiff value and gradients (dx, every core) for every plan (6 seeds)", () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const { layer, batch } = randomLayer(seed, "full");
+      const s = layer.ttShape;
+      const x = tf.randomNormal([batch, layer.inFeatures], 0, 1, "float32", seed) as tf.Tensor2D;
+      const dy = tf.randomNormal([batch, layer.outFeatures], 0, 1, "float32", seed + 100);
+      for (const plan of allPlans(s.rowModes.length)) {
+        const loss =
+          (fn: typeof ttMatmul) =>
+          (xx: tf.Tensor, ...cs: tf.Tensor[]) =>
+            tf.sum(tf.mul(fn(xx as tf.Tensor2D, cs, s, plan), dy));
+        const yr = ttMatmulRecompute(x, layer.cores(), s, plan);
+        const ya = ttMatmul(x, layer.cores(), s, plan);
+        expect(relMaxDiff(yr.dataSync(), ya.dataSync())).toBeLessThan(1e-5);
+        const gr = tf.grads(loss(ttMatmulRecompute))([x, ...layer.cores()]);
+        const ga = tf.grads(loss(ttMatmul))([x, ...layer.cores()]);
+        expect(gr.length).toBe(1 + s.rowModes.length);
+        gr.forEach((g, i) => {
+          const a = ga[i] as tf.Tensor;
+          expect(g.shape).toEqual(a.shape);
+          expect(relMaxDiff(g.dataSync(), a.dataSync())).toBeLessThan(1e-4);
+        });
+        tf.dispose([yr, ya, ...gr, ...ga]);
+      }
+      tf.dispose([x, dy]);
+      layer.dispose();
+    }
+  });
+
+  it("is what the layer runs under a tape when the plan merges cores, and leaks nothing", () => {
+    for (const [recompute, expected] of [
+      ["auto", true],
+      [true, true],
+      [false, false],
+    ] as const) {
+      const layer = new TTLinear({
+        inFeatures: 24,
+        outFeatures: 12,
+        inModes: [2, 3, 4],
+        outModes: [3, 2, 2],
+        ranks: [3, 4],
+        strategy: "full",
+        recompute,
+        seed: 5,
+      });
+      const x = tf.randomNormal([6, 24], 0, 1, "float32", 3);
+      tf.dispose(layer.apply(x) as tf.Tensor);
+      expect(layer.lastPlan).not.toMatch(/recompute/);
+      const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.square(layer.apply(x) as tf.Tensor)) as tf.Scalar,
+        vars,
+      );
+      expect(/recompute/.test(layer.lastPlan ?? "")).toBe(expected);
+      // gradients equal those of the plain autodiff of the same plan
+      const s = layer.ttShape;
+      const b = layer.bias() as tf.Tensor1D;
+      const ref = tf.grads((...cs: tf.Tensor[]) =>
+        tf.sum(tf.square(tf.add(ttMatmul(x as tf.Tensor2D, cs, s, fullPlan(3)), b))),
+      )(layer.cores());
+      layer.cores().forEach((_, i) => {
+        const g = grads[(vars[i] as tf.Variable).name] as tf.Tensor;
+        expect(relMaxDiff(g.dataSync(), (ref[i] as tf.Tensor).dataSync())).toBeLessThan(1e-4);
+      });
+      tf.dispose([value, ...Object.values(grads), ...ref]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose(x);
+      layer.dispose();
+    }
   });
 });
 

@@ -38,6 +38,7 @@ import {
   ttFull,
   ttMatmul,
   ttMatmulBlocked,
+  ttMatmulRecompute,
 } from "./contract.js";
 import { coreStddev, targetVariance } from "./init.js";
 import {
@@ -116,6 +117,14 @@ export interface TTLinearArgs extends LayerArgs {
    * Default true.
    */
   blockedRebuild?: boolean;
+  /**
+   * Under a gradient tape, run the contraction as one custom-gradient op that saves only x and the
+   * cores and recomputes the contraction in the backward pass (see `ttMatmulRecompute`), so the
+   * merged cores / rebuilt W and their temporaries are not kept alive on the tape until backward.
+   * `"auto"` (default): when the plan merges cores (a rebuild of W or of core groups, whose
+   * temporaries can exceed W several times over); `true`: always; `false`: never.
+   */
+  recompute?: boolean | "auto";
   /** Seed of the core initializers (core k uses seed + k). Default: random. */
   seed?: number;
 }
@@ -181,6 +190,7 @@ export class TTLinear extends layers.Layer {
   readonly cacheKernel: boolean;
   readonly cacheMaxBytes: number;
   readonly blockedRebuild: boolean;
+  readonly recompute: boolean | "auto";
   readonly seed: number | undefined;
   readonly rankOverflow: RankOverflow;
   private coreVars: LayerVariable[] = [];
@@ -243,6 +253,12 @@ export class TTLinear extends layers.Layer {
     this.cacheKernel = args.cacheKernel ?? true;
     this.cacheMaxBytes = args.cacheMaxBytes ?? inFeatures * outFeatures * 4;
     this.blockedRebuild = args.blockedRebuild ?? true;
+    this.recompute = args.recompute ?? "auto";
+    if (this.recompute !== true && this.recompute !== false && this.recompute !== "auto")
+      throw new ConfigError("TTLinear recompute is invalid", {
+        expected: 'true, false or "auto"',
+        received: String(args.recompute),
+      });
     if (!(this.cacheMaxBytes >= 0))
       throw new ConfigError("TTLinear cacheMaxBytes is invalid", {
         expected: "a number of bytes >= 0",
@@ -380,7 +396,17 @@ export class TTLinear extends layers.Layer {
             ? ttMatmulBlocked(x2, this.cores(), this.ttShape)
             : null;
         if (blocked) this.lastPlan = `${this.lastPlan} blocked×${this.outModes[0]}`;
-        y = blocked ?? ttMatmul(x2, this.cores(), this.ttShape, best.plan);
+        const recompute =
+          !blocked &&
+          tf.engine().isTapeOn() &&
+          (this.recompute === true ||
+            (this.recompute === "auto" && preparedFloats(this.ttShape, best.plan) > 0));
+        if (recompute) this.lastPlan = `${this.lastPlan} recompute`;
+        y =
+          blocked ??
+          (recompute
+            ? ttMatmulRecompute(x2, this.cores(), this.ttShape, best.plan)
+            : ttMatmul(x2, this.cores(), this.ttShape, best.plan));
         if (b) y = tf.add(y, b);
       }
       return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
@@ -549,6 +575,7 @@ export class TTLinear extends layers.Layer {
       cacheKernel: this.cacheKernel,
       cacheMaxBytes: this.cacheMaxBytes,
       blockedRebuild: this.blockedRebuild,
+      recompute: this.recompute,
       rankOverflow: this.rankOverflow,
     };
     if (this.seed !== undefined) config["seed"] = this.seed;
