@@ -203,8 +203,10 @@ export function pplSettings(preset: PresetName, backend?: string): PplSettings {
       // the scratch rows dense / uniform / hybrid only (TT-SVD and the budgeted allocation of
       // 72 matrices are not run) and the first 2,048 tokens of valid and test. Each row runs in
       // its own child process (the heap never shrinks: the row after dense aborted in-process).
-      // Measured 2026-11-26: dense runs; uniform (r=157) and hybrid (s=32) abort the module at
-      // their first step even alone, at 1 × 128 and at 1 × 64 (tt-layers' TT training memory).
+      // Measured 2026-11-26: all three rows run (PPL_PAPER_MAX_STEPS=2). Uniform (r=157) and hybrid
+      // (s=32) used to abort the module at their first step: every TTLinear kept its merge
+      // temporaries on the tape until backward (3.0 GB live after the hybrid's forward pass);
+      // tt-layers now recomputes them in the backward pass (~1.7 GB heap after a step).
       const steps = capFromEnv ?? 3;
       return {
         ...paper,
