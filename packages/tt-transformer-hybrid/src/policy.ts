@@ -161,6 +161,18 @@ function bound(it: Item, ranks: number[]): number {
   );
 }
 
+/** `base` with every rank, schedule and target field cleared: the dense model of its dimensions. */
+function withoutRanks(base: HybridTTConfig): HybridTTConfig {
+  return {
+    ...base,
+    attentionRanks: null,
+    ffnRanks: null,
+    embedRanks: null,
+    layerRanks: null,
+    compressionTargets: null,
+  };
+}
+
 /**
  * Chooses ranks for every matrix under a total-compression budget (see the module comment).
  * @throws {RankError} when even rank 1 everywhere exceeds the budget.
@@ -171,14 +183,7 @@ export function allocateRanks(
   weights?: WeightSource,
   embeddingTable?: Float32Array | null,
 ): AllocationResult {
-  const c = validateConfig({
-    ...base,
-    attentionRanks: null,
-    ffnRanks: null,
-    embedRanks: null,
-    layerRanks: null,
-    compressionTargets: null,
-  });
+  const c = validateConfig(withoutRanks(base));
   if (!(policy.targetRatio >= 1)) {
     throw new ConfigError("budget targetRatio must be >= 1", {
       expected: ">= 1",
@@ -308,14 +313,7 @@ export function configForPolicy(
   policy: RankPolicy,
   opts: { weights?: WeightSource; embeddingTable?: Float32Array | null } = {},
 ): HybridTTConfig {
-  const clean = {
-    ...base,
-    attentionRanks: null,
-    ffnRanks: null,
-    embedRanks: null,
-    layerRanks: null,
-    compressionTargets: null,
-  };
+  const clean = withoutRanks(base);
   switch (policy.kind) {
     case "dense":
       return validateConfig(clean);

@@ -32,6 +32,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   computeCompressionStats,
+  defaultConfig,
   generate,
   type HybridTTConfig,
   HybridTTTransformer,
@@ -103,18 +104,8 @@ interface Measure {
 function sizes(preset: SuiteContext["preset"]): SizeSpec[] {
   const tiny: SizeSpec = {
     name: "tiny (d64 L2 V1000)",
-    base: {
-      ...REFERENCE_CONFIG,
-      vocabSize: 1000,
-      dModel: 64,
-      nHeads: 4,
-      nLayers: 2,
-      dFF: 256,
-      maxSeqLen: 64,
-      attentionRanks: null,
-      ffnRanks: null,
-      dropout: 0,
-    },
+    // defaultConfig(): d64, 4 heads, 2 layers, dFF 256, context 64, vocab 1000, dense, no dropout.
+    base: defaultConfig(),
     hybrid: { attentionRanks: [4, 8, 4], ffnRanks: [4, 8, 4] },
     trainBatch: 4,
     trainSeq: 32,
