@@ -20,7 +20,7 @@ describe("paper preset settings", () => {
         undefined,
         undefined,
       ]);
-      expect(s.kinds).toHaveLength(5);
+      expect(s.kinds).toHaveLength(6);
     }
   });
 

@@ -129,6 +129,8 @@ describe("ppl suite end to end (tiny model on the embedded sample)", () => {
       "uniform/compressed",
       "hybrid/scratch",
       "hybrid/compressed",
+      "hybrid-fast/scratch",
+      "hybrid-fast/compressed",
       "auto-same/scratch",
       "auto-same/compressed",
       "auto-high/scratch",
@@ -159,7 +161,7 @@ describe("ppl suite end to end (tiny model on the embedded sample)", () => {
     expect(md).toContain("![Test perplexity vs total compression](ppl-vs-compression.svg)");
     const svg = await readFile(join(outDir, "ppl-vs-compression.svg"), "utf8");
     const symbols = svg.match(/<g class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/s)?.[1] ?? "";
-    expect((symbols.match(/<path /g) ?? []).length).toBe(10);
+    expect((symbols.match(/<path /g) ?? []).length).toBe(12);
     expect(existsSync(join(outDir, "partial"))).toBe(true);
   });
 
@@ -167,7 +169,7 @@ describe("ppl suite end to end (tiny model on the embedded sample)", () => {
     const stderr = new RecordingStream();
     const rec = await makeRun(true, stderr).execute();
     expect(stderr.text).not.toContain("train dense: started");
-    expect((stderr.text.match(/saved by the interrupted run, skipped/g) ?? []).length).toBe(10);
+    expect((stderr.text.match(/saved by the interrupted run, skipped/g) ?? []).length).toBe(12);
     expect((rec.figures as { rows: RowResult[] }).rows).toEqual(
       (result.figures as { rows: RowResult[] }).rows,
     );

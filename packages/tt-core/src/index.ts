@@ -18,16 +18,20 @@ export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense 
 export { mulberry32, randomNormal } from "./random.js";
 export { deserializeTT, serializeTT } from "./serialize.js";
 export {
+  chooseMatrixModes,
   compressionRatio,
   type FactorizeOptions,
   factorizeDim,
   type MatmulOrder,
+  type MatrixModeChoice,
+  type ModeLayout,
   maxTTRanks,
   type RankOverflow,
   type RankSpec,
   resolveRanks,
   ttMatmulFlops,
   ttMatrixParams,
+  twoGroupFlopsPerRow,
 } from "./shapes.js";
 export { matMul } from "./tfops.js";
 export { type DType, TTMatrix, TTTensor } from "./tt.js";

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { RankError, ShapeError, ValueError } from "./errors.js";
+import { ConfigError, RankError, ShapeError, ValueError } from "./errors.js";
 import {
+  chooseMatrixModes,
   compressionRatio,
   factorizeDim,
   maxTTRanks,
   resolveRanks,
   ttMatmulFlops,
   ttMatrixParams,
+  twoGroupFlopsPerRow,
 } from "./shapes.js";
 
 describe("factorizeDim", () => {
@@ -135,5 +137,78 @@ describe("parameter and FLOP counts", () => {
     expect(full).toBe(50872320 + 2 * 512 * 768 * 768);
     expect(ttMatmulFlops([4, 6, 4, 8], [4, 6, 4, 8], [24, 48, 24], 512)).toBe(full);
     expect(() => ttMatmulFlops([2], [2], [], 0)).toThrow(ValueError);
+  });
+});
+
+describe("chooseMatrixModes", () => {
+  const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
+  it("two-group FLOPs per row: 2·r·min(N_L·M + M_R·N, N_R·M + M_L·N)", () => {
+    // 768×768 split after two cores: M_L = 192, N_L = 4, M_R = 4, N_R = 192, r = 48.
+    expect(twoGroupFlopsPerRow([12, 16, 2, 2], [2, 2, 12, 16], [24, 48, 24], 2)).toBe(
+      2 * 48 * (4 * 768 + 4 * 768),
+    );
+    // Balanced [4,6,4,8]: M_L = N_L = 24, M_R = N_R = 32 → 2·48·(24·768 + 32·768).
+    expect(twoGroupFlopsPerRow([4, 6, 4, 8], [4, 6, 4, 8], [16, 48, 24], 2)).toBe(
+      2 * 48 * (24 * 768 + 32 * 768),
+    );
+  });
+
+  it("reference shapes: keeps the ranks, costs fewer FLOPs per row than balanced and than dense", () => {
+    for (const [rows, cols, ranks] of [
+      [768, 768, [24, 48, 24]],
+      [768, 3072, [8, 16, 8]],
+      [3072, 768, [8, 16, 8]],
+    ] as [number, number, number[]][]) {
+      const f = chooseMatrixModes(rows, cols, ranks, { layout: "fast" });
+      const b = chooseMatrixModes(rows, cols, ranks, { layout: "balanced" });
+      expect(prod(f.rowModes)).toBe(rows);
+      expect(prod(f.colModes)).toBe(cols);
+      expect(f.ranks).toEqual(ranks);
+      expect(f.flopsPerRow).toBeLessThan(b.flopsPerRow / 4);
+      expect(f.flopsPerRow).toBeLessThan(2 * rows * cols);
+      expect(f.params).toBe(ttMatrixParams(f.rowModes, f.colModes, ranks));
+    }
+    // The 768×768 attention choice, worked by hand in the docs.
+    const a = chooseMatrixModes(768, 768, [24, 48, 24]);
+    expect(a.flopsPerRow).toBe(589824);
+  });
+
+  it("random shapes: the constraints hold (ranks kept, no bottleneck, parameter budget) or balanced is returned", () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const sizes = [64, 96, 128, 144, 256, 384, 512];
+    for (let t = 0; t < 25; t++) {
+      const rows = sizes[rnd(sizes.length)] as number;
+      const cols = sizes[rnd(sizes.length)] as number;
+      const ranks = [1 + rnd(8), 1 + rnd(16), 1 + rnd(8)];
+      const f = chooseMatrixModes(rows, cols, ranks);
+      const b = chooseMatrixModes(rows, cols, ranks, { layout: "balanced" });
+      expect(prod(f.rowModes)).toBe(rows);
+      expect(prod(f.colModes)).toBe(cols);
+      expect(f.flopsPerRow).toBeLessThanOrEqual(b.flopsPerRow);
+      if (f.rowModes.join() === b.rowModes.join() && f.colModes.join() === b.colModes.join()) continue;
+      expect(f.ranks).toEqual(ranks);
+      const max = maxTTRanks(f.rowModes, f.colModes);
+      for (const [i, r] of ranks.entries()) expect(r).toBeLessThanOrEqual(max[i] as number);
+      for (let k = 1; k < 4; k++) {
+        const ML = prod(f.rowModes.slice(0, k));
+        const NL = prod(f.colModes.slice(0, k));
+        const cap = (ranks[k - 1] as number) * Math.min(ML, NL) * Math.min(rows / ML, cols / NL);
+        expect(cap).toBeGreaterThanOrEqual(Math.min(rows, cols));
+      }
+      const ref = ttMatrixParams(b.rowModes, b.colModes, ranks);
+      expect(f.params).toBeGreaterThanOrEqual(0.75 * ref);
+      expect(f.params).toBeLessThanOrEqual(1.5 * ref);
+    }
+  });
+
+  it("rejects a rank list of the wrong length or bad entries, and unknown layouts", () => {
+    expect(() => chooseMatrixModes(768, 768, [24, 48])).not.toThrow(); // order 3 from the list
+    expect(() => chooseMatrixModes(768, 768, [24, 48], { order: 4 })).toThrow(RankError);
+    expect(() => chooseMatrixModes(768, 768, [24, 0, 24])).toThrow(RankError);
+    expect(() => chooseMatrixModes(768, 768, [24, 48, 24], { layout: "odd" as "fast" })).toThrow(ConfigError);
   });
 });

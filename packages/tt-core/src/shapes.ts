@@ -410,3 +410,199 @@ export function ttMatmulFlops(
     });
   return Math.min(ltr, rtl, full);
 }
+
+/** How automatic TT-matrix modes are laid out. */
+export type ModeLayout = "balanced" | "fast";
+
+/** Result of {@link chooseMatrixModes}. */
+export interface MatrixModeChoice {
+  rowModes: number[];
+  colModes: number[];
+  /** Inner ranks as instantiated on these modes (the requested ones, clipped if they had to be). */
+  ranks: number[];
+  /** Σ r_{k-1}·m_k·n_k·r_k. */
+  params: number;
+  /** FLOPs per input row of the cheapest two-group product (cores merged either side of `splitBond`). */
+  flopsPerRow: number;
+  /** Bond (1..d-1) at which the cores are split into the two merged groups. */
+  splitBond: number;
+}
+
+/** Every ordered factorization of n into d factors, each ≥ `min`. */
+function orderedFactorizations(n: number, d: number, min: number): number[][] {
+  const out: number[][] = [];
+  const rec = (rest: number, k: number, acc: number[]) => {
+    if (k === d - 1) {
+      if (rest >= min) out.push([...acc, rest]);
+      return;
+    }
+    for (let f = min; f <= rest; f++) if (rest % f === 0) rec(rest / f, k + 1, [...acc, f]);
+  };
+  rec(n, 0, []);
+  return out;
+}
+
+/**
+ * FLOPs per input row of y = x·W when W's cores are merged into two groups split at bond k
+ * (A = cores < k: [M_L, N_L, r_k]; B = cores ≥ k: [r_k, M_R, N_R]), the cheaper of the two
+ * orders: 2·r_k·(N_L·M + M_R·N) (A first) or 2·r_k·(N_R·M + M_L·N) (B first).
+ */
+export function twoGroupFlopsPerRow(
+  rowModes: readonly number[],
+  colModes: readonly number[],
+  innerRanks: readonly number[],
+  k: number,
+): number {
+  const M = prod(rowModes);
+  const N = prod(colModes);
+  const ML = prod(rowModes.slice(0, k));
+  const NL = prod(colModes.slice(0, k));
+  const MR = M / ML;
+  const NR = N / NL;
+  const r = innerRanks[k - 1] as number;
+  return 2 * r * Math.min(NL * M + MR * N, NR * M + ML * N);
+}
+
+/**
+ * Automatic modes of a TT-matrix `rows × cols` for given inner ranks.
+ *
+ * `"balanced"` returns tt-core's balanced factorization of each side (the same modes for rows
+ * and columns of a square matrix). `"fast"` searches every pair of ordered factorizations
+ * (factors ≥ 2) for the layout whose forward product is cheapest once the cores are merged
+ * into two groups (the inference-time contraction of tt-layers): with row modes large before
+ * the split and column modes large after it, the product costs 2·r·(N_L·M + M_R·N) FLOPs per
+ * row instead of the ≈ 2·r·√(MN)·(…) of a balanced layout — for 768×768 at ranks [24, 48, 24]
+ * 0.59 MFLOP per row against dense 1.18 and balanced 4.1.
+ *
+ * Candidates must (1) attain the requested ranks without clipping; (2) have no rank bottleneck:
+ * for every bond k, r_k·min(M_L, N_L)·min(M_R, N_R) ≥ min(rows, cols), so a full-rank W stays
+ * expressible; (3) keep every mode ≤ ⌈√rows⌉ (resp. ⌈√cols⌉), so no core degenerates into a
+ * dense factor; (4) hold 0.75–1.5× the parameters the balanced layout would have at the same
+ * (unclipped) ranks, so the capacity the ranks were chosen for is kept. Among those: fewest
+ * FLOPs per row, then parameters closest to the balanced count. When no candidate qualifies or
+ * none beats the balanced layout, the balanced layout is returned.
+ *
+ * @throws {ShapeError} rows or cols not an integer ≥ 2^d (fast) / ≥ 1 (balanced); {@link RankError}
+ *   for a rank list of the wrong length or non-positive entries.
+ */
+export function chooseMatrixModes(
+  rows: number,
+  cols: number,
+  innerRanks: readonly number[],
+  opts: {
+    layout?: ModeLayout;
+    order?: number;
+    /** The caller's balanced layout (reference parameter count and fallback); default tt-core's balanced factorization. */
+    balanced?: { rowModes: readonly number[]; colModes: readonly number[] };
+  } = {},
+): MatrixModeChoice {
+  const d = opts.order ?? innerRanks.length + 1;
+  const layout = opts.layout ?? "fast";
+  check(
+    innerRanks.length === d - 1,
+    () =>
+      new RankError("inner rank list does not fit the TT order", {
+        expected: `${d - 1} inner ranks`,
+        received: describe(innerRanks),
+      }),
+  );
+  for (const r of innerRanks)
+    check(
+      Number.isInteger(r) && r >= 1,
+      () =>
+        new RankError("TT ranks must be integers >= 1", {
+          expected: "integers >= 1",
+          received: describe(innerRanks),
+        }),
+    );
+  if (layout !== "fast" && layout !== "balanced")
+    throw new ConfigError("unknown mode layout", { expected: "balanced | fast", received: String(layout) });
+  const describeChoice = (rowModes: number[], colModes: number[]): MatrixModeChoice => {
+    const max = maxTTRanks(rowModes, colModes);
+    const ranks = innerRanks.map((r, i) => Math.min(r, max[i] as number));
+    let best = Number.POSITIVE_INFINITY;
+    let bond = 1;
+    for (let k = 1; k < d; k++) {
+      const f = twoGroupFlopsPerRow(rowModes, colModes, ranks, k);
+      if (f < best) {
+        best = f;
+        bond = k;
+      }
+    }
+    return {
+      rowModes,
+      colModes,
+      ranks,
+      params: ttMatrixParams(rowModes, colModes, ranks),
+      flopsPerRow: best,
+      splitBond: bond,
+    };
+  };
+  if (layout === "balanced") {
+    if (opts.balanced) {
+      const { rowModes, colModes } = opts.balanced;
+      check(
+        rowModes.length === d && colModes.length === d && prod(rowModes) === rows && prod(colModes) === cols,
+        () =>
+          new ShapeError("balanced layout does not fit the matrix", {
+            expected: `${d} row modes of product ${rows} and ${d} column modes of product ${cols}`,
+            received: `${describe(rowModes)} / ${describe(colModes)}`,
+          }),
+      );
+      return describeChoice([...rowModes], [...colModes]);
+    }
+    const rowModes = factorizeDim(rows, d, { minMode: 1, maxMode: Number.POSITIVE_INFINITY }).modes;
+    const colModes = factorizeDim(cols, d, { minMode: 1, maxMode: Number.POSITIVE_INFINITY }).modes;
+    return describeChoice(rowModes, colModes);
+  }
+  const rowsF = orderedFactorizations(rows, d, 2).filter((m) => Math.max(...m) <= Math.ceil(Math.sqrt(rows)));
+  const colsF = orderedFactorizations(cols, d, 2).filter((m) => Math.max(...m) <= Math.ceil(Math.sqrt(cols)));
+  const balOpts = {
+    layout: "balanced" as const,
+    order: d,
+    ...(opts.balanced ? { balanced: opts.balanced } : {}),
+  };
+  // Parameter budget: the balanced layout's count at the requested (unclipped) ranks.
+  const bal = chooseMatrixModes(rows, cols, innerRanks, balOpts);
+  if (rowsF.length === 0 || colsF.length === 0) return bal;
+  const ref = params(
+    bal.rowModes.map((m, i) => m * (bal.colModes[i] as number)),
+    innerRanks,
+  );
+  const minRC = Math.min(rows, cols);
+  type Cand = { rm: number[]; cm: number[]; params: number; flops: number };
+  const cands: Cand[] = [];
+  for (const rm of rowsF) {
+    for (const cm of colsF) {
+      const max = maxTTRanks(rm, cm);
+      if (innerRanks.some((r, i) => r > (max[i] as number))) continue;
+      let bottleneck = false;
+      for (let k = 1; k < d && !bottleneck; k++) {
+        const ML = prod(rm.slice(0, k));
+        const NL = prod(cm.slice(0, k));
+        const cap = (innerRanks[k - 1] as number) * Math.min(ML, NL) * Math.min(rows / ML, cols / NL);
+        if (cap < minRC) bottleneck = true;
+      }
+      if (bottleneck) continue;
+      const p = params(
+        rm.map((m, i) => m * (cm[i] as number)),
+        innerRanks,
+      );
+      if (p < 0.75 * ref || p > 1.5 * ref) continue;
+      let flops = Number.POSITIVE_INFINITY;
+      for (let k = 1; k < d; k++) flops = Math.min(flops, twoGroupFlopsPerRow(rm, cm, innerRanks, k));
+      cands.push({ rm, cm, params: p, flops });
+    }
+  }
+  // No layout keeps every rank, stays free of bottlenecks and within the budget: balanced.
+  if (cands.length === 0) return bal;
+  const pick = cands.sort(
+    (a, b) =>
+      a.flops - b.flops ||
+      Math.abs(a.params - ref) - Math.abs(b.params - ref) ||
+      a.rm.join().localeCompare(b.rm.join()) ||
+      a.cm.join().localeCompare(b.cm.join()),
+  )[0] as Cand;
+  if (pick.flops >= bal.flopsPerRow) return bal;
+  return describeChoice(pick.rm, pick.cm);
+}

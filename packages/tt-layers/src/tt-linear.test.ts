@@ -1,4 +1,12 @@
-import { ConfigError, FormatError, RankError, ShapeError, TTError, toDense } from "@tensor-tt/tt-core";
+import {
+  ConfigError,
+  chooseMatrixModes,
+  FormatError,
+  RankError,
+  ShapeError,
+  TTError,
+  toDense,
+} from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +79,40 @@ describe("TTLinear forward", () => {
       }
     });
   }
+
+  it('modeLayout "fast" picks tt-core\'s cheap layout and still equals x·full(W)+b (3 shapes, cached and not)', () => {
+    for (const [inF, outF, ranks] of [
+      [96, 96, [6, 12, 6]],
+      [64, 256, [4, 8, 4]],
+      [256, 64, [4, 8, 4]],
+    ] as [number, number, number[]][]) {
+      const choice = chooseMatrixModes(inF, outF, ranks, { layout: "fast" });
+      const layer = new TTLinear({
+        inFeatures: inF,
+        outFeatures: outF,
+        ranks,
+        modeLayout: "fast",
+        seed: inF + outF,
+      });
+      expect(layer.inModes).toEqual(choice.rowModes);
+      expect(layer.outModes).toEqual(choice.colModes);
+      expect(layer.ranks.slice(1, -1)).toEqual(ranks);
+      for (const batch of [1, 5]) {
+        const x = tf.randomNormal([batch, inF], 0, 1, "float32", batch) as tf.Tensor2D;
+        const ref = reference(layer, x);
+        for (let call = 0; call < 3; call++) {
+          const y = layer.apply(x) as tf.Tensor;
+          expect(relMaxDiff(y.dataSync(), ref)).toBeLessThan(2e-5);
+          y.dispose();
+        }
+        x.dispose();
+      }
+      layer.dispose();
+    }
+    expect(() => new TTLinear({ inFeatures: 8, outFeatures: 8, modeLayout: "odd" as "fast" })).toThrow(
+      ConfigError,
+    );
+  });
 
   it("every contraction plan (grouping × direction) gives the same product", () => {
     for (let seed = 1; seed <= 4; seed++) {

@@ -39,14 +39,21 @@ import { type TTEmbeddingLayer, TTEmbeddingModule, TTLinearModule, ttEmbeddingCl
 /** How to choose ranks. */
 export type RankPolicy =
   | { kind: "dense" }
-  | { kind: "uniform"; ranks: number[]; includeEmbeddings?: boolean }
+  | { kind: "uniform"; ranks: number[]; includeEmbeddings?: boolean; modeLayout?: ModeLayout }
   | {
       kind: "hybrid";
       attentionRanks: number[] | null;
       ffnRanks: number[] | null;
       embedRanks?: number[] | null;
+      /** Modes of the TT projections (config `modeLayout`); default: the base config's. */
+      modeLayout?: ModeLayout;
     }
-  | { kind: "schedule"; layers: Array<LayerRankSpec | null>; embedRanks?: number[] | null }
+  | {
+      kind: "schedule";
+      layers: Array<LayerRankSpec | null>;
+      embedRanks?: number[] | null;
+      modeLayout?: ModeLayout;
+    }
   | { kind: "targets"; attention?: number; ffn?: number; embedding?: number }
   | {
       kind: "budget";
@@ -184,6 +191,12 @@ export function allocateRanks(
   embeddingTable?: Float32Array | null,
 ): AllocationResult {
   const c = validateConfig(withoutRanks(base));
+  if (c.modeLayout === "fast") {
+    throw new ConfigError("the budget policy allocates ranks on balanced modes", {
+      expected: 'modeLayout "balanced" (or absent) with a budget policy',
+      received: 'modeLayout "fast"',
+    });
+  }
   if (!(policy.targetRatio >= 1)) {
     throw new ConfigError("budget targetRatio must be >= 1", {
       expected: ">= 1",
@@ -308,6 +321,13 @@ export function allocateRanks(
  * The config that realizes `policy` on the dimensions of `base`.
  * `opts.weights` (dense kernels by path) drives the budget policy's spectra; without it the proxy is used.
  */
+type ModeLayout = "balanced" | "fast";
+
+/** The policy's `modeLayout` as a config patch (nothing when it does not set one). */
+function layoutOf(p: { modeLayout?: ModeLayout }): { modeLayout?: ModeLayout } {
+  return p.modeLayout !== undefined ? { modeLayout: p.modeLayout } : {};
+}
+
 export function configForPolicy(
   base: HybridTTConfig,
   policy: RankPolicy,
@@ -320,6 +340,7 @@ export function configForPolicy(
     case "uniform":
       return validateConfig({
         ...clean,
+        ...layoutOf(policy),
         attentionRanks: policy.ranks,
         ffnRanks: policy.ranks,
         embedRanks: policy.includeEmbeddings ? policy.ranks : null,
@@ -327,12 +348,18 @@ export function configForPolicy(
     case "hybrid":
       return validateConfig({
         ...clean,
+        ...layoutOf(policy),
         attentionRanks: policy.attentionRanks,
         ffnRanks: policy.ffnRanks,
         embedRanks: policy.embedRanks ?? null,
       });
     case "schedule":
-      return validateConfig({ ...clean, layerRanks: policy.layers, embedRanks: policy.embedRanks ?? null });
+      return validateConfig({
+        ...clean,
+        ...layoutOf(policy),
+        layerRanks: policy.layers,
+        embedRanks: policy.embedRanks ?? null,
+      });
     case "targets": {
       const t: { attention?: number; ffn?: number; embedding?: number } = {};
       if (policy.attention !== undefined) t.attention = policy.attention;
@@ -423,8 +450,17 @@ export async function compressModel(
       kernel.dispose();
       bias.dispose();
       const ranks = [...layer.ranks].slice(1, -1);
+      if (target.modeLayout === "fast" && ranks.some((r, i) => r !== m.tt?.ranks[i])) {
+        // The "fast" modes are chosen from the ranks; a lower TT-SVD rank would change them.
+        throw new RankError(`${m.path}: TT-SVD reached lower ranks than the "fast" modes were chosen for`, {
+          expected: JSON.stringify(m.tt.ranks),
+          received: `${JSON.stringify(ranks)} (numerically rank-deficient matrix: use modeLayout "balanced")`,
+        });
+      }
       linear.set(m.path, layer);
-      spec[m.name] = ranks;
+      // "fast" modes are a function of the configured ranks: keep the nominal list so that the
+      // new config resolves to these very modes (TT-SVD reached exactly the clipped nominal ranks).
+      spec[m.name] = target.modeLayout === "fast" ? [...m.tt.nominalRanks] : ranks;
       report.push({ name: m.path, shape: [m.inFeatures, m.outFeatures], ranks, relError });
     }
     layerRanks.push({ matrices: spec });

@@ -97,9 +97,9 @@ export interface PplSettings {
   isolateRows?: boolean;
 }
 
-export type Kind = "dense" | "uniform" | "hybrid" | "auto-same" | "auto-high";
+export type Kind = "dense" | "uniform" | "hybrid" | "hybrid-fast" | "auto-same" | "auto-high";
 export type Init = "scratch" | "compressed";
-const ALL_KINDS: Kind[] = ["dense", "uniform", "hybrid", "auto-same", "auto-high"];
+const ALL_KINDS: Kind[] = ["dense", "uniform", "hybrid", "hybrid-fast", "auto-same", "auto-high"];
 
 const common = {
   dropout: 0,
@@ -473,6 +473,17 @@ export async function runPpl(ctx: SuiteContext, s: PplSettings): Promise<SuiteRe
       policy: { kind: "hybrid", attentionRanks: hybrid.attentionRanks, ffnRanks: hybrid.ffnRanks },
       ranks: `s=${hybrid.scale}: attn [3s,6s,3s], ffn [s,2s,s]`,
     },
+    // The hybrid's ranks on modeLayout "fast" (modes chosen for cheap inference products):
+    // measures what that layout costs in perplexity.
+    "hybrid-fast": {
+      policy: {
+        kind: "hybrid",
+        attentionRanks: hybrid.attentionRanks,
+        ffnRanks: hybrid.ffnRanks,
+        modeLayout: "fast",
+      },
+      ranks: `hybrid's ranks, modeLayout "fast"`,
+    },
     "auto-same": {
       policy: { kind: "budget", targetRatio: hybrid.ratio, includeEmbeddings: false },
       ranks: `budget ${hybrid.ratio.toFixed(3)}x, embeddings dense`,
@@ -785,7 +796,7 @@ async function assemble(ctx: SuiteContext, s: PplSettings, a: AssembleInput): Pr
         xTitle: "total compression ratio (×, all parameters)",
         yTitle: "test perplexity",
         points,
-        seriesOrder: ["dense", "uniform", "hybrid", "auto"],
+        seriesOrder: ["dense", "uniform", "hybrid", "hybrid-fast", "auto"],
         yLog: true,
         ...(denseRow
           ? { rules: [{ y: denseRow.testPpl, label: `dense ${denseRow.testPpl.toFixed(1)}` }] }
@@ -837,6 +848,12 @@ export function verdictsFor(s: PplSettings, byId: Map<string, RowResult>): strin
     const h = byId.get(`hybrid/${init}`);
     const same = byId.get(`auto-same/${init}`);
     const high = byId.get(`auto-high/${init}`);
+    const fast = byId.get(`hybrid-fast/${init}`);
+    if (fast && h) {
+      out.push(
+        `Hybrid on modeLayout "fast" vs balanced modes, ${tag}: ${fast.totalRatio.toFixed(2)}× test ppl ${fast.testPpl.toFixed(2)} vs ${h.totalRatio.toFixed(2)}× ${h.testPpl.toFixed(2)} (${pct(fast.testPpl, h.testPpl)}).`,
+      );
+    }
     if (u && h) {
       const beats = h.testPpl < u.testPpl && h.totalRatio >= u.totalRatio;
       out.push(
