@@ -291,7 +291,7 @@ describe("TTLinear recomputed backward", () => {
 
   it("is what the layer runs under a tape when the plan merges cores, and leaks nothing", () => {
     for (const [recompute, expected] of [
-      ["auto", true],
+      ["auto", false], // W of 288 floats: below W/4 and 2^20 floats, kept on the tape
       [true, true],
       [false, false],
     ] as const) {
@@ -328,6 +328,24 @@ describe("TTLinear recomputed backward", () => {
       tf.dispose([value, ...Object.values(grads), ...ref]);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose(x);
+      layer.dispose();
+    }
+  });
+});
+
+describe("TTLinear recompute auto threshold", () => {
+  it("recomputes under a tape only when the merged cores exceed W/4 and 2^20 floats", () => {
+    for (const [inF, outF, expected] of [
+      [1024, 2048, true], // rebuilt W: 2^21 floats
+      [256, 512, false], // rebuilt W: 2^17 floats
+    ] as const) {
+      const layer = new TTLinear({ inFeatures: inF, outFeatures: outF, ranks: 2, strategy: "full", seed: 1 });
+      const x = tf.randomNormal([4, inF], 0, 1, "float32", 1);
+      tf.dispose(layer.apply(x) as tf.Tensor);
+      const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as tf.Tensor) as tf.Scalar, vars);
+      expect(/recompute/.test(layer.lastPlan ?? ""), `${inF}→${outF}: ${layer.lastPlan}`).toBe(expected);
+      tf.dispose([value, ...Object.values(grads), x]);
       layer.dispose();
     }
   });
