@@ -252,3 +252,25 @@ export function ttFull(cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D {
   const w = d === 1 ? (cores[0] as tf.Tensor) : mergeCores(cores, s, 0, d - 1);
   return tf.reshape(w, [prod(s.rowModes), prod(s.colModes)]);
 }
+
+/**
+ * y = f(x) computed on blocks of `rows` rows of x (the last block shorter) and concatenated; every
+ * block's temporaries, and the blocks themselves once concatenated, are freed at once. For
+ * inference (no gradient tape): bounds the transient memory of a contraction whose intermediates
+ * are wider than its output.
+ */
+export function contractRowBlocks(
+  x: tf.Tensor2D,
+  rows: number,
+  f: (xb: tf.Tensor2D) => tf.Tensor2D,
+): tf.Tensor2D {
+  const [batch, inF] = x.shape;
+  const parts: tf.Tensor2D[] = [];
+  for (let i = 0; i < batch; i += rows) {
+    const n = Math.min(rows, batch - i);
+    parts.push(tf.tidy(() => f(tf.slice(x, [i, 0], [n, inF]) as tf.Tensor2D)));
+  }
+  const y = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return y;
+}

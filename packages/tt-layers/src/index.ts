@@ -5,6 +5,7 @@
 
 export {
   contractPrepared,
+  contractRowBlocks,
   type PreparedPlan,
   preparePlan,
   ttFull,

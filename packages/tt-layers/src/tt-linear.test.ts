@@ -333,6 +333,36 @@ describe("TTLinear recomputed backward", () => {
   });
 });
 
+describe("TTLinear row-blocked inference (input wider than output)", () => {
+  it("gives the unblocked result for every batch and leaks nothing", () => {
+    const layer = new TTLinear({
+      inFeatures: 384,
+      outFeatures: 64,
+      ranks: [4, 8, 4],
+      modeLayout: "fast",
+      cacheMaxBytes: (384 * 64 * 4) / 8, // merged groups only, as in the transformer
+      seed: 3,
+    });
+    for (const batch of [1, 20, 33, 70]) {
+      const x = tf.randomNormal([batch, 384], 0, 1, "float32", batch) as tf.Tensor2D;
+      const ref = reference(layer, x);
+      let steady = 0;
+      for (let call = 0; call < 4; call++) {
+        const y = layer.apply(x) as tf.Tensor;
+        expect(relMaxDiff(y.dataSync(), ref)).toBeLessThan(2e-5);
+        y.dispose();
+        if (call === 2) steady = tf.memory().numTensors;
+      }
+      // blocks of 64/4 = 16 rows from 33 rows on, once the merged cores are cached
+      expect(layer.lastPlan ?? "").toMatch(/^cached \[/);
+      expect(/rows×/.test(layer.lastPlan ?? ""), layer.lastPlan ?? "").toBe(batch > 32);
+      expect(tf.memory().numTensors).toBe(steady);
+      x.dispose();
+    }
+    layer.dispose();
+  });
+});
+
 describe("TTLinear recompute auto threshold", () => {
   it("recomputes under a tape only when the merged cores exceed W/4 and 2^20 floats", () => {
     for (const [inF, outF, expected] of [
