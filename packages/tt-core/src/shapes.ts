@@ -204,6 +204,19 @@ export function maxTTRanks(rowModes: readonly number[], colModes?: readonly numb
   return out;
 }
 
+/** @throws {RankError} unless every inner rank is an integer ≥ 1. */
+function checkRankEntries(innerRanks: readonly number[]): void {
+  for (const r of innerRanks)
+    check(
+      Number.isInteger(r) && r >= 1,
+      () =>
+        new RankError("TT ranks must be integers >= 1", {
+          expected: "integers >= 1",
+          received: describe(innerRanks),
+        }),
+    );
+}
+
 /** Σ_k r_{k-1}·s_k·r_k over full ranks [1, ...inner, 1]. */
 function params(s: readonly number[], inner: readonly number[]): number {
   const r = [1, ...inner, 1];
@@ -347,15 +360,7 @@ export function ttMatrixParams(
         received: `${innerRanks.length}: ${describe(innerRanks)}`,
       }),
   );
-  for (const r of innerRanks)
-    check(
-      Number.isInteger(r) && r >= 1,
-      () =>
-        new RankError("TT ranks must be integers >= 1", {
-          expected: "integers >= 1",
-          received: describe(innerRanks),
-        }),
-    );
+  checkRankEntries(innerRanks);
   return params(s, innerRanks);
 }
 
@@ -506,15 +511,7 @@ export function chooseMatrixModes(
         received: describe(innerRanks),
       }),
   );
-  for (const r of innerRanks)
-    check(
-      Number.isInteger(r) && r >= 1,
-      () =>
-        new RankError("TT ranks must be integers >= 1", {
-          expected: "integers >= 1",
-          received: describe(innerRanks),
-        }),
-    );
+  checkRankEntries(innerRanks);
   if (layout !== "fast" && layout !== "balanced")
     throw new ConfigError("unknown mode layout", { expected: "balanced | fast", received: String(layout) });
   const describeChoice = (rowModes: number[], colModes: number[]): MatrixModeChoice => {

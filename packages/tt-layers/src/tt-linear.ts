@@ -555,15 +555,19 @@ export class TTLinear extends layers.Layer {
    */
   /**
    * Inference with prepared cores on an input wider than the output: the contraction's first step
-   * transposes x (a copy of the input) and its peak is ≈ input + intermediate, which for a tall
-   * batch exceeds the dense layer's W + output (3072→768 at 4096 rows: 63 MB vs 35 MB). Blocks of
-   * ⌊outFeatures/4⌋ rows bound that part to a fraction of W; the outputs are concatenated.
-   * Returns the block size, or null when one block is fine (or under a tape).
+   * transposes x (a copy of the input), so its transient is ≈ B·(in + out) floats, which for a
+   * tall batch exceeds the dense layer's W + 2 outputs (3072→768 at 4096 rows: 63 MB vs 35 MB).
+   * Then x is taken in blocks of rows sized so that one block's copies (slice, transpose,
+   * intermediate ≈ rows·(2·in + out)) fit in W + one output, and the block outputs are
+   * concatenated. Returns the block size, or null when one block fits (or under a tape).
    */
   private rowBlock(batch: number): number | null {
-    if (tf.engine().isTapeOn() || this.inFeatures <= this.outFeatures) return null;
-    const rows = Math.max(1, Math.floor(this.outFeatures / 4));
-    return batch > 2 * rows ? rows : null;
+    const inF = this.inFeatures;
+    const outF = this.outFeatures;
+    if (tf.engine().isTapeOn() || inF <= outF) return null;
+    if (batch * (inF + outF) <= inF * outF + 2 * batch * outF) return null;
+    const rows = Math.max(1, Math.floor((inF * outF + batch * outF) / (2 * inF + outF)));
+    return rows < batch ? rows : null;
   }
 
   private blockingSaves(batch: number): boolean {
