@@ -60,6 +60,7 @@ describe("root README", () => {
       expect(r.status, out).toBe(0);
       expect(r.stdout).toContain("originalParams: 124439808");
       expect(r.stdout).toContain("compressedParams: 42065664");
+      expect(r.stdout).toContain("fastParams: 42927360");
       const ppl = /ppl: ([\d.]+)/.exec(r.stdout);
       expect(Number(ppl?.[1])).toBeGreaterThan(1);
       expect(Number(ppl?.[1])).toBeLessThan(2100);

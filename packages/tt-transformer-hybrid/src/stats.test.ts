@@ -1,6 +1,6 @@
 import { initEngine } from "@tensor-tt/tt-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { defaultConfig, defaultModes, type HybridTTConfig, REFERENCE_CONFIG } from "./config.js";
+import { defaultConfig, defaultModes, type HybridTTConfig, REFERENCE_CONFIG, resolvePlan } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
 import { computeCompressionStats } from "./stats.js";
 
@@ -39,6 +39,30 @@ describe("computeCompressionStats", () => {
     expect(s.total.compressionRatio).toBeCloseTo(124_439_808 / hand, 12);
     expect(s.layers[0]?.matrices[0]?.nominalRanks).toEqual([24, 48, 24]);
     expect(s.layers[0]?.matrices[0]?.ranks).toEqual([16, 48, 24]);
+  });
+
+  it('matches a hand count of the reference config on modeLayout "fast" (modes written out)', () => {
+    // tt-core chooseMatrixModes for these ranks; the plan must use exactly these modes.
+    const plan = resolvePlan({ ...REFERENCE_CONFIG, modeLayout: "fast" }).matrices[0] ?? [];
+    expect(plan.map((m) => [m.name, m.tt?.inModes, m.tt?.outModes])).toEqual([
+      ["q", [12, 16, 2, 2], [2, 2, 12, 16]],
+      ["k", [12, 16, 2, 2], [2, 2, 12, 16]],
+      ["v", [12, 16, 2, 2], [2, 2, 12, 16]],
+      ["o", [12, 16, 2, 2], [2, 2, 12, 16]],
+      ["up", [12, 16, 2, 2], [4, 3, 16, 16]],
+      ["down", [16, 16, 2, 6], [2, 2, 24, 8]],
+    ]);
+    const attn = tt([12, 16, 2, 2], [2, 2, 12, 16], [24, 48, 24]) + 768;
+    const up = tt([12, 16, 2, 2], [4, 3, 16, 16], [8, 16, 8]) + 3072;
+    const down = tt([16, 16, 2, 6], [2, 2, 24, 8], [8, 16, 8]) + 768;
+    expect(attn - 768).toBe(65_856);
+    expect(up - 3072).toBe(10_880);
+    const hand = 50257 * 768 + 1024 * 768 + 12 * (4 * attn + up + down + 2 * 2 * 768) + 2 * 768;
+    const s = computeCompressionStats({ ...REFERENCE_CONFIG, modeLayout: "fast" });
+    expect(hand).toBe(42_927_360);
+    expect(s.total.compressedParams).toBe(hand);
+    expect(s.total.originalParams).toBe(124_439_808);
+    expect(s.layers[0]?.matrices[0]?.ranks).toEqual([24, 48, 24]);
   });
 
   it("counts nominal ranks with rankOverflow keep (the reference harness's nominal column)", () => {
