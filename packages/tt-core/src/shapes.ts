@@ -487,10 +487,45 @@ export function twoGroupFlopsPerRow(
  * FLOPs per row, then parameters closest to the balanced count. When no candidate qualifies or
  * none beats the balanced layout, the balanced layout is returned.
  *
- * @throws {ShapeError} rows or cols not an integer ≥ 2^d (fast) / ≥ 1 (balanced); {@link RankError}
- *   for a rank list of the wrong length or non-positive entries.
+ * When rows or cols have no factorization into d modes ≥ 2, the balanced layout is returned (its
+ * modes may then include 1s). Results are memoized.
+ *
+ * @throws {RankError} for a rank list of the wrong length or non-positive entries;
+ *   {@link ConfigError} for an unknown layout; {@link ShapeError} for a `balanced` layout that does
+ *   not fit the matrix.
  */
+const modeChoiceMemo = new Map<string, MatrixModeChoice>();
+
 export function chooseMatrixModes(
+  rows: number,
+  cols: number,
+  innerRanks: readonly number[],
+  opts: {
+    layout?: ModeLayout;
+    order?: number;
+    balanced?: { rowModes: readonly number[]; colModes: readonly number[] };
+  } = {},
+): MatrixModeChoice {
+  // The search enumerates every pair of ordered factorizations (≈ 0.1 s at 768×3072, order 4) and
+  // a model asks for the same few shapes dozens of times: results are memoized (returned as copies).
+  const key = JSON.stringify([
+    rows,
+    cols,
+    innerRanks,
+    opts.layout ?? "fast",
+    opts.order ?? null,
+    opts.balanced ?? null,
+  ]);
+  let hit = modeChoiceMemo.get(key);
+  if (!hit) {
+    hit = chooseMatrixModesUncached(rows, cols, innerRanks, opts);
+    if (modeChoiceMemo.size > 256) modeChoiceMemo.clear();
+    modeChoiceMemo.set(key, hit);
+  }
+  return { ...hit, rowModes: [...hit.rowModes], colModes: [...hit.colModes], ranks: [...hit.ranks] };
+}
+
+function chooseMatrixModesUncached(
   rows: number,
   cols: number,
   innerRanks: readonly number[],

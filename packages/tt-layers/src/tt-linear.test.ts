@@ -291,7 +291,7 @@ describe("TTLinear recomputed backward", () => {
 
   it("is what the layer runs under a tape when the plan merges cores, and leaks nothing", () => {
     for (const [recompute, expected] of [
-      ["auto", false], // W of 288 floats: below W/4 and 2^20 floats, kept on the tape
+      ["auto", false], // W of 288 floats: below W/4 and 2^18 floats, kept on the tape
       [true, true],
       [false, false],
     ] as const) {
@@ -364,10 +364,11 @@ describe("TTLinear row-blocked inference (input wider than output)", () => {
 });
 
 describe("TTLinear recompute auto threshold", () => {
-  it("recomputes under a tape only when the merged cores exceed W/4 and 2^20 floats", () => {
+  it("recomputes under a tape only when the merged cores exceed W/4 and 2^18 floats", () => {
     for (const [inF, outF, expected] of [
       [1024, 2048, true], // rebuilt W: 2^21 floats
       [256, 512, false], // rebuilt W: 2^17 floats
+      [768, 768, true], // rebuilt W: 589,824 floats (a balanced GPT-2 attention matrix)
     ] as const) {
       const layer = new TTLinear({ inFeatures: inF, outFeatures: outF, ranks: 2, strategy: "full", seed: 1 });
       const x = tf.randomNormal([4, inF], 0, 1, "float32", 1);

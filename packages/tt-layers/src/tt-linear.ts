@@ -132,7 +132,7 @@ export interface TTLinearArgs extends LayerArgs {
    * Under a gradient tape, run the contraction as one custom-gradient op that saves only x and the
    * cores and recomputes the contraction in the backward pass (see `ttMatmulRecompute`), so the
    * merged cores / rebuilt W and their temporaries are not kept alive on the tape until backward.
-   * `"auto"` (default): when the plan's merged cores exceed both W/4 and 2^20 floats (a large
+   * `"auto"` (default): when the plan's merged cores exceed both W/4 and 2^18 floats (a large
    * rebuilt W or large core groups, whose temporaries can exceed W several times over); `true`:
    * always; `false`: never.
    */
@@ -165,14 +165,14 @@ export interface TTLinearFromDenseOptions {
 
 /**
  * recompute "auto" recomputes the forward contraction in the backward pass when the merged cores
- * the tape would keep alive exceed both W/4 and 2^20 floats (4 MB): a large rebuilt W or large
+ * the tape would keep alive exceed both W/4 and 2^18 floats (1 MB): a large rebuilt W or large
  * merged groups (memory: hybrid paper dims 3,027 → 619 MB live), not two small merged groups
  * (the "fast" mode layout: 2 × 36,864 floats at 768×768) nor the W of a small layer, whose
  * recomputation would only cost time (measured on wasm at 1024 tokens: a 128→512 layer's
  * forward + backward 29.7 ms recomputed vs 24.8 ms kept).
  */
 const RECOMPUTE_ABOVE_W_FRACTION = 1 / 4;
-const RECOMPUTE_ABOVE_FLOATS = 1 << 20;
+const RECOMPUTE_ABOVE_FLOATS = 1 << 18;
 
 interface KernelCache {
   /** dataIds of the cores the entries were prepared from. */
@@ -548,12 +548,6 @@ export class TTLinear extends layers.Layer {
   }
 
   /**
-   * Whether the blocked rebuild lowers the peak: it keeps the output twice (blocks + their
-   * concatenation) and W/n_1 twice, the one-piece rebuild W twice (merge temporaries) and the
-   * output once, so blocking pays while B·N < 2·W·(1 − 1/n_1). Never under a gradient tape
-   * (the per-block backward costs 1.5–2.5× the unblocked one on wasm).
-   */
-  /**
    * Inference with prepared cores on an input wider than the output: the contraction's first step
    * transposes x (a copy of the input), so its transient is ≈ B·(in + out) floats, which for a
    * tall batch exceeds the dense layer's W + 2 outputs (3072→768 at 4096 rows: 63 MB vs 35 MB).
@@ -570,6 +564,12 @@ export class TTLinear extends layers.Layer {
     return rows < batch ? rows : null;
   }
 
+  /**
+   * Whether the blocked rebuild lowers the peak: it keeps the output twice (blocks + their
+   * concatenation) and W/n_1 twice, the one-piece rebuild W twice (merge temporaries) and the
+   * output once, so blocking pays while B·N < 2·W·(1 − 1/n_1). Never under a gradient tape
+   * (the per-block backward costs 1.5–2.5× the unblocked one on wasm).
+   */
   private blockingSaves(batch: number): boolean {
     if (tf.engine().isTapeOn()) return false;
     const n1 = this.outModes[0] as number;

@@ -426,20 +426,21 @@ function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixP
   else ranks = isAttn ? c.attentionRanks : c.ffnRanks;
   let inModes = modesFor(c, inFeatures);
   let outModes = modesFor(c, outFeatures);
+  const exact = (m: number[], n: number) => m.reduce((a, b) => a * b, 1) === n;
   if (
     c.modeLayout === "fast" &&
     ranks !== null &&
     ranks !== undefined &&
     !c.modes?.[String(inFeatures)] &&
-    !c.modes?.[String(outFeatures)]
+    !c.modes?.[String(outFeatures)] &&
+    // a dimension the balanced modes must pad has no exact factorization: the ShapeError below
+    exact(inModes, inFeatures) &&
+    exact(outModes, outFeatures)
   ) {
-    const exact = (m: number[], n: number) => m.reduce((a, b) => a * b, 1) === n;
     const f = chooseMatrixModes(inFeatures, outFeatures, ranks, {
       layout: "fast",
       order: c.order ?? 4,
-      ...(exact(inModes, inFeatures) && exact(outModes, outFeatures)
-        ? { balanced: { rowModes: inModes, colModes: outModes } }
-        : {}),
+      balanced: { rowModes: inModes, colModes: outModes },
     });
     inModes = f.rowModes;
     outModes = f.colModes;

@@ -167,6 +167,9 @@ export interface EmbeddingModule {
   dispose(): void;
 }
 
+/** Rows per model dimension up to which the tied head multiplies with the table as the left operand. */
+const PROJECT_OUT_LEFT_TABLE_ROWS_PER_DIM = 2;
+
 export class DenseEmbedding implements EmbeddingModule {
   readonly kind = "dense" as const;
   readonly table: tf.Variable;
@@ -182,13 +185,17 @@ export class DenseEmbedding implements EmbeddingModule {
     return embeddingLookup(this.table as tf.Tensor2D, ids);
   }
   projectOut(h: tf.Tensor2D): tf.Tensor2D {
-    // (E·hᵀ)ᵀ: the table is the LEFT operand, read in place; XNNPACK packs only hᵀ (N×d).
-    // h·Eᵀ would need a transposed copy of the table plus XNNPACK's packing of that fresh
-    // right-hand operand on every call (2 × 154 MB at 50257×768), and its backward packs E again.
-    // Measured on wasm at 50257×768: inference 1 row 32 ms vs 52 ms (transposeB), 256 rows
-    // 0.64 s vs 2.37 s (h·transpose(E)); a training step (forward + both gradients) at 64 rows
-    // 0.8 s vs 2.6 s. The backward (matMulFast) uses dC·h for dE and Eᵀ·dC for dh.
-    return tf.tidy(() => tf.transpose(matMulFast(this.table as tf.Tensor2D, tf.transpose(h)))) as tf.Tensor2D;
+    // Up to 2·dim rows, (E·hᵀ)ᵀ: the table is the LEFT operand, read in place, and XNNPACK packs
+    // only hᵀ (N×d); it costs one extra N×V logits buffer (the transpose). h·Eᵀ instead needs a
+    // transposed copy of the table plus XNNPACK's packing of that fresh right operand (2·V·d) on
+    // every call, and its backward packs E again. Measured on wasm at 50257×768: inference 1 row
+    // 32 vs 52 ms, 256 rows 0.64 vs 2.37 s; a training step's head (forward + both gradients, 64
+    // rows) 0.8 vs 2.6 s. Beyond 2·dim rows the extra N×V buffer outweighs the 2·V·d copies.
+    if (h.shape[0] <= PROJECT_OUT_LEFT_TABLE_ROWS_PER_DIM * this.dim)
+      return tf.tidy(() =>
+        tf.transpose(matMulFast(this.table as tf.Tensor2D, tf.transpose(h))),
+      ) as tf.Tensor2D;
+    return matMulFast(h, tf.transpose(this.table));
   }
   fullTable(): tf.Tensor2D {
     return this.table.clone() as tf.Tensor2D;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, chooseMatrixModes, initEngine, RankError } from "@tensor-tt/tt-core";
+import { ConfigError, chooseMatrixModes, initEngine, RankError, ShapeError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defaultConfig, REFERENCE_CONFIG, resolvePlan } from "./config.js";
@@ -235,6 +235,12 @@ describe('modeLayout "fast"', () => {
       model.dispose();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("rejects, like the balanced layout, a dimension with no exact factorization", () => {
+    const odd = { ...b4, dFF: 194, attentionRanks: null, ffnRanks: [4, 8, 4] };
+    expect(() => resolvePlan(odd)).toThrow(ShapeError);
+    expect(() => resolvePlan({ ...odd, modeLayout: "fast" })).toThrow(ShapeError);
   });
 
   it("compressModel decomposes onto the fast modes; the budget policy rejects the layout", async () => {
