@@ -24,6 +24,7 @@ export {
   factorizeDim,
   type MatmulOrder,
   type MatrixModeChoice,
+  type MatrixModeOptions,
   type ModeLayout,
   maxTTRanks,
   type RankOverflow,

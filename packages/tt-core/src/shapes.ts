@@ -433,6 +433,19 @@ export interface MatrixModeChoice {
   splitBond: number;
 }
 
+/** Options of {@link chooseMatrixModes}. */
+export interface MatrixModeOptions {
+  /** "fast" (default) or "balanced". */
+  layout?: ModeLayout;
+  /** Number of cores d (default: innerRanks.length + 1). */
+  order?: number;
+  /** The caller's balanced layout (reference parameter count and fallback); default tt-core's balanced factorization. */
+  balanced?: { rowModes: readonly number[]; colModes: readonly number[] };
+}
+
+/** Results of {@link chooseMatrixModes} by argument list. */
+const modeChoiceMemo = new Map<string, MatrixModeChoice>();
+
 /** Every ordered factorization of n into d factors, each ≥ `min`. */
 function orderedFactorizations(n: number, d: number, min: number): number[][] {
   const out: number[][] = [];
@@ -494,17 +507,11 @@ export function twoGroupFlopsPerRow(
  *   {@link ConfigError} for an unknown layout; {@link ShapeError} for a `balanced` layout that does
  *   not fit the matrix.
  */
-const modeChoiceMemo = new Map<string, MatrixModeChoice>();
-
 export function chooseMatrixModes(
   rows: number,
   cols: number,
   innerRanks: readonly number[],
-  opts: {
-    layout?: ModeLayout;
-    order?: number;
-    balanced?: { rowModes: readonly number[]; colModes: readonly number[] };
-  } = {},
+  opts: MatrixModeOptions = {},
 ): MatrixModeChoice {
   // The search enumerates every pair of ordered factorizations (≈ 0.1 s at 768×3072, order 4) and
   // a model asks for the same few shapes dozens of times: results are memoized (returned as copies).
@@ -529,12 +536,7 @@ function chooseMatrixModesUncached(
   rows: number,
   cols: number,
   innerRanks: readonly number[],
-  opts: {
-    layout?: ModeLayout;
-    order?: number;
-    /** The caller's balanced layout (reference parameter count and fallback); default tt-core's balanced factorization. */
-    balanced?: { rowModes: readonly number[]; colModes: readonly number[] };
-  } = {},
+  opts: MatrixModeOptions,
 ): MatrixModeChoice {
   const d = opts.order ?? innerRanks.length + 1;
   const layout = opts.layout ?? "fast";

@@ -16,10 +16,11 @@
  * default 0.5) on every unfolding, normalized per unfolding.
  */
 
-import { ConfigError, maxTTRanks, permuteAxes, RankError, symEig } from "@tensor-tt/tt-core";
+import { ConfigError, permuteAxes, RankError, symEig } from "@tensor-tt/tt-core";
 import { TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  clipRanks,
   type HybridTTConfig,
   type LayerRankSpec,
   MATRIX_NAMES,
@@ -450,10 +451,9 @@ export async function compressModel(
       kernel.dispose();
       bias.dispose();
       const ranks = [...layer.ranks].slice(1, -1);
-      const reachable = m.tt.nominalRanks.map((r, i) =>
-        Math.min(r, maxTTRanks(m.tt?.inModes ?? [], m.tt?.outModes ?? [])[i] as number),
-      );
-      if (target.modeLayout === "fast" && ranks.some((r, i) => r !== reachable[i])) {
+      const reachable =
+        target.modeLayout === "fast" ? clipRanks(m.tt.nominalRanks, m.tt.inModes, m.tt.outModes) : null;
+      if (reachable && ranks.some((r, i) => r !== reachable[i])) {
         // The "fast" modes are chosen from the ranks; a lower TT-SVD rank would change them.
         throw new RankError(`${m.path}: TT-SVD reached lower ranks than the "fast" modes were chosen for`, {
           expected: JSON.stringify(reachable),
