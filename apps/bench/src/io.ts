@@ -1,40 +1,13 @@
 /**
- * File helpers for the bench: every file the bench writes goes through
- * {@link writeFileAtomic}, so an interrupted run never leaves a half-written
+ * File helpers for the bench: every file the bench writes goes through tt-core's
+ * `writeFileAtomic` (re-exported here), so an interrupted run never leaves a half-written
  * result, report, plot or partial row behind.
- *
- * Atomicity: the bytes go to a temporary file in the same folder (same file
- * system), are flushed with `fsync`, and the temporary file is renamed over the
- * target. `rename(2)` within one file system replaces the target in one step:
- * a reader sees either the old file or the new one, never a mixture.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "@tensor-tt/tt-core/node";
 
-/**
- * Writes `data` to `path` atomically (temp file in the same folder + fsync + rename).
- * Creates the parent folder when missing. On failure the temporary file is removed
- * and the previous content of `path` (if any) is left untouched.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(tmp, "wx");
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(tmp, path);
-  } catch (e) {
-    if (handle !== undefined) await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
-}
+export { writeFileAtomic };
 
 /** `JSON.stringify` that survives the values a bench produces (NaN/Infinity → null, bigint → string, typed arrays → arrays). */
 export function toJson(value: unknown, indent = 2): string {

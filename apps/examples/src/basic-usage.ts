@@ -19,12 +19,12 @@
  */
 import { parseArgs } from "node:util";
 import { describeEngine, initEngine } from "@tensor-tt/tt-core";
+import { Rng } from "@tensor-tt/tt-core/random";
 import {
   type CompressionStats,
   computeCompressionStats,
   type HybridTTConfig,
   HybridTTTransformer,
-  Rng,
 } from "@tensor-tt/tt-transformer-hybrid";
 import * as tf from "@tensorflow/tfjs-core";
 import { backendFlag, type CommonOptions, fmtInt, fmtRatio, intFlag, runIfEntryPoint, table } from "./cli.js";

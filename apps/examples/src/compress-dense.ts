@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type CorpusSource, loadWordLevel } from "@tensor-tt/datasets";
 import { describeEngine, initEngine } from "@tensor-tt/tt-core";
+import { writeFileAtomic } from "@tensor-tt/tt-core/node";
 import {
   type CompressionReportRow,
   type CompressionStats,
@@ -29,7 +30,6 @@ import {
   HybridTTTransformer,
   type TrainResult,
   train,
-  writeFileAtomic,
 } from "@tensor-tt/tt-transformer-hybrid";
 import {
   backendFlag,

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../src/download.js";
+import { writeFileAtomic } from "@tensor-tt/tt-core/node";
 import { type Split, type Variant, WIKITEXT2 } from "../src/manifest.js";
 import { findSharedDataDir, findSplitFiles } from "../src/resolve.js";
 import { readTextFile } from "../src/stream.js";

@@ -10,34 +10,10 @@
  *   `stride < seqLen` (sliding window) each token after the first window is scored with at least
  *   `seqLen - stride` tokens of context.
  */
+
+import { mulberry32, shuffleInPlace } from "@tensor-tt/tt-core/random";
 import { ArgumentError, fmtInt } from "./errors.js";
 import { positiveInt } from "./words.js";
-
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher-Yates shuffle of `a` in place with `rand` (floats in [0, 1)). */
-export function shuffleInPlace<T extends { length: number; [i: number]: number }>(
-  a: T,
-  rand: () => number,
-): T {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-  return a;
-}
 
 /** Seed of epoch `epoch` for base seed `seed` (a splitmix-style mix, so nearby seeds decorrelate). */
 export function epochSeed(seed: number, epoch: number): number {

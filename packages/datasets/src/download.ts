@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { writeFileAtomic } from "@tensor-tt/tt-core/node";
 import { ChecksumError, DataError, DownloadError, fmtInt } from "./errors.js";
 import { type FileSpec, type Mirror, type Split, type Variant, WIKITEXT2 } from "./manifest.js";
 import { readZipMember } from "./zip.js";
@@ -170,19 +171,6 @@ export async function downloadFile(
     }
   }
   await rename(partial, dest);
-}
-
-/** Writes `bytes` to `dest` through a temporary file in the same folder and a rename. */
-export async function writeFileAtomic(dest: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, dest);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 function describeCause(e: unknown): string {

@@ -10,7 +10,6 @@ export {
   downloadFile,
   downloadSplits,
   sha256File,
-  writeFileAtomic,
 } from "./download.js";
 export * from "./errors.js";
 export * from "./manifest.js";

@@ -2,9 +2,8 @@
  * A word-level vocabulary: a bijection between words and dense ids `0..size-1`, with the two
  * special tokens of WikiText (`<eos>` at the end of every line, `<unk>` for rare words).
  */
-import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomicSync } from "@tensor-tt/tt-core/node";
 import { ArgumentError, DataFormatError, fmtInt } from "./errors.js";
 
 export const EOS = "<eos>";
@@ -165,14 +164,7 @@ export class Vocabulary {
 
   /** Writes the JSON form atomically (temporary file in the same folder, then rename). */
   save(path: string): void {
-    const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-    try {
-      writeFileSync(tmp, JSON.stringify(this.toJSON()));
-      renameSync(tmp, path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+    writeFileAtomicSync(path, JSON.stringify(this.toJSON()));
   }
 
   /**

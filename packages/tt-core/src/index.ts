@@ -15,7 +15,7 @@ export * from "./errors.js";
 export { type FloatArray, qr, type SVDResult, svd, symEig } from "./linalg.js";
 export { ttMatmulDense } from "./matmul.js";
 export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
-export { mulberry32, randomNormal } from "./random.js";
+export { hashInts, mulberry32, permutation, Rng, randomNormal, shuffleInPlace } from "./random.js";
 export { deserializeTT, serializeTT } from "./serialize.js";
 export {
   chooseMatrixModes,

@@ -5,9 +5,9 @@
  */
 
 import { ConfigError, ShapeError } from "@tensor-tt/tt-core";
+import { Rng } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 import { HybridTTTransformer } from "./model.js";
-import { Rng } from "./rng.js";
 
 export interface GenerateOptions {
   maxNewTokens: number;

@@ -25,7 +25,6 @@ export {
   validateConfig,
 } from "./config.js";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
-export { type AtomicWriteHooks, writeFileAtomic } from "./io.js";
 export {
   type Block,
   type ForwardOptions,
@@ -56,7 +55,6 @@ export {
   unfoldingSpectra,
   type WeightSource,
 } from "./policy.js";
-export { hashInts, Rng } from "./rng.js";
 export {
   type ComponentName,
   type CompressionStats,

@@ -1,60 +1,7 @@
 /**
- * File helpers: atomic writes (temp file in the same folder, fsync, rename) and a small binary
- * container (`TTCK` magic, JSON header, raw little-endian float32 payload) used for checkpoints.
+ * A small binary container (`TTCK` magic, JSON header, raw little-endian float32 payload) used for checkpoints.
  */
-import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { FormatError } from "@tensor-tt/tt-core";
-
-/** Test hooks of {@link writeFileAtomic}. */
-export interface AtomicWriteHooks {
-  /** Called after the temp file is complete and synced, before the rename; throwing here simulates a crash. */
-  beforeRename?: (tempPath: string, finalPath: string) => void | Promise<void>;
-}
-
-/**
- * Writes `data` to `path` so that a reader sees either the old file or the complete new one:
- * the bytes go to `.<name>.tmp-<pid>-<random>` in the same folder, are fsynced, then renamed over
- * `path`. A crash before the rename leaves the previous file untouched (the temp file may remain).
- */
-export async function writeFileAtomic(
-  path: string,
-  data: Uint8Array | string,
-  hooks: AtomicWriteHooks = {},
-): Promise<void> {
-  const dir = dirname(path);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  const fh = await fs.open(tmp, "w");
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  // A hook that throws simulates a crash between write and rename: the temp file stays.
-  await hooks.beforeRename?.(tmp, path);
-  try {
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  try {
-    const dh = await fs.open(dir, "r");
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Directory fsync is not supported everywhere; the rename itself is atomic.
-  }
-}
 
 /** FNV-1a 32-bit over bytes (integrity check of weight files, not a security hash). */
 export function fnv1a(bytes: Uint8Array): number {

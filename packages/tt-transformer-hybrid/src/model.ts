@@ -17,6 +17,8 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, FormatError, ShapeError } from "@tensor-tt/tt-core";
+import { writeFileAtomic } from "@tensor-tt/tt-core/node";
+import { hashInts } from "@tensor-tt/tt-core/random";
 import type { TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -26,7 +28,7 @@ import {
   ttCacheOptions,
   validateConfig,
 } from "./config.js";
-import { fnv1a, packTensors, readEntry, type TensorEntry, writeFileAtomic } from "./io.js";
+import { fnv1a, packTensors, readEntry, type TensorEntry } from "./io.js";
 import {
   DenseEmbedding,
   DenseLinear,
@@ -40,7 +42,6 @@ import {
   tokenNll,
   variableFrom,
 } from "./nn.js";
-import { hashInts } from "./rng.js";
 import { type CompressionStats, statsFromPlan } from "./stats.js";
 import { type TTEmbeddingLayer, TTEmbeddingModule, TTLinearModule } from "./tt.js";
 

@@ -11,19 +11,12 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import * as datasets from "@tensor-tt/datasets";
 import { ConfigError, FormatError, ValueError } from "@tensor-tt/tt-core";
+import { type AtomicWriteHooks, writeFileAtomic } from "@tensor-tt/tt-core/node";
+import { hashInts, permutation } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  type AtomicWriteHooks,
-  decodeContainer,
-  encodeContainer,
-  packTensors,
-  readEntry,
-  type TensorEntry,
-  writeFileAtomic,
-} from "./io.js";
+import { decodeContainer, encodeContainer, packTensors, readEntry, type TensorEntry } from "./io.js";
 import type { HybridTTTransformer } from "./model.js";
 import { AdamW, learningRate } from "./optim.js";
-import { hashInts, permutation } from "./rng.js";
 
 /** Raised (or returned in {@link TrainResult.error}) when the loss or gradient norm is not finite. */
 export class NonFiniteLossError extends ValueError {

@@ -17,9 +17,10 @@
  * allocated before it (tf.profile).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chooseMatrixModes } from "@tensor-tt/tt-core";
+import { writeFileAtomicSync } from "@tensor-tt/tt-core/node";
 import {
   allPlans,
   costsFor,
@@ -394,9 +395,7 @@ function runPython(
     return { error: `bench_ref.py printed no JSON: ${(e as Error).message}` };
   }
   const file = join(ctx.outDir, "pytorch-reference.json");
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(doc, null, 1)}\n`);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, `${JSON.stringify(doc, null, 1)}\n`);
   return { rows: doc.tt_linear?.rows ?? [], file, command, seconds };
 }
 
