@@ -2,11 +2,12 @@ import { mulberry32 } from "@tensor-tt/tt-core/random";
 import { describe, expect, it } from "vitest";
 import {
   batchify,
-  epochSeed,
   evalWindows,
   predictableTokens,
   trainBatches,
   trainWindowCount,
+  WindowSampler,
+  windowOrder,
 } from "./batching.js";
 import { ArgumentError } from "./errors.js";
 
@@ -75,7 +76,6 @@ describe("trainBatches", () => {
       expect(order(seed, 1)).not.toEqual(order(seed, 0));
       expect(order(seed + 1, 0)).not.toEqual(order(seed, 0));
     }
-    expect(epochSeed(1, 0)).not.toBe(epochSeed(0, 1));
   });
 
   it("drops the last partial batch by default", () => {
@@ -83,6 +83,58 @@ describe("trainBatches", () => {
     expect(trainWindowCount(1000, 10)).toBe(99);
     expect(batches.length).toBe(12);
     expect(batches.every((b) => b.batchSize === 8 && b.inputs.length === 80)).toBe(true);
+  });
+});
+
+describe("WindowSampler", () => {
+  it("uses every window once per epoch, epoch after epoch, targets shifted by one", () => {
+    const seqLen = 10;
+    const n = 1000; // 99 windows; batch 8 crosses epoch boundaries mid-batch
+    const s = new WindowSampler(iota(n), { batchSize: 8, seqLen, seed: 3 });
+    expect(s.windows).toBe(99);
+    const perEpoch = new Map<number, number[]>();
+    for (let step = 0; step < Math.ceil((3 * 99) / 8); step++) {
+      const b = s.batch(step);
+      for (let r = 0; r < 8; r++) {
+        const { epoch } = s.position(step, r);
+        const start = b.starts[r]!;
+        expect(b.inputs[r * seqLen]).toBe(start);
+        expect(b.targets[r * seqLen + seqLen - 1]).toBe(start + seqLen);
+        perEpoch.set(epoch, [...(perEpoch.get(epoch) ?? []), start / seqLen]);
+      }
+    }
+    for (const e of [0, 1, 2]) {
+      const seen = perEpoch.get(e) ?? [];
+      expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 99 }, (_, i) => i));
+    }
+    expect(perEpoch.get(1)).not.toEqual(perEpoch.get(0));
+  });
+
+  it("a batch is a pure function of (seed, step): any call order gives the same rows", () => {
+    const ids = iota(5000);
+    const o = { batchSize: 4, seqLen: 16, seed: 11 };
+    const fwd = new WindowSampler(ids, o);
+    const rows = (s: WindowSampler, step: number) => Array.from(s.batch(step).starts);
+    const inOrder = Array.from({ length: 200 }, (_, step) => rows(fwd, step));
+    const resumed = new WindowSampler(ids, o);
+    for (const step of [150, 3, 199, 77, 78, 0]) expect(rows(resumed, step)).toEqual(inOrder[step]);
+    expect(rows(new WindowSampler(ids, { ...o, seed: 12 }), 0)).not.toEqual(inOrder[0]);
+  });
+
+  it("follows the order trainBatches yields for the same seed", () => {
+    const ids = iota(3000);
+    const s = new WindowSampler(ids, { batchSize: 5, seqLen: 20, seed: 9 });
+    const epoch0 = [...trainBatches(ids, { batchSize: 5, seqLen: 20, seed: 9 })].flatMap((b) => [...b.starts]);
+    const sampled = Array.from({ length: epoch0.length / 5 }, (_, step) => [...s.batch(step).starts]).flat();
+    expect(sampled).toEqual(epoch0);
+    expect(Array.from(windowOrder(s.windows, 9, 0), (w) => w * 20).slice(0, epoch0.length)).toEqual(epoch0);
+  });
+
+  it("rejects data shorter than one window and bad sizes", () => {
+    expect(() => new WindowSampler(iota(10), { batchSize: 1, seqLen: 10, seed: 0 })).toThrow(
+      /shorter than one window/,
+    );
+    expect(() => new WindowSampler(iota(100), { batchSize: 0, seqLen: 10, seed: 0 })).toThrow(ArgumentError);
   });
 });
 

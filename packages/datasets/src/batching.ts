@@ -1,26 +1,33 @@
 /**
- * Language-model batching over a 1-D token stream.
+ * Language-model windows over a 1-D token stream: the one home of LM batching in the workspace.
  *
  * - {@link batchify}: the classic word-language-model layout, `batchSize` contiguous streams
  *   side by side (`data[t * batchSize + b] = ids[b * steps + t]`).
- * - {@link trainBatches}: non-overlapping `(batchSize, seqLen)` windows, targets shifted by one,
- *   window order shuffled by a seeded PRNG (reproducible per `seed` and `epoch`).
+ * - {@link WindowSampler}: the training sampler. Non-overlapping `seqLen` windows, targets shifted
+ *   by one, in one shuffled order per epoch ({@link windowOrder}); the batch of step `s` is a pure
+ *   function of `(seed, s)`, so a run resumed at step `s` replays the uninterrupted one.
+ * - {@link trainBatches}: the same windows and order, one epoch as a generator.
  * - {@link evalWindows}: windows that score every predictable token (positions `1..n-1`) exactly
  *   once, so `exp(sum(mask · nll) / sum(mask))` is exactly the corpus perplexity. With
  *   `stride < seqLen` (sliding window) each token after the first window is scored with at least
  *   `seqLen - stride` tokens of context.
+ *
+ * This module imports no tokenizer data: `@tensor-tt/datasets/batching` loads it alone.
  */
 
-import { mulberry32, shuffleInPlace } from "@tensor-tt/tt-core/random";
+import { hashInts, permutation } from "@tensor-tt/tt-core/random";
 import { ArgumentError, fmtInt } from "./errors.js";
 import { positiveInt } from "./words.js";
 
-/** Seed of epoch `epoch` for base seed `seed` (a splitmix-style mix, so nearby seeds decorrelate). */
-export function epochSeed(seed: number, epoch: number): number {
-  let z = (Math.imul(seed | 0, 0x9e3779b1) + Math.imul(epoch | 0, 0x85ebca6b) + 0x27d4eb2f) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
+/** Salt that separates the window-order stream from other uses of the same seed. */
+const WINDOW_ORDER_SALT = 0x5eed;
+
+/**
+ * Order of `windows` training windows in epoch `epoch`: a uniform permutation of `0..windows-1`
+ * that is a pure function of `(seed, epoch)` (tt-core `permutation` seeded by `hashInts`).
+ */
+export function windowOrder(windows: number, seed: number, epoch: number): Uint32Array {
+  return permutation(windows, hashInts(seed, WINDOW_ORDER_SALT, epoch));
 }
 
 export interface Batchified {
@@ -67,7 +74,7 @@ export interface TrainBatchOptions {
   batchSize: number;
   seqLen: number;
   seed: number;
-  /** Epoch number, mixed into the seed so each epoch has its own order (default 0). */
+  /** Epoch number: each epoch has its own order ({@link windowOrder}); default 0. */
   epoch?: number;
   /** Drop the last batch when it has fewer than `batchSize` rows (default true). */
   dropLast?: boolean;
@@ -78,32 +85,107 @@ export function trainWindowCount(n: number, seqLen: number): number {
   return n > 1 ? Math.floor((n - 1) / seqLen) : 0;
 }
 
+/** Copies window `w` (inputs `ids[w·seqLen ..+seqLen)`, targets shifted by one) into row `r`. */
+function fillRow(ids: Int32Array, seqLen: number, w: number, r: number, b: LmBatch): void {
+  const s = w * seqLen;
+  b.starts[r] = s;
+  b.inputs.set(ids.subarray(s, s + seqLen), r * seqLen);
+  b.targets.set(ids.subarray(s + 1, s + 1 + seqLen), r * seqLen);
+}
+
 /**
- * Shuffled non-overlapping training windows: window `w` has inputs `ids[w*seqLen .. w*seqLen+seqLen)`
- * and targets shifted by one. Every window appears once per epoch; the order depends only on
- * `(seed, epoch)`. Tail tokens that do not fill a window are not used.
+ * Shuffled non-overlapping training windows of one epoch: window `w` has inputs
+ * `ids[w*seqLen .. w*seqLen+seqLen)` and targets shifted by one. Every window appears once; the
+ * order is {@link windowOrder}`(windows, seed, epoch)`, the same as {@link WindowSampler}'s.
+ * Tail tokens that do not fill a window are not used.
  */
 export function* trainBatches(ids: Int32Array, o: TrainBatchOptions): Generator<LmBatch> {
   const batchSize = positiveInt("batchSize", o.batchSize);
   const seqLen = positiveInt("seqLen", o.seqLen);
   const windows = trainWindowCount(ids.length, seqLen);
-  const order = new Int32Array(windows);
-  for (let i = 0; i < windows; i++) order[i] = i;
-  shuffleInPlace(order, mulberry32(epochSeed(o.seed, o.epoch ?? 0)));
+  const order = windowOrder(windows, o.seed, o.epoch ?? 0);
   const dropLast = o.dropLast ?? true;
   for (let first = 0; first < windows; first += batchSize) {
     const rows = Math.min(batchSize, windows - first);
     if (rows < batchSize && dropLast) break;
-    const inputs = new Int32Array(rows * seqLen);
-    const targets = new Int32Array(rows * seqLen);
-    const starts = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const s = order[first + r]! * seqLen;
-      starts[r] = s;
-      inputs.set(ids.subarray(s, s + seqLen), r * seqLen);
-      targets.set(ids.subarray(s + 1, s + 1 + seqLen), r * seqLen);
+    const b: LmBatch = {
+      inputs: new Int32Array(rows * seqLen),
+      targets: new Int32Array(rows * seqLen),
+      batchSize: rows,
+      seqLen,
+      starts: new Int32Array(rows),
+    };
+    for (let r = 0; r < rows; r++) fillRow(ids, seqLen, order[first + r]!, r, b);
+    yield b;
+  }
+}
+
+/** Options of {@link WindowSampler}. */
+export interface WindowSamplerOptions {
+  batchSize: number;
+  seqLen: number;
+  seed: number;
+}
+
+/**
+ * The training sampler: step `s` takes the windows at global positions `s·batchSize + r`
+ * (r < batchSize) of the endless sequence epoch 0, epoch 1, …, each epoch one
+ * {@link windowOrder}. A batch is a pure function of `(seed, s)`: no state carries from one step
+ * to the next except a cache of the current epoch's order, so `batch(s)` may be called in any
+ * order (a resumed run starts at its step). Every window is used once per epoch.
+ */
+export class WindowSampler {
+  /** Number of windows per epoch (≥ 1). */
+  readonly windows: number;
+  readonly batchSize: number;
+  readonly seqLen: number;
+  readonly seed: number;
+  private readonly buf: LmBatch;
+  private orderEpoch = -1;
+  private order: Uint32Array = new Uint32Array(0);
+
+  /** @throws {ArgumentError} batchSize or seqLen not positive integers, or fewer than seqLen + 1 tokens. */
+  constructor(
+    readonly ids: Int32Array,
+    o: WindowSamplerOptions,
+  ) {
+    this.batchSize = positiveInt("batchSize", o.batchSize);
+    this.seqLen = positiveInt("seqLen", o.seqLen);
+    this.seed = o.seed;
+    this.windows = trainWindowCount(ids.length, this.seqLen);
+    if (this.windows < 1) {
+      throw new ArgumentError("training data is shorter than one window", {
+        expected: `>= ${this.seqLen + 1} tokens`,
+        received: `${fmtInt(ids.length)} tokens`,
+      });
     }
-    yield { inputs, targets, batchSize: rows, seqLen, starts };
+    const n = this.batchSize * this.seqLen;
+    this.buf = {
+      inputs: new Int32Array(n),
+      targets: new Int32Array(n),
+      batchSize: this.batchSize,
+      seqLen: this.seqLen,
+      starts: new Int32Array(this.batchSize),
+    };
+  }
+
+  /** The batch of step `s` (0-based). Its arrays are reused: valid until the next call. */
+  batch(s: number): LmBatch {
+    for (let r = 0; r < this.batchSize; r++) {
+      const { epoch, index } = this.position(s, r);
+      if (epoch !== this.orderEpoch) {
+        this.order = windowOrder(this.windows, this.seed, epoch);
+        this.orderEpoch = epoch;
+      }
+      fillRow(this.ids, this.seqLen, this.order[index]!, r, this.buf);
+    }
+    return this.buf;
+  }
+
+  /** Epoch of row `row` of step `s`, and its index in that epoch's order. */
+  position(s: number, row = 0): { epoch: number; index: number } {
+    const g = s * this.batchSize + row;
+    return { epoch: Math.floor(g / this.windows), index: g % this.windows };
   }
 }
 

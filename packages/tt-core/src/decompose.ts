@@ -43,7 +43,7 @@ import {
   symEig,
   symEigTop,
   transpose,
-} from "./linalg.js";
+} from "./linalg/index.js";
 import { randomNormal } from "./random.js";
 import { maxTTRanks } from "./shapes.js";
 import { type DType, TTMatrix, TTTensor } from "./tt.js";

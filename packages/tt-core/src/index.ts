@@ -12,11 +12,12 @@ export {
 } from "./decompose.js";
 export * from "./engine.js";
 export * from "./errors.js";
-export { type FloatArray, qr, type SVDResult, svd, symEig } from "./linalg.js";
+export { type FloatArray, qr, type SVDResult, svd, symEig } from "./linalg/index.js";
 export { ttMatmulDense } from "./matmul.js";
 export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
 export { hashInts, mulberry32, permutation, Rng, randomNormal, shuffleInPlace } from "./random.js";
 export { deserializeTT, serializeTT } from "./serialize.js";
+export { unfoldingSpectra } from "./spectra.js";
 export {
   chooseMatrixModes,
   compressionRatio,

@@ -11,7 +11,7 @@ import {
   symEig,
   symEigTop,
   transpose,
-} from "./linalg.js";
+} from "./linalg/index.js";
 import { randomNormal } from "./random.js";
 
 const SEEDS = [1, 2, 3, 4, 5];

@@ -4,7 +4,7 @@
 
 import { permuteAxes } from "./decompose.js";
 import { ConfigError, check, ShapeError, ValueError } from "./errors.js";
-import { type FloatArray, matmul, transpose } from "./linalg.js";
+import { type FloatArray, matmul, transpose } from "./linalg/index.js";
 import { toDense } from "./ops.js";
 import { type MatmulOrder, ttMatmulFlops } from "./shapes.js";
 import { TTMatrix } from "./tt.js";

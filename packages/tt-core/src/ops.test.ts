@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ttMatrixFromDense } from "./decompose.js";
 import { RankError, ShapeError, ValueError } from "./errors.js";
-import { matmulTN } from "./linalg.js";
+import { matmulTN } from "./linalg/index.js";
 import { ttMatmulDense } from "./matmul.js";
 import { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
 import { randomNormal } from "./random.js";

@@ -10,7 +10,7 @@
 
 import { permuteAxes } from "./decompose.js";
 import { check, describe, RankError, ShapeError, ValueError } from "./errors.js";
-import { type FloatArray, frobNorm, matmul, matmulTN, qr, svd, transpose } from "./linalg.js";
+import { type FloatArray, frobNorm, matmul, matmulTN, qr, svd, transpose } from "./linalg/index.js";
 import { type DType, modeSizes, sameKind, TTMatrix, TTTensor } from "./tt.js";
 
 function f64(x: FloatArray): Float64Array {

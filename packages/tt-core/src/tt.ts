@@ -15,7 +15,7 @@
  * written by this package (they are not copied either, so do not mutate them).
  */
 import { check, describe, RankError, ShapeError, ValueError } from "./errors.js";
-import type { FloatArray } from "./linalg.js";
+import type { FloatArray } from "./linalg/index.js";
 
 /** Element type of the cores. */
 export type DType = "float32" | "float64";

@@ -17,15 +17,22 @@
  */
 import { matMul } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
-import type { Plan, TTShape } from "./plan.js";
-import { prod } from "./shapes.js";
+import {
+  contractSteps,
+  mergedShape,
+  mergeSteps,
+  mirroredShape,
+  type Plan,
+  prod,
+  type TTShape,
+} from "./tt-shape.js";
 
 /** A copy of `t` in a new buffer, unless `t` already has its own (not the buffer of `src`). */
 export function fresh(t: tf.Tensor, src: tf.Tensor = t): tf.Tensor {
   return t.dataId === src.dataId ? tf.mul(t, tf.scalar(1, t.dtype)) : t;
 }
 
-/** `t` reshaped, or `t` itself when it already has that shape (saves an op dispatch, ~5 µs on wasm). */
+/** `t` reshaped, or `t` itself when it already has that shape (saves an op dispatch). */
 export function reshapeTo(t: tf.Tensor, shape: number[]): tf.Tensor {
   if (t.shape.length === shape.length && t.shape.every((v, i) => v === shape[i])) return t;
   return tf.reshape(t, shape);
@@ -36,26 +43,13 @@ export function reshapeTo(t: tf.Tensor, shape: number[]): tf.Tensor {
  */
 export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b: number): tf.Tensor {
   let c = cores[a] as tf.Tensor;
-  const rp = s.ranks[a] as number;
-  let mg = s.rowModes[a] as number;
-  let ng = s.colModes[a] as number;
-  for (let j = a + 1; j <= b; j++) {
-    const r = s.ranks[j] as number;
-    const mj = s.rowModes[j] as number;
-    const nj = s.colModes[j] as number;
-    const rn = s.ranks[j + 1] as number;
+  for (const { j, rp, mg, ng, r, mj, nj, rn } of mergeSteps(s, a, b)) {
     const p = matMul(
       tf.reshape(c, [rp * mg * ng, r]),
       tf.reshape(mj > 1 ? fresh(cores[j] as tf.Tensor) : (cores[j] as tf.Tensor), [r, mj * nj * rn]),
     );
-    if (ng > 1 && mj > 1) {
-      c = tf.transpose(tf.reshape(p, [rp * mg, ng, mj, nj * rn]), [0, 2, 1, 3]);
-    } else {
-      c = p;
-    }
-    mg *= mj;
-    ng *= nj;
-    c = tf.reshape(c, [rp, mg, ng, rn]);
+    c = ng > 1 && mj > 1 ? tf.transpose(tf.reshape(p, [rp * mg, ng, mj, nj * rn]), [0, 2, 1, 3]) : p;
+    c = tf.reshape(c, [rp, mg * mj, ng * nj, rn]);
   }
   return c;
 }
@@ -71,28 +65,20 @@ export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b
  */
 export function contractLtr(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D {
   const batch = x.shape[0];
-  const d = s.rowModes.length;
   const eager = !tf.engine().isTapeOn();
   let state: tf.Tensor = x;
   let nAcc = 1;
-  for (let k = 0; k < d; k++) {
-    const mk = s.rowModes[k] as number;
-    const nk = s.colModes[k] as number;
-    const rp = s.ranks[k] as number;
-    const rn = s.ranks[k + 1] as number;
-    const q = prod(s.rowModes.slice(k + 1)) * nAcc;
+  for (const { k, mk, nk, rp, rn, q, transposes } of contractSteps(s)) {
     const prev = state;
     const step = () => {
-      let t: tf.Tensor;
-      if (mk > 1 && (q > 1 || rp > 1)) {
+      let t: tf.Tensor = prev;
+      if (transposes) {
         const v = reshapeTo(prev, [batch, mk, q, rp]);
         t = tf.transpose(v, [0, 2, 3, 1]);
         if (eager && prev !== x) {
           if (v !== prev) v.dispose();
           prev.dispose();
         }
-      } else {
-        t = prev;
       }
       return matMul(
         reshapeTo(t, [batch * q, rp * mk]) as tf.Tensor2D,
@@ -124,27 +110,15 @@ export interface PreparedPlan {
  * plan are returned as they are (not copies).
  */
 export function preparePlan(cores: readonly tf.Tensor[], s: TTShape, plan: Plan): PreparedPlan {
-  const merged: tf.Tensor[] = [];
-  const rowModes: number[] = [];
-  const colModes: number[] = [];
-  const ranks: number[] = [1];
-  for (const [a, b] of plan.groups) {
-    merged.push(a === b ? (cores[a] as tf.Tensor) : mergeCores(cores, s, a, b));
-    rowModes.push(prod(s.rowModes.slice(a, b + 1)));
-    colModes.push(prod(s.colModes.slice(a, b + 1)));
-    ranks.push(s.ranks[b + 1] as number);
-  }
-  if (!plan.reverse || merged.length === 1) {
-    return { plan, cores: merged, shape: { rowModes, colModes, ranks }, rowModes, colModes };
-  }
+  const merged = plan.groups.map(([a, b]) => (a === b ? (cores[a] as tf.Tensor) : mergeCores(cores, s, a, b)));
+  const shape = mergedShape(s, plan);
+  const rowModes = [...shape.rowModes];
+  const colModes = [...shape.colModes];
+  if (!plan.reverse || merged.length === 1) return { plan, cores: merged, shape, rowModes, colModes };
   return {
     plan,
     cores: merged.map((c) => fresh(tf.transpose(c, [3, 1, 2, 0]), c)).reverse(),
-    shape: {
-      rowModes: [...rowModes].reverse(),
-      colModes: [...colModes].reverse(),
-      ranks: [...ranks].reverse(),
-    },
+    shape: mirroredShape(shape),
     rowModes,
     colModes,
   };

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";
-import { relMaxDiff, useBackend } from "./test-util.js";
+import { relMaxDiff, useBackend } from "./testing/index.js";
 import { TTLinear } from "./tt-linear.js";
 
 beforeAll(async () => {

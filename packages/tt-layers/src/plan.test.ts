@@ -10,7 +10,7 @@ import {
   preparedFloats,
   type TTShape,
 } from "./plan.js";
-import { rng } from "./test-util.js";
+import { rng } from "./testing/index.js";
 
 const ATTN: TTShape = { rowModes: [4, 6, 4, 8], colModes: [4, 6, 4, 8], ranks: [1, 24, 48, 24, 1] };
 const FFN_UP: TTShape = { rowModes: [4, 6, 4, 8], colModes: [6, 8, 8, 8], ranks: [1, 8, 16, 8, 1] };

@@ -17,7 +17,18 @@
  * FLOPs at a shape-dependent GEMM rate, bytes moved by transposes and a fixed per-op overhead,
  * and its peak activation memory; {@link choosePlan} picks the fastest.
  */
-import { prod } from "./shapes.js";
+import {
+  contractSteps,
+  mergedFloats,
+  mergedShape,
+  mergeSteps,
+  mirroredShape,
+  type Plan,
+  prod,
+  type TTShape,
+} from "./tt-shape.js";
+
+export type { Plan, TTShape } from "./tt-shape.js";
 
 /** Machine constants of the cost model (per TF.js backend). */
 export interface CostConstants {
@@ -43,11 +54,9 @@ export interface CostConstants {
 }
 
 /**
- * Measured on the wasm backend (XNNPACK, 1 thread, SIMD) of the reference machine (2-core VM,
- * `scratch`-style micro-benchmarks, Nov 2026): GEMMs [32..768]×[24..768]×[48..3072] run at
- * 23–32 GFLOPS; a tiny op costs 10–14 µs; a batch-1 product with a persistent 768×3072 weight
- * 0.39–0.47 ms (≈ 22 GB/s), with a fresh one 15–23 ms (packing ≈ 9 ns per float); transposes
- * move 0.4–6 ns per float depending on the contiguous block kept (2 GB/s is the middle).
+ * The wasm backend (XNNPACK, 1 thread, SIMD), calibrated by micro-benchmarks of GEMMs, tiny ops,
+ * batch-1 products with persistent and fresh weights, and transposes (the layers bench reports
+ * the resulting estimates next to measured times).
  */
 export const WASM_COSTS: CostConstants = {
   gemmGflops: 28,
@@ -89,19 +98,6 @@ export function costsFor(backend: string): CostConstants {
   return NATIVE_COSTS;
 }
 
-/** TT-matrix shape: row (input) modes, column (output) modes, full rank list [1, …, 1]. */
-export interface TTShape {
-  rowModes: readonly number[];
-  colModes: readonly number[];
-  ranks: readonly number[];
-}
-
-/** A contraction plan. `groups` lists [first, last] core indices (inclusive), in order. */
-export interface Plan {
-  groups: [number, number][];
-  reverse: boolean;
-}
-
 /** What a plan costs at one batch size. */
 export interface PlanCost {
   plan: Plan;
@@ -132,19 +128,6 @@ function copyMs(floats: number, c: CostConstants): number {
   return (floats * 4) / (c.copyGBs * 1e6);
 }
 
-/** Merged shape of a plan: the TT with one core per group (before any reversal). */
-export function mergedShape(s: TTShape, plan: Plan): TTShape {
-  const rowModes: number[] = [];
-  const colModes: number[] = [];
-  const ranks: number[] = [1];
-  for (const [a, b] of plan.groups) {
-    rowModes.push(prod(s.rowModes.slice(a, b + 1)));
-    colModes.push(prod(s.colModes.slice(a, b + 1)));
-    ranks.push(s.ranks[b + 1] as number);
-  }
-  return { rowModes, colModes, ranks };
-}
-
 /** Options of {@link planCost}. */
 export interface PlanCostOptions {
   /**
@@ -165,13 +148,94 @@ export function preparedFloats(s: TTShape, plan: Plan): number {
   let n = 0;
   for (const [a, b] of plan.groups) {
     if (a === b && !(plan.reverse && plan.groups.length > 1)) continue;
-    n +=
-      (s.ranks[a] as number) *
-      prod(s.rowModes.slice(a, b + 1)) *
-      prod(s.colModes.slice(a, b + 1)) *
-      (s.ranks[b + 1] as number);
+    n += mergedFloats(s, a, b);
   }
   return n;
+}
+
+/** Running totals of {@link planCost}. */
+interface Tally {
+  flops: number;
+  ms: number;
+  ops: number;
+  peak: number;
+}
+
+/**
+ * The merges of every group (nothing when cached). Returns the floats the merged cores hold
+ * while the contraction runs (0 when cached: they belong to the cache).
+ */
+function tallyMerges(s: TTShape, plan: Plan, c: CostConstants, opts: PlanCostOptions, t: Tally): number {
+  const cached = opts.mergesCached === true;
+  const tr = opts.training === true ? 3 : 1;
+  let held = 0;
+  for (const [a, b] of plan.groups) {
+    if (!cached) {
+      for (const { rp, mg, ng, r, mj, nj, rn } of mergeSteps(s, a, b)) {
+        const rows = rp * mg * ng;
+        const cols = mj * nj * rn;
+        const out = rows * cols;
+        t.flops += 2 * rows * r * cols;
+        t.ms += tr * gemmMs(rows, r, cols, c) + gradPackMs(out, c, opts);
+        t.ops += 1.5 * tr;
+        t.peak = Math.max(t.peak, held + 2 * out);
+        if (ng > 1 && mj > 1) {
+          t.ms += tr * copyMs(out, c);
+          t.ops += tr;
+        }
+      }
+      // a merged core is a new right-hand operand on every call: packed again
+      if (a !== b) t.ms += (mergedFloats(s, a, b) * c.packNsPerFloat) / 1e6;
+    }
+    if (!cached || a !== b) held += mergedFloats(s, a, b);
+  }
+  return cached ? 0 : held;
+}
+
+/** The output gradient of a GEMM is packed as the right operand of its weight gradient (training only). */
+function gradPackMs(floats: number, c: CostConstants, opts: PlanCostOptions): number {
+  return opts.training ? (floats * c.packNsPerFloat) / 1e6 : 0;
+}
+
+/** The contraction of `batch` rows with the merged (and, right to left, mirrored) cores. */
+function tallyContraction(
+  s: TTShape,
+  plan: Plan,
+  batch: number,
+  held: number,
+  c: CostConstants,
+  opts: PlanCostOptions,
+  t: Tally,
+): void {
+  const tr = opts.training === true ? 3 : 1;
+  let m = mergedShape(s, plan);
+  const d = m.rowModes.length;
+  if (plan.reverse && d > 1) {
+    m = mirroredShape(m);
+    t.ms += tr * copyMs(batch * prod(m.rowModes) + batch * prod(m.colModes), c);
+    t.ops += 5 * tr;
+    if (opts.mergesCached !== true) {
+      // mirrored cores: one transpose (and a new operand to pack) each
+      const coreFloats = preparedFloats(s, plan);
+      t.ms += tr * copyMs(coreFloats, c) + (coreFloats * c.packNsPerFloat) / 1e6;
+      t.ops += d * tr;
+    }
+  }
+  let state = batch * prod(m.rowModes);
+  for (const { mk, nk, rp, rn, q, transposes } of contractSteps(m)) {
+    const rows = batch * q;
+    const out = rows * nk * rn;
+    if (transposes) {
+      t.ms += tr * copyMs(state, c);
+      t.ops += tr;
+      t.peak = Math.max(t.peak, held + 2 * state);
+    }
+    t.flops += 2 * rows * mk * rp * nk * rn;
+    t.ms += tr * gemmMs(rows, mk * rp, nk * rn, c) + gradPackMs(out, c, opts);
+    t.ops += 1.75 * tr;
+    t.peak = Math.max(t.peak, held + state + out);
+    state = out;
+  }
 }
 
 /** Estimates a plan at batch size `batch` (number of rows of x). */
@@ -182,87 +246,20 @@ export function planCost(
   c: CostConstants,
   opts: PlanCostOptions = {},
 ): PlanCost {
-  const cached = opts.mergesCached === true;
-  const tr = opts.training === true ? 3 : 1;
-  const gradPackMs = (floats: number) => (opts.training ? (floats * c.packNsPerFloat) / 1e6 : 0);
-  let flops = 0;
-  let ms = 0;
-  let ops = 0;
-  let peak = 0;
-  let mergedFloats = 0;
-  // merges
-  for (const [a, b] of plan.groups) {
-    const rp = s.ranks[a] as number;
-    let mg = s.rowModes[a] as number;
-    let ng = s.colModes[a] as number;
-    for (let j = a + 1; j <= b; j++) {
-      const r = s.ranks[j] as number;
-      const mj = s.rowModes[j] as number;
-      const nj = s.colModes[j] as number;
-      const rn = s.ranks[j + 1] as number;
-      const rows = rp * mg * ng;
-      const cols = mj * nj * rn;
-      const out = rows * cols;
-      if (!cached) {
-        flops += 2 * rows * r * cols;
-        ms += tr * gemmMs(rows, r, cols, c) + gradPackMs(out);
-        ops += 1.5 * tr;
-        peak = Math.max(peak, mergedFloats + 2 * out);
-        if (ng > 1 && mj > 1) {
-          ms += tr * copyMs(out, c);
-          ops += tr;
-        }
-      }
-      mg *= mj;
-      ng *= nj;
-    }
-    // a merged core is a new right-hand operand on every call: packed again
-    if (!cached && a !== b) ms += (rp * mg * ng * (s.ranks[b + 1] as number) * c.packNsPerFloat) / 1e6;
-    if (!cached || a !== b) mergedFloats += rp * mg * ng * (s.ranks[b + 1] as number);
-  }
-  if (cached) mergedFloats = 0;
-  const mergeFlops = flops;
-  let m = mergedShape(s, plan);
-  const d = m.rowModes.length;
-  if (plan.reverse && d > 1) {
-    m = {
-      rowModes: [...m.rowModes].reverse(),
-      colModes: [...m.colModes].reverse(),
-      ranks: [...m.ranks].reverse(),
-    };
-    ms += tr * copyMs(batch * prod(m.rowModes) + batch * prod(m.colModes), c);
-    ops += 5 * tr;
-    if (!cached) {
-      // mirrored cores: one transpose (and a new operand to pack) each
-      const coreFloats = preparedFloats(s, plan);
-      ms += tr * copyMs(coreFloats, c) + (coreFloats * c.packNsPerFloat) / 1e6;
-      ops += d * tr;
-    }
-  }
-  let nAcc = 1;
-  let state = batch * prod(m.rowModes);
-  for (let k = 0; k < d; k++) {
-    const mk = m.rowModes[k] as number;
-    const nk = m.colModes[k] as number;
-    const rp = m.ranks[k] as number;
-    const rn = m.ranks[k + 1] as number;
-    const q = prod(m.rowModes.slice(k + 1)) * nAcc;
-    const rows = batch * q;
-    const out = rows * nk * rn;
-    if (mk > 1 && (q > 1 || rp > 1)) {
-      ms += tr * copyMs(state, c);
-      ops += tr;
-      peak = Math.max(peak, mergedFloats + 2 * state);
-    }
-    flops += 2 * rows * mk * rp * nk * rn;
-    ms += tr * gemmMs(rows, mk * rp, nk * rn, c) + gradPackMs(out);
-    ops += 1.75 * tr;
-    peak = Math.max(peak, mergedFloats + state + out);
-    state = out;
-    nAcc *= nk;
-  }
-  ms += ops * c.opOverheadUs * 1e-3;
-  return { plan, flops, mergeFlops, estMs: ms, peakFloats: peak, ops };
+  const t: Tally = { flops: 0, ms: 0, ops: 0, peak: 0 };
+  const held = tallyMerges(s, plan, c, opts, t);
+  const mergeFlops = t.flops;
+  tallyContraction(s, plan, batch, held, c, opts, t);
+  const estMs = t.ms + t.ops * c.opOverheadUs * 1e-3;
+  return { plan, flops: t.flops, mergeFlops, estMs, peakFloats: t.peak, ops: t.ops };
+}
+
+/**
+ * Forward FLOPs per row of the core-by-core contraction in its cheaper direction: the cost of a
+ * TT product that does not depend on the batch (no merges).
+ */
+export function contractFlopsPerRow(s: TTShape): number {
+  return Math.min(...contractPlans(s.rowModes.length).map((p) => planCost(s, p, 1, CPU_COSTS).flops));
 }
 
 /** Every grouping of d cores into consecutive groups (2^{d-1} of them), each in both directions. */

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadTTLayersModel } from "./io.js";
-import { denseFromCores, relMaxDiff, useBackend } from "./test-util.js";
+import { denseFromCores, relMaxDiff, useBackend } from "./testing/index.js";
 import { TTEmbedding } from "./tt-embedding.js";
 
 beforeAll(async () => {

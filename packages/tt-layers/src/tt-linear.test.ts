@@ -14,7 +14,7 @@ import { ttFull, ttMatmul, ttMatmulBlocked, ttMatmulRecompute } from "./contract
 import { loadTTLayersModel } from "./io.js";
 import { allPlans, fullPlan } from "./plan.js";
 import { denseLayerStats } from "./stats.js";
-import { denseFromCores, relMaxDiff, rng, useBackend } from "./test-util.js";
+import { denseFromCores, relMaxDiff, rng, useBackend } from "./testing/index.js";
 import { TTLinear } from "./tt-linear.js";
 
 beforeAll(async () => {

@@ -84,3 +84,30 @@ export function fakeSuite(o: FakeSuiteOptions = {}): Suite & { computed: string[
     },
   };
 }
+
+/**
+ * A context for running a real suite in a test: the smoke preset, no shared data folder and no
+ * Python reference folder (so no Python yardstick runs), silent progress, an in-memory partial store.
+ */
+export function smokeContext(outDir: string, engine: EngineInfo, seed = 1234): SuiteContext & { logs: string[] } {
+  const logs: string[] = [];
+  const partials = new Map<string, unknown>();
+  return {
+    preset: "smoke",
+    outDir,
+    seed,
+    engine,
+    resume: false,
+    sharedDataDir: undefined,
+    referenceDir: undefined,
+    progress: () => ({ tick: () => undefined, done: () => undefined }),
+    log: (m) => {
+      logs.push(m);
+    },
+    savePartial: async (key, value) => {
+      partials.set(key, structuredClone(value));
+    },
+    loadPartial: async <T>(key: string) => partials.get(key) as T | undefined,
+    logs,
+  };
+}

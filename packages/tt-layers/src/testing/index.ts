@@ -1,5 +1,6 @@
-/** Test helpers (not exported from the package). */
+/** Test helpers of tt-layers (not exported, not published: excluded from the build and the package files). */
 import { initEngine } from "@tensor-tt/tt-core";
+import { mulberry32 } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Activates a backend for a test file ("wasm" by default, `TT_TEST_BACKEND` to override). */
@@ -68,15 +69,9 @@ export function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / scale;
 }
 
-/** Deterministic pseudo-random integers in [lo, hi]. */
+/** Deterministic pseudo-random integers in [lo, hi] and picks (tt-core's mulberry32 stream). */
 export function rng(seed: number): { int(lo: number, hi: number): number; pick<T>(xs: T[]): T } {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
     pick: (xs) => xs[Math.floor(next() * xs.length)] as never,
