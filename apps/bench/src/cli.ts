@@ -16,7 +16,7 @@ import { ProgressRenderer, type ProgressStream } from "./progress.js";
 import { loadSuite, type SuiteImporter, SuiteLoadError } from "./registry.js";
 import { markdownTable, plainTable } from "./report.js";
 import { BenchRun, type RunMeta, type RunRecord } from "./run.js";
-import type { Table } from "./types.js";
+import type { Suite, Table } from "./types.js";
 
 export interface MainIO {
   stdout: { write(s: string): unknown };
@@ -128,6 +128,161 @@ function summaryText(record: RunRecord): string {
   return `${out.join("\n")}\n`;
 }
 
+/** Status of one suite in a run. */
+interface SuiteStatus {
+  suite: string;
+  status: string;
+  outDir: string;
+  message?: string;
+  durationS?: number;
+}
+
+/** `bench all`: summary.json and a report.md with one row per suite. */
+async function writeAllReport(
+  opts: CliOptions,
+  resolved: Resolved,
+  statuses: SuiteStatus[],
+  io: MainIO,
+): Promise<void> {
+  const table: Table = {
+    title: `bench all (${opts.preset})`,
+    columns: ["suite", "status", "wall time (s)", "report", "message"],
+    rows: statuses.map((s) => [
+      s.suite,
+      s.status,
+      s.durationS ?? null,
+      `${s.suite}/report.md`,
+      s.message ?? "",
+    ]),
+  };
+  await writeFileAtomic(
+    join(resolved.outDir, "summary.json"),
+    toJson({ preset: opts.preset, seed: resolved.seed, statuses }),
+  );
+  await writeFileAtomic(
+    join(resolved.outDir, "report.md"),
+    `# Bench all (${opts.preset})\n\n${markdownTable(table)}\n`,
+  );
+  io.stdout.write(`${plainTable(table)}\n\nSummary: ${join(resolved.outDir, "report.md")}\n`);
+}
+
+/** What the SIGINT handler needs to see: the suite running now, and whether Ctrl-C was pressed. */
+interface RunState {
+  current: BenchRun | undefined;
+  interrupted: boolean;
+}
+
+/** Ctrl-C: stop the bars, write the interrupted record of the running suite, exit 130 (twice: at once). */
+function sigintHandler(
+  state: RunState,
+  renderer: ProgressRenderer,
+  err: (s: string) => void,
+  opts: CliOptions,
+  resolved: Resolved,
+): () => void {
+  return () => {
+    if (state.interrupted) {
+      err("second Ctrl-C: exiting without waiting");
+      process.exit(130);
+    }
+    state.interrupted = true;
+    renderer.stop();
+    err(
+      "\nInterrupted: finished rows are saved; writing the partial report (Ctrl-C again to quit at once)...",
+    );
+    const run = state.current;
+    const done = run
+      ? run.interrupt().then((r) => {
+          err(`Partial report: ${join(r.outDir, "report.md")}`);
+          err(
+            `Resume with: pnpm bench ${opts.suite} --preset ${opts.preset} --resume --out ${resolved.outDir}`,
+          );
+        })
+      : Promise.resolve();
+    done
+      .catch((e) => err(`could not write the partial report: ${String(e)}`))
+      .finally(() => process.exit(130));
+  };
+}
+
+/** Everything one suite run needs from the CLI. */
+interface SuiteRunEnv {
+  opts: CliOptions;
+  resolved: Resolved;
+  engine: EngineInfo;
+  renderer: ProgressRenderer;
+  sharedDataDir: string | undefined;
+  referenceDir: string | undefined;
+  command: string;
+  repo: string;
+  io: MainIO;
+  err: (s: string) => void;
+  state: RunState;
+}
+
+/** Runs one suite into `outDir` and prints its summary; undefined when Ctrl-C interrupted it. */
+async function runOneSuite(
+  env: SuiteRunEnv,
+  name: SuiteName,
+  suite: Suite,
+  outDir: string,
+): Promise<SuiteStatus | undefined> {
+  const { opts, resolved, engine, renderer, sharedDataDir, referenceDir, command, repo, io, err, state } =
+    env;
+  const resumeThis =
+    resolved.resume && (opts.suite !== "all" || (await isDirectory(join(outDir, "partial"))));
+  state.current = new BenchRun({
+    suite,
+    preset: opts.preset,
+    outDir,
+    seed: resolved.seed,
+    engine,
+    resume: resumeThis,
+    renderer,
+    sharedDataDir,
+    referenceDir,
+    command,
+    gitCwd: repo,
+  });
+  renderer.log(`== ${name}: ${suite.description}`);
+  try {
+    const record = await state.current.execute();
+    if (state.interrupted) return undefined;
+    io.stdout.write(summaryText(record));
+    return { suite: name, status: "complete", outDir, durationS: record.durationS };
+  } catch (e) {
+    if (state.interrupted) return undefined;
+    const msg = e instanceof Error ? e.message : String(e);
+    err(`error: suite "${name}" failed: ${msg}`);
+    if (e instanceof Error && e.stack && io.env["BENCH_DEBUG"]) err(e.stack);
+    err(`  partial report: ${join(outDir, "report.md")}`);
+    return { suite: name, status: "failed", outDir, message: msg };
+  }
+}
+
+/** Options and run folder of a command line; an exit status for --help (0) or a usage error (2). */
+async function parseAndResolve(
+  argv: readonly string[],
+  io: MainIO,
+  err: (s: string) => void,
+): Promise<{ opts: CliOptions; resolved: Resolved } | number> {
+  try {
+    const opts = parseCliArgs(argv);
+    if (opts.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const seedGiven = argv.some((a) => a === "--seed" || a.startsWith("--seed="));
+    return { opts, resolved: await resolveRun(opts, seedGiven, io, err) };
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: readonly string[], partialIO: Partial<MainIO> = {}): Promise<number> {
   const root = partialIO.resultsRoot === undefined ? repoRoot() : undefined;
@@ -144,27 +299,9 @@ export async function main(argv: readonly string[], partialIO: Partial<MainIO> =
   };
   const err = (s: string) => io.stderr.write(`${s}\n`);
 
-  let opts: CliOptions;
-  let resolved: Resolved;
-  try {
-    opts = parseCliArgs(argv);
-    if (opts.help) {
-      io.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    resolved = await resolveRun(
-      opts,
-      argv.some((a) => a === "--seed" || a.startsWith("--seed=")),
-      io,
-      err,
-    );
-  } catch (e) {
-    if (e instanceof UsageError) {
-      err(`error: ${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
+  const parsed = await parseAndResolve(argv, io, err);
+  if (typeof parsed === "number") return parsed;
+  const { opts, resolved } = parsed;
 
   const names: SuiteName[] = opts.suite === "all" ? [...SUITE_NAMES] : [opts.suite];
   // Load a single suite before starting the engine: a broken file is reported at once.
@@ -199,35 +336,11 @@ export async function main(argv: readonly string[], partialIO: Partial<MainIO> =
   const referenceDir = sharedDir(repo, "reference");
   const command = `pnpm bench ${argv.join(" ")}`.trim();
 
-  let current: BenchRun | undefined;
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) {
-      err("second Ctrl-C: exiting without waiting");
-      process.exit(130);
-    }
-    interrupted = true;
-    renderer.stop();
-    err(
-      "\nInterrupted: finished rows are saved; writing the partial report (Ctrl-C again to quit at once)...",
-    );
-    const run = current;
-    const done = run
-      ? run.interrupt().then((r) => {
-          err(`Partial report: ${join(r.outDir, "report.md")}`);
-          err(
-            `Resume with: pnpm bench ${opts.suite} --preset ${opts.preset} --resume --out ${resolved.outDir}`,
-          );
-        })
-      : Promise.resolve();
-    done
-      .catch((e) => err(`could not write the partial report: ${String(e)}`))
-      .finally(() => process.exit(130));
-  };
+  const state: RunState = { current: undefined, interrupted: false };
+  const onSigint = sigintHandler(state, renderer, err, opts, resolved);
   if (io.handleSignals) process.on("SIGINT", onSigint);
 
-  const statuses: { suite: string; status: string; outDir: string; message?: string; durationS?: number }[] =
-    [];
+  const statuses: SuiteStatus[] = [];
   try {
     if (opts.suite === "all") {
       await writeFileAtomic(
@@ -262,64 +375,22 @@ export async function main(argv: readonly string[], partialIO: Partial<MainIO> =
           continue;
         }
       }
-      const resumeThis =
-        resolved.resume && (opts.suite !== "all" || (await isDirectory(join(outDir, "partial"))));
-      current = new BenchRun({
+      const st = await runOneSuite(
+        { opts, resolved, engine, renderer, sharedDataDir, referenceDir, command, repo, io, err, state },
+        name,
         suite,
-        preset: opts.preset,
         outDir,
-        seed: resolved.seed,
-        engine,
-        resume: resumeThis,
-        renderer,
-        sharedDataDir,
-        referenceDir,
-        command,
-        gitCwd: repo,
-      });
-      renderer.log(`== ${name}: ${suite.description}`);
-      try {
-        const record = await current.execute();
-        if (interrupted) break;
-        io.stdout.write(summaryText(record));
-        statuses.push({ suite: name, status: "complete", outDir, durationS: record.durationS });
-      } catch (e) {
-        if (interrupted) break;
-        const msg = e instanceof Error ? e.message : String(e);
-        err(`error: suite "${name}" failed: ${msg}`);
-        if (e instanceof Error && e.stack && io.env["BENCH_DEBUG"]) err(e.stack);
-        err(`  partial report: ${join(outDir, "report.md")}`);
-        statuses.push({ suite: name, status: "failed", outDir, message: msg });
-      }
+      );
+      if (st === undefined) break;
+      statuses.push(st);
     }
   } finally {
     if (io.handleSignals) process.off("SIGINT", onSigint);
-    if (!interrupted) renderer.stop();
+    if (!state.interrupted) renderer.stop();
   }
-  if (interrupted) return 130;
+  if (state.interrupted) return 130;
 
-  if (opts.suite === "all") {
-    const table: Table = {
-      title: `bench all (${opts.preset})`,
-      columns: ["suite", "status", "wall time (s)", "report", "message"],
-      rows: statuses.map((s) => [
-        s.suite,
-        s.status,
-        s.durationS ?? null,
-        `${s.suite}/report.md`,
-        s.message ?? "",
-      ]),
-    };
-    await writeFileAtomic(
-      join(resolved.outDir, "summary.json"),
-      toJson({ preset: opts.preset, seed: resolved.seed, statuses }),
-    );
-    await writeFileAtomic(
-      join(resolved.outDir, "report.md"),
-      `# Bench all (${opts.preset})\n\n${markdownTable(table)}\n`,
-    );
-    io.stdout.write(`${plainTable(table)}\n\nSummary: ${join(resolved.outDir, "report.md")}\n`);
-  }
+  if (opts.suite === "all") await writeAllReport(opts, resolved, statuses, io);
   return statuses.every((s) => s.status.startsWith("complete")) ? 0 : 1;
 }
 

@@ -1,4 +1,3 @@
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fileStemToKey, keyToFileStem, readJsonIfExists, toJson, writeJsonAtomic } from "./io.js";

@@ -4,7 +4,6 @@
  * result, report, plot or partial row behind.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
 import { writeFileAtomic } from "@tensor-tt/tt-core/node";
 
 export { writeFileAtomic };

@@ -55,6 +55,17 @@ function seriesDomain(points: { series: string }[], order?: string[]): string[] 
   return seen;
 }
 
+/** The top-level fields every chart shares: schema, title, size (default 520 × 340), white background. */
+function frame(o: { title: string; width?: number; height?: number }) {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: o.title,
+    width: o.width ?? 520,
+    height: o.height ?? 340,
+    background: "white",
+  };
+}
+
 /** A vega-lite spec: labelled points by series plus optional horizontal rules. */
 export function scatterSpec(o: ScatterOptions): TopLevelSpec {
   const xLog = o.xLog ?? false;
@@ -104,11 +115,7 @@ export function scatterSpec(o: ScatterOptions): TopLevelSpec {
     );
   }
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: o.title,
-    width: o.width ?? 520,
-    height: o.height ?? 340,
-    background: "white",
+    ...frame(o),
     data: { values: points.map((p) => ({ ...p, label: p.label ?? "" })) },
     layer: layers,
   } as TopLevelSpec;
@@ -139,11 +146,7 @@ export function lineSpec(o: LineOptions): TopLevelSpec {
   const points = finitePoints(o.points, xLog, yLog);
   const domain = seriesDomain(points, o.seriesOrder);
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: o.title,
-    width: o.width ?? 520,
-    height: o.height ?? 340,
-    background: "white",
+    ...frame(o),
     data: { values: points },
     mark: { type: "line", point: { filled: true, size: 50 } },
     encoding: {

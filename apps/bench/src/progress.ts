@@ -9,7 +9,9 @@
  *   one line when it finishes.
  *
  * The bench is CPU-bound and mostly synchronous, so drawing happens inside
- * `tick`: no timers, nothing left running after `stop()`.
+ * `tick`: no timers, nothing left running after `stop()`. (This is why the bench does not use a
+ * timer-driven library such as cli-progress: its redraw timer cannot fire while a training step
+ * holds the event loop, so bars would freeze exactly when they matter.)
  */
 import type { Progress } from "./types.js";
 
@@ -91,13 +93,13 @@ export class ProgressRenderer {
 
   /** Prints a line (above the bars on a TTY). */
   log(message: string): void {
-    if (this.tty) {
-      this.clear();
+    if (!this.tty) {
       this.stream.write(`${message}\n`);
-      this.redraw(true);
-    } else {
-      this.stream.write(`${message}\n`);
+      return;
     }
+    this.clear();
+    this.stream.write(`${message}\n`);
+    this.redraw(true);
   }
 
   /** Finishes every open bar (e.g. on Ctrl-C) and clears the bar area. */
@@ -129,13 +131,7 @@ export class ProgressRenderer {
     const line = `${bar.label}: ${interrupted ? "interrupted at" : "done"} ${count} in ${formatDuration(elapsed)}${
       bar.text ? ` (${bar.text})` : ""
     }`;
-    if (this.tty) {
-      this.clear();
-      this.stream.write(`${line}\n`);
-      this.redraw(true);
-    } else {
-      this.stream.write(`${line}\n`);
-    }
+    this.log(line);
   }
 
   /** One status line: label, bar (TTY only), percentage, count, elapsed, ETA, text. */

@@ -83,6 +83,7 @@ export interface ReportInput {
   plots?: { title: string; file: string }[];
   verdicts?: string[];
   error?: { name: string; message: string };
+  /** Rows saved with `savePartial` (only for interrupted / failed runs). */
   partial?: Record<string, unknown>;
 }
 

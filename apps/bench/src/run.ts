@@ -26,7 +26,7 @@ import {
   writeJsonAtomic,
 } from "./io.js";
 import type { ProgressRenderer } from "./progress.js";
-import { renderReport } from "./report.js";
+import { type ReportInput, renderReport } from "./report.js";
 import type { PresetName, Suite, SuiteContext, SuiteResult } from "./types.js";
 
 /** Saved partial results of one run folder (`<outDir>/partial/<key>.json`). */
@@ -91,20 +91,10 @@ export class PartialStore {
 }
 
 /** `result.json`. */
-export interface RunRecord {
+export interface RunRecord extends ReportInput {
   schema: 1;
-  suite: string;
-  description: string;
   preset: PresetName;
-  status: "complete" | "interrupted" | "failed";
-  startedAt: string;
-  finishedAt: string;
-  durationS: number;
-  command: string;
-  outDir: string;
-  seed: number;
   seeds: { base: number };
-  resumed: boolean;
   machine: MachineInfo;
   engine: EngineInfo & { description: string };
   git: GitInfo;
@@ -113,8 +103,6 @@ export interface RunRecord {
   tables: SuiteResult["tables"];
   plots: SuiteResult["plots"];
   verdicts: string[];
-  /** Rows saved with `savePartial` (only for interrupted / failed runs). */
-  partial?: Record<string, unknown>;
   error?: { name: string; message: string; stack?: string };
 }
 

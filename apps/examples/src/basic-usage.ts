@@ -25,23 +25,17 @@ import {
   computeCompressionStats,
   type HybridTTConfig,
   HybridTTTransformer,
+  REFERENCE_CONFIG,
 } from "@tensor-tt/tt-transformer-hybrid";
 import * as tf from "@tensorflow/tfjs-core";
 import { backendFlag, type CommonOptions, fmtInt, fmtRatio, intFlag, runIfEntryPoint, table } from "./cli.js";
 
-/** The reference configuration, written out field by field as a newcomer would. */
-export const REFERENCE: HybridTTConfig = {
-  vocabSize: 50257,
-  dModel: 768,
-  nHeads: 12,
-  nLayers: 12,
-  dFF: 3072,
-  maxSeqLen: 1024,
-  dropout: 0.1,
-  attentionRanks: [24, 48, 24],
-  ffnRanks: [8, 16, 8],
-  tieEmbeddings: true,
-};
+/**
+ * The reference configuration (the package's `REFERENCE_CONFIG`): GPT-2 small dimensions
+ * (vocab 50257, d 768, 12 heads, 12 layers, dFF 3072, 1024 positions, dropout 0.1, tied
+ * embeddings) with attention ranks [24, 48, 24] and FFN ranks [8, 16, 8].
+ */
+export const REFERENCE: HybridTTConfig = REFERENCE_CONFIG;
 
 /** Same structure, CPU-friendly size: used for the forward pass unless `--reference`. */
 export const SMALL: HybridTTConfig = {

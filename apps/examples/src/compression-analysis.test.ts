@@ -43,12 +43,19 @@ describe("compression-analysis", () => {
     ]);
   });
 
-  it("every row's stats are the package's stats of its config, over the same dense baseline", () => {
-    const dense = computeCompressionStats({ ...base, attentionRanks: null, ffnRanks: null });
+  it("every row counts the same dense baseline (hand count) and its parts add up to its total", () => {
+    // Hand count of the base dimensions: embedding 1000·64, positions 64·64, per layer 4 attention
+    // maps (64·64 + 64), up (64·256 + 256), down (256·64 + 64), two LayerNorms (4·64); final LayerNorm.
+    const perLayer = 4 * (64 * 64 + 64) + (64 * 256 + 256) + (256 * 64 + 64) + 4 * 64;
+    const dense = 1000 * 64 + 64 * 64 + 4 * perLayer + 2 * 64;
+    expect(dense).toBe(268_160);
     for (const r of tinyRun.rows) {
-      expect(r.stats).toEqual(computeCompressionStats(r.config));
-      expect(r.stats.total.originalParams).toBe(dense.total.originalParams);
+      const s = r.stats;
+      expect(s.total.originalParams).toBe(dense);
+      const layers = s.layers.reduce((a, l) => a + l.compressedParams, 0);
+      expect(layers + s.embedding.compressedParams + 64 * 64 + 2 * 64).toBe(s.total.compressedParams);
     }
+    expect(row(tinyRun, "dense").stats.total.compressedParams).toBe(dense);
     expect(row(tinyRun, "dense").stats.total.compressionRatio).toBe(1);
   });
 

@@ -63,7 +63,9 @@ describe("root README", () => {
       expect(r.stdout).toContain("fastParams: 42927360");
       const ppl = /ppl: ([\d.]+)/.exec(r.stdout);
       expect(Number(ppl?.[1])).toBeGreaterThan(1);
-      expect(Number(ppl?.[1])).toBeLessThan(2100);
+      // Uniform guessing over the 2,048-word vocabulary scores exactly 2,048; below half of that the
+      // model predicts at least one bit per token better than uniform (it has learned the data).
+      expect(Number(ppl?.[1])).toBeLessThan(1024);
       expect(readFileSync(join(cwd, "tt-model", "config.json"), "utf8")).toContain("vocabSize");
     } finally {
       rmSync(file, { force: true });

@@ -124,7 +124,9 @@ describe("WindowSampler", () => {
   it("follows the order trainBatches yields for the same seed", () => {
     const ids = iota(3000);
     const s = new WindowSampler(ids, { batchSize: 5, seqLen: 20, seed: 9 });
-    const epoch0 = [...trainBatches(ids, { batchSize: 5, seqLen: 20, seed: 9 })].flatMap((b) => [...b.starts]);
+    const epoch0 = [...trainBatches(ids, { batchSize: 5, seqLen: 20, seed: 9 })].flatMap((b) => [
+      ...b.starts,
+    ]);
     const sampled = Array.from({ length: epoch0.length / 5 }, (_, step) => [...s.batch(step).starts]).flat();
     expect(sampled).toEqual(epoch0);
     expect(Array.from(windowOrder(s.windows, 9, 0), (w) => w * 20).slice(0, epoch0.length)).toEqual(epoch0);

@@ -72,6 +72,6 @@ export function check(cond: unknown, make: () => TTError): asserts cond {
 }
 
 /** Human-readable description of a shape-like array for error messages. */
-export function describe(x: readonly number[]): string {
+export function formatShape(x: readonly number[]): string {
   return `[${x.join(", ")}]`;
 }

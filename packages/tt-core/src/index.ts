@@ -3,37 +3,53 @@
  * @packageDocumentation
  */
 
+export { type MatmulOrder, ttMatmulFlops, twoGroupFlopsPerRow } from "./cost.js";
+export { type Decomposition, type DecompositionOptions, ttMatrixFromDense, ttSvd } from "./decompose.js";
 export {
-  type Decomposition,
-  type DecompositionOptions,
-  permuteAxes,
-  ttMatrixFromDense,
-  ttSvd,
-} from "./decompose.js";
-export * from "./engine.js";
-export * from "./errors.js";
+  BACKENDS,
+  type BackendCandidate,
+  type BackendName,
+  currentEngine,
+  defaultCandidates,
+  describeEngine,
+  type EngineInfo,
+  type InitEngineOptions,
+  initEngine,
+  type SkippedBackend,
+} from "./engine.js";
+export {
+  BackendUnavailableError,
+  ConfigError,
+  check,
+  FormatError,
+  formatShape,
+  RankError,
+  ShapeError,
+  TTError,
+  ValueError,
+} from "./errors.js";
 export { type FloatArray, qr, type SVDResult, svd, symEig } from "./linalg/index.js";
 export { ttMatmulDense } from "./matmul.js";
-export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
-export { hashInts, mulberry32, permutation, Rng, randomNormal, shuffleInPlace } from "./random.js";
-export { deserializeTT, serializeTT } from "./serialize.js";
-export { unfoldingSpectra } from "./spectra.js";
 export {
   chooseMatrixModes,
-  compressionRatio,
-  type FactorizeOptions,
-  factorizeDim,
-  type MatmulOrder,
   type MatrixModeChoice,
   type MatrixModeOptions,
   type ModeLayout,
+} from "./mode-choice.js";
+export { type FactorizeOptions, factorizeDim } from "./modes.js";
+export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
+export { permuteAxes } from "./permute.js";
+export { hashInts, mulberry32, permutation, Rng, randomNormal, shuffleInPlace } from "./random.js";
+export {
+  compressionRatio,
   maxTTRanks,
   type RankOverflow,
   type RankSpec,
   resolveRanks,
-  ttMatmulFlops,
+  type TruncationOptions,
   ttMatrixParams,
-  twoGroupFlopsPerRow,
-} from "./shapes.js";
+} from "./ranks.js";
+export { deserializeTT, serializeTT } from "./serialize.js";
+export { unfoldingSpectra } from "./spectra.js";
 export { matMul } from "./tfops.js";
 export { type DType, TTMatrix, TTTensor } from "./tt.js";

@@ -13,6 +13,7 @@ import {
   transpose,
 } from "./linalg/index.js";
 import { randomNormal } from "./random.js";
+import { naiveMatmul, orthonormalityError, relErr, withSpectrum } from "./testing/index.js";
 
 const SEEDS = [1, 2, 3, 4, 5];
 
@@ -20,32 +21,6 @@ function reconstructSvd(U: Float64Array, S: Float64Array, V: Float64Array, m: nu
   const US = new Float64Array(m * k);
   for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) US[i * k + j] = U[i * k + j]! * S[j]!;
   return matmulNT(US, V, m, k, n);
-}
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
-}
-
-function orthError(Q: Float64Array, m: number, k: number): number {
-  const G = matmulTN(Q, Q, m, k, k);
-  let e = 0;
-  for (let i = 0; i < k; i++)
-    for (let j = 0; j < k; j++) e = Math.max(e, Math.abs(G[i * k + j]! - (i === j ? 1 : 0)));
-  return e;
-}
-
-/** A with prescribed singular values: U·diag(s)·Vᵀ from random orthonormal factors. */
-function withSpectrum(m: number, n: number, s: number[], seed: number): Float64Array {
-  const k = s.length;
-  const U = qr(randomNormal(m * k, seed) as Float64Array, m, k).Q;
-  const V = qr(randomNormal(n * k, seed + 100) as Float64Array, n, k).Q;
-  return reconstructSvd(U, Float64Array.from(s), V, m, n, k);
 }
 
 describe("matmul kernels", () => {
@@ -57,21 +32,10 @@ describe("matmul kernels", () => {
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++)
         for (let p = 0; p < k; p++) ref[i * n + j]! += A[i * k + p]! * B[p * n + j]!;
-    expect(relDiff(matmul(A, B, m, k, n), ref)).toBeLessThan(1e-14);
-    expect(relDiff(matmulTN(transpose(A, m, k), B, k, m, n), ref)).toBeLessThan(1e-14);
-    expect(relDiff(matmulNT(A, transpose(B, k, n), m, k, n), ref)).toBeLessThan(1e-14);
+    expect(relErr(matmul(A, B, m, k, n), ref)).toBeLessThan(1e-14);
+    expect(relErr(matmulTN(transpose(A, m, k), B, k, m, n), ref)).toBeLessThan(1e-14);
+    expect(relErr(matmulNT(A, transpose(B, k, n), m, k, n), ref)).toBeLessThan(1e-14);
   });
-
-  function naive(A: Float64Array, B: Float64Array, m: number, k: number, n: number): Float64Array {
-    const ref = new Float64Array(m * n);
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += A[i * k + p]! * B[p * n + j]!;
-        ref[i * n + j] = s;
-      }
-    return ref;
-  }
 
   it.each(SEEDS)("every blocked kernel and its edges match the naive product (seed %i)", (seed) => {
     // n ≤ 128 → 4×4 dot kernel; k ≤ 64 with wide n → 4×2 dot kernel; else chunked rank-1 updates.
@@ -89,7 +53,7 @@ describe("matmul kernels", () => {
       const out = new Float64Array(m * n + 3).fill(7); // stale contents must be overwritten
       const C = matmul(A, B, m, k, n, out);
       expect(C).toBe(out);
-      expect(relDiff(C.subarray(0, m * n), naive(A, B, m, k, n))).toBeLessThan(1e-14);
+      expect(relErr(C.subarray(0, m * n), naiveMatmul(A, B, m, k, n))).toBeLessThan(1e-14);
     }
   });
 
@@ -102,7 +66,7 @@ describe("matmul kernels", () => {
     ] as const) {
       const A = randomNormal(m * n, seed) as Float64Array;
       const G = gramRows(A, m, n, new Float64Array(m * m).fill(3));
-      expect(relDiff(G, naive(A, transpose(A, m, n), m, n, m))).toBeLessThan(1e-14);
+      expect(relErr(G, naiveMatmul(A, transpose(A, m, n), m, n, m))).toBeLessThan(1e-14);
       for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) expect(G[i * m + j]).toBe(G[j * m + i]);
     }
   });
@@ -118,10 +82,10 @@ describe("orthonormalize", () => {
       const Y = randomNormal(m * l, seed) as Float64Array;
       const { Q, method } = orthonormalize(Y, m, l);
       expect(method).toBe("cholqr2");
-      expect(orthError(Q, m, l)).toBeLessThan(1e-14 * Math.sqrt(m));
+      expect(orthonormalityError(Q, m, l)).toBeLessThan(1e-14 * Math.sqrt(m));
       // Same span: Y = Q·(QᵀY).
       const R = matmulTN(Q, Y, m, l, l);
-      expect(relDiff(matmul(Q, R, m, l, l), Y)).toBeLessThan(1e-13);
+      expect(relErr(matmul(Q, R, m, l, l), Y)).toBeLessThan(1e-13);
     }
   });
 
@@ -130,21 +94,21 @@ describe("orthonormalize", () => {
     const Y = withSpectrum(300, 12, s, seed);
     const { Q, method } = orthonormalize(Y, 300, 12);
     expect(method).toBe("cholqr2");
-    expect(orthError(Q, 300, 12)).toBeLessThan(1e-13);
-    expect(relDiff(matmul(Q, matmulTN(Q, Y, 300, 12, 12), 300, 12, 12), Y)).toBeLessThan(1e-12);
+    expect(orthonormalityError(Q, 300, 12)).toBeLessThan(1e-13);
+    expect(relErr(matmul(Q, matmulTN(Q, Y, 300, 12, 12), 300, 12, 12), Y)).toBeLessThan(1e-12);
   });
 
   it.each(SEEDS)("falls back to Householder on rank-deficient input (seed %i)", (seed) => {
     const Y = withSpectrum(80, 10, [5, 2, 1, 0.5], seed); // rank 4 of 10 columns
     const { Q, method } = orthonormalize(Y, 80, 10);
     expect(method).toBe("householder");
-    expect(orthError(Q, 80, 10)).toBeLessThan(1e-12);
-    expect(relDiff(matmul(Q, matmulTN(Q, Y, 80, 10, 10), 80, 10, 10), Y)).toBeLessThan(1e-12);
+    expect(orthonormalityError(Q, 80, 10)).toBeLessThan(1e-12);
+    expect(relErr(matmul(Q, matmulTN(Q, Y, 80, 10, 10), 80, 10, 10), Y)).toBeLessThan(1e-12);
     const Z = randomNormal(40 * 6, seed) as Float64Array;
     for (let i = 0; i < 40; i++) Z[i * 6 + 3] = 0; // an exactly zero column
     const z = orthonormalize(Z, 40, 6);
     expect(z.method).toBe("householder");
-    expect(orthError(z.Q, 40, 6)).toBeLessThan(1e-12);
+    expect(orthonormalityError(z.Q, 40, 6)).toBeLessThan(1e-12);
   });
 });
 
@@ -158,14 +122,14 @@ describe("qr", () => {
       const A = randomNormal(m * n, seed) as Float64Array;
       const { Q, R, k } = qr(A, m, n);
       expect(k).toBe(Math.min(m, n));
-      expect(orthError(Q, m, k)).toBeLessThan(1e-13);
-      expect(relDiff(matmul(Q, R, m, k, n), A)).toBeLessThan(1e-13);
+      expect(orthonormalityError(Q, m, k)).toBeLessThan(1e-13);
+      expect(relErr(matmul(Q, R, m, k, n), A)).toBeLessThan(1e-13);
       for (let i = 0; i < k; i++) for (let j = 0; j < Math.min(i, n); j++) expect(R[i * n + j]).toBe(0);
     }
     const D = withSpectrum(10, 6, [3, 1], seed); // rank 2
     const { Q, R } = qr(D, 10, 6);
-    expect(orthError(Q, 10, 6)).toBeLessThan(1e-12);
-    expect(relDiff(matmul(Q, R, 10, 6, 6), D)).toBeLessThan(1e-12);
+    expect(orthonormalityError(Q, 10, 6)).toBeLessThan(1e-12);
+    expect(relErr(matmul(Q, R, 10, 6, 6), D)).toBeLessThan(1e-12);
   });
 });
 
@@ -176,7 +140,7 @@ describe("symEig", () => {
     const G = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[i * n + j] = A[i * n + j]! + A[j * n + i]!;
     const { values, vectors } = symEig(G, n);
-    expect(orthError(transpose(vectors, n, n), n, n)).toBeLessThan(1e-12);
+    expect(orthonormalityError(transpose(vectors, n, n), n, n)).toBeLessThan(1e-12);
     for (let i = 1; i < n; i++) expect(values[i]!).toBeLessThanOrEqual(values[i - 1]!);
     // G v_i = λ_i v_i
     const GV = matmulNT(G, vectors, n, n, n); // column i = G v_i
@@ -243,10 +207,10 @@ describe("svd", () => {
       const A = randomNormal(m * n, seed) as Float64Array;
       const { U, S, V, k } = svd(A, m, n);
       expect(k).toBe(Math.min(m, n));
-      expect(orthError(U, m, k)).toBeLessThan(1e-12);
-      expect(orthError(V, n, k)).toBeLessThan(1e-12);
+      expect(orthonormalityError(U, m, k)).toBeLessThan(1e-12);
+      expect(orthonormalityError(V, n, k)).toBeLessThan(1e-12);
       for (let i = 1; i < k; i++) expect(S[i]!).toBeLessThanOrEqual(S[i - 1]!);
-      expect(relDiff(reconstructSvd(U, S, V, m, n, k), A)).toBeLessThan(1e-13);
+      expect(relErr(reconstructSvd(U, S, V, m, n, k), A)).toBeLessThan(1e-13);
     }
   });
 
@@ -256,9 +220,9 @@ describe("svd", () => {
     expect(S[0]).toBeCloseTo(5, 12);
     expect(S[2]).toBeCloseTo(1, 12);
     expect(S[3]!).toBeLessThan(1e-13);
-    expect(orthError(U, 25, k)).toBeLessThan(1e-12);
-    expect(orthError(V, 12, k)).toBeLessThan(1e-12);
-    expect(relDiff(reconstructSvd(U, S, V, 25, 12, k), A)).toBeLessThan(1e-13);
+    expect(orthonormalityError(U, 25, k)).toBeLessThan(1e-12);
+    expect(orthonormalityError(V, 12, k)).toBeLessThan(1e-12);
+    expect(relErr(reconstructSvd(U, S, V, 25, 12, k), A)).toBeLessThan(1e-13);
   });
 
   it("handles tiny-norm (1e-300) data without underflow", () => {
@@ -280,7 +244,7 @@ describe("svd", () => {
   it("returns zero singular values and orthonormal bases for the zero matrix", () => {
     const { U, S, k } = svd(new Float64Array(12), 4, 3);
     expect([...S]).toEqual([0, 0, 0]);
-    expect(orthError(U, 4, k)).toBeLessThan(1e-15);
+    expect(orthonormalityError(U, 4, k)).toBeLessThan(1e-15);
   });
 
   it("throws ValueError on NaN or Infinity", () => {

@@ -2,16 +2,12 @@
  * TT-matrix × dense matrix products without (or with, when cheaper) forming W.
  */
 
-import { permuteAxes } from "./decompose.js";
+import { type MatmulOrder, ttMatmulFlops } from "./cost.js";
 import { ConfigError, check, ShapeError, ValueError } from "./errors.js";
-import { type FloatArray, matmul, transpose } from "./linalg/index.js";
+import { type FloatArray, f64, matmul, transpose } from "./linalg/index.js";
 import { toDense } from "./ops.js";
-import { type MatmulOrder, ttMatmulFlops } from "./shapes.js";
+import { permuteAxes } from "./permute.js";
 import { TTMatrix } from "./tt.js";
-
-function f64(x: FloatArray): Float64Array {
-  return x instanceof Float64Array ? x : Float64Array.from(x);
-}
 
 /**
  * Y = X·W, X batch×M (M = ∏ m_k), cores processed 1→d. State layout before core k:

@@ -2,8 +2,9 @@
  * Automatic TT-matrix mode layouts: balanced factorization, or the layout whose
  * two-group forward product is cheapest.
  */
-import { ConfigError, check, describe, RankError, ShapeError } from "./errors.js";
+
 import { twoGroupFlopsPerRow } from "./cost.js";
+import { ConfigError, check, formatShape, RankError, ShapeError } from "./errors.js";
 import { factorizeDim, prod } from "./modes.js";
 import { checkRankEntries, coreParams, maxTTRanks, ttMatrixParams } from "./ranks.js";
 
@@ -115,7 +116,7 @@ function chooseMatrixModesUncached(
     () =>
       new RankError("inner rank list does not fit the TT order", {
         expected: `${d - 1} inner ranks`,
-        received: describe(innerRanks),
+        received: formatShape(innerRanks),
       }),
   );
   checkRankEntries(innerRanks);
@@ -134,7 +135,11 @@ function chooseMatrixModesUncached(
 }
 
 /** The choice record of given modes: ranks clipped to the attainable maxima, cheapest split bond. */
-function describeChoice(rowModes: number[], colModes: number[], innerRanks: readonly number[]): MatrixModeChoice {
+function describeChoice(
+  rowModes: number[],
+  colModes: number[],
+  innerRanks: readonly number[],
+): MatrixModeChoice {
   const d = rowModes.length;
   const max = maxTTRanks(rowModes, colModes);
   const ranks = innerRanks.map((r, i) => Math.min(r, max[i] as number));
@@ -172,7 +177,7 @@ function balancedChoice(
       () =>
         new ShapeError("balanced layout does not fit the matrix", {
           expected: `${d} row modes of product ${rows} and ${d} column modes of product ${cols}`,
-          received: `${describe(rowModes)} / ${describe(colModes)}`,
+          received: `${formatShape(rowModes)} / ${formatShape(colModes)}`,
         }),
     );
     return describeChoice([...rowModes], [...colModes], innerRanks);

@@ -2,7 +2,7 @@
  * Mode bookkeeping: validation of mode lists and balanced factorization of a
  * dimension into TT modes.
  */
-import { check, describe, ShapeError } from "./errors.js";
+import { check, formatShape, ShapeError } from "./errors.js";
 
 /** ∏ xs (1 for an empty list). */
 export function prod(xs: readonly number[]): number {
@@ -21,7 +21,7 @@ export function checkPositiveInts(xs: readonly number[], what: string): void {
       () =>
         new ShapeError(`${what} must hold integers >= 1`, {
           expected: "integers >= 1",
-          received: describe([...xs]),
+          received: formatShape([...xs]),
         }),
     );
   }
@@ -34,7 +34,7 @@ export function checkSameOrder(rowModes: readonly number[], colModes: readonly n
     () =>
       new ShapeError("rowModes and colModes must have the same length", {
         expected: `${rowModes.length} column modes`,
-        received: `${describe([...rowModes])} and ${describe([...colModes])}`,
+        received: `${formatShape([...rowModes])} and ${formatShape([...colModes])}`,
       }),
   );
 }
@@ -189,10 +189,10 @@ export function factorizeDim(
   if (modes) return { modes: arrange(modes), padded: 0 };
   if (!opts.pad) {
     throw new ShapeError(
-      `cannot split ${n} into ${d} balanced modes (prime factors ${describe(primeFactors(n))})`,
+      `cannot split ${n} into ${d} balanced modes (prime factors ${formatShape(primeFactors(n))})`,
       {
         expected: `a dimension with at least ${d} prime factors, none above ${capOf(n)}, or { pad: true }`,
-        received: `${n} -> ${describe(arrange(split(n, d)))}`,
+        received: `${n} -> ${formatShape(arrange(split(n, d)))}`,
       },
     );
   }

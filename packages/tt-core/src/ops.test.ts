@@ -5,19 +5,14 @@ import { matmulTN } from "./linalg/index.js";
 import { ttMatmulDense } from "./matmul.js";
 import { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
 import { randomNormal } from "./random.js";
+import { naiveMatmul, naiveTranspose, orthogonalCP, relErr, tailRelErr } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
 
 const SEEDS = [21, 22, 23, 24, 25];
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
+/** Decade-gap spectrum: δ² = w_r·w_{r+1} makes r the minimal rank at every bond (see decompose.test). */
+const W = [1, 1e-1, 1e-2, 1e-3, 1e-4];
+const W_NORM2 = W.reduce((a, b) => a + b * b, 0);
 
 function randomTT(
   shape: number[],
@@ -41,19 +36,6 @@ function randomTTMatrix(rowModes: number[], colModes: number[], inner: number[],
     colModes,
     ranks,
   );
-}
-
-function denseMatmul(
-  A: ArrayLike<number>,
-  B: ArrayLike<number>,
-  m: number,
-  k: number,
-  n: number,
-): Float64Array {
-  const C = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) C[i * n + j]! += A[i * k + p]! * B[p * n + j]!;
-  return C;
 }
 
 const SHAPE = [3, 4, 5, 3];
@@ -107,7 +89,7 @@ describe("orthogonalize", () => {
         const G =
           dir === "left"
             ? matmulTN(c, c, r0 * n, r1, r1)
-            : matmulTN(transposeOf(c, r0, n * r1), transposeOf(c, r0, n * r1), n * r1, r0, r0);
+            : matmulTN(naiveTranspose(c, r0, n * r1), naiveTranspose(c, r0, n * r1), n * r1, r0, r0);
         const s = dir === "left" ? r1 : r0;
         for (let i = 0; i < s; i++)
           for (let j = 0; j < s; j++) expect(G[i * s + j]!).toBeCloseTo(i === j ? 1 : 0, 12);
@@ -116,27 +98,36 @@ describe("orthogonalize", () => {
   });
 });
 
-function transposeOf(a: Float64Array, m: number, n: number): Float64Array {
-  const t = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j]!;
-  return t;
-}
-
 describe("round", () => {
-  it.each(SEEDS)("never raises ranks and keeps the eps bound (seed %i)", (seed) => {
-    const tt = randomTT(SHAPE, INNER, seed);
-    const X = full(tt);
-    for (const eps of [1e-10, 0.1, 0.4]) {
-      const r = round(tt, { eps });
-      r.ranks.forEach((v, k) => {
-        expect(v).toBeLessThanOrEqual(tt.ranks[k]!);
-      });
-      expect(relErr(full(r), X)).toBeLessThanOrEqual(eps * (1 + 1e-9));
-    }
-    const capped = round(tt, { maxRank: 2 });
-    expect(Math.max(...capped.ranks)).toBeLessThanOrEqual(2);
-    expect(round(tt, { maxRanks: [1, 2, 1] }).ranks).toEqual([1, 1, 2, 1, 1]);
-  });
+  it.each(SEEDS)(
+    "eps rounding is two-sided on a known spectrum: error <= eps, rank minimal (seed %i)",
+    (seed) => {
+      const shape = [6, 5, 7, 5];
+      const d = shape.length;
+      const { dense, tt } = orthogonalCP(W, shape, seed);
+      // The same tensor / 2 with doubled, redundant ranks: rounding must find the same minimal ranks.
+      const redundant = add(tt, scale(tt, -0.5));
+      expect(redundant.ranks).toEqual([1, 10, 10, 10, 1]);
+      const half = dense.map((v) => v / 2);
+      for (const r of [1, 2, 3, 4]) {
+        const eps = Math.sqrt((W[r - 1]! * W[r]! * (d - 1)) / W_NORM2);
+        for (const [t, ref] of [
+          [tt, dense],
+          [redundant, half],
+        ] as const) {
+          const out = round(t, { eps });
+          expect(out.ranks).toEqual([1, r, r, r, 1]);
+          const measured = relErr(full(out), ref);
+          expect(measured).toBeLessThanOrEqual(eps);
+          expect(Math.abs(measured / tailRelErr(W, r) - 1)).toBeLessThan(1e-6);
+        }
+      }
+      const capped = round(tt, { maxRank: 2 });
+      expect(capped.ranks).toEqual([1, 2, 2, 2, 1]);
+      expect(relErr(full(capped), dense)).toBeCloseTo(tailRelErr(W, 2), 10);
+      expect(round(tt, { maxRanks: [1, 2, 1] }).ranks).toEqual([1, 1, 2, 1, 1]);
+    },
+  );
 
   it.each(SEEDS)("compresses a + a back to the ranks of a (seed %i)", (seed) => {
     const a = randomTT(SHAPE, INNER, seed);
@@ -154,7 +145,7 @@ describe("round", () => {
     expect(relErr(toDense(r), toDense(scale(m, 2)))).toBeLessThan(1e-10);
     expect(() => round(m, { eps: -1 })).toThrow(ValueError);
     expect(() => round(m, { maxRank: 0 })).toThrow(RankError);
-    expect(() => round(m, { maxRanks: [1] })).toThrow(/expected 2 integers >= 1/);
+    expect(() => round(m, { maxRanks: [1] })).toThrow(/expected 2 inner ranks/);
   });
 });
 
@@ -230,12 +221,12 @@ describe("ttMatmulDense", () => {
     const [M, N] = [tt.rows, tt.cols];
     for (const B of [1, 5]) {
       const X = randomNormal(B * M, seed + 1) as Float64Array;
-      const ref = denseMatmul(X, W, B, M, N);
+      const ref = naiveMatmul(X, W, B, M, N);
       for (const order of ["ltr", "rtl", "full", undefined] as const) {
         expect(relErr(ttMatmulDense(tt, X, B, M, "left", { order }), ref)).toBeLessThan(1e-12);
       }
       const Xr = randomNormal(N * B, seed + 2) as Float64Array;
-      const refR = denseMatmul(W, Xr, M, N, B);
+      const refR = naiveMatmul(W, Xr, M, N, B);
       for (const order of ["ltr", "rtl", "full"] as const) {
         expect(relErr(ttMatmulDense(tt, Xr, N, B, "right", { order }), refR)).toBeLessThan(1e-12);
       }
@@ -248,7 +239,7 @@ describe("ttMatmulDense", () => {
     const X = randomNormal(4 * 24, 4, 1, 0, "float32");
     const y = ttMatmulDense(tt, X, 4, 24, "left");
     expect(y).toBeInstanceOf(Float32Array);
-    expect(relErr(y, denseMatmul(X, W, 4, 24, 12))).toBeLessThan(1e-5);
+    expect(relErr(y, naiveMatmul(X, W, 4, 24, 12))).toBeLessThan(1e-5);
   });
 
   it("rejects a size mismatch", () => {

@@ -8,18 +8,22 @@
  * which is exactly what sums, Hadamard products and Frobenius inner products need.
  */
 
-import { permuteAxes } from "./decompose.js";
-import { check, describe, RankError, ShapeError, ValueError } from "./errors.js";
-import { type FloatArray, frobNorm, matmul, matmulTN, qr, svd, transpose } from "./linalg/index.js";
-import { type DType, modeSizes, sameKind, TTMatrix, TTTensor } from "./tt.js";
-
-function f64(x: FloatArray): Float64Array {
-  return x instanceof Float64Array ? x : Float64Array.from(x);
-}
-
-function cast(x: Float64Array, dtype: DType): FloatArray {
-  return dtype === "float32" ? Float32Array.from(x) : x;
-}
+import { check, formatShape, ShapeError, ValueError } from "./errors.js";
+import {
+  type DType,
+  type FloatArray,
+  f64,
+  frobNorm,
+  matmul,
+  matmulTN,
+  qr,
+  svd,
+  toDtype,
+  transpose,
+} from "./linalg/index.js";
+import { permuteAxes } from "./permute.js";
+import { capRanks, type TruncationOptions } from "./ranks.js";
+import { modeSizes, sameKind, TTMatrix, TTTensor } from "./tt.js";
 
 /** Contracts all cores left to right: result is ∏ sizes entries, row-major. */
 function contractAll(
@@ -51,7 +55,7 @@ export function full(tt: TTTensor): FloatArray {
         received: `${tt}`,
       }),
   );
-  return cast(contractAll(tt.cores, tt.shape, tt.ranks), tt.dtype);
+  return toDtype(contractAll(tt.cores, tt.shape, tt.ranks), tt.dtype);
 }
 
 /**
@@ -95,7 +99,7 @@ export function orthogonalize<T extends TTTensor | TTMatrix>(tt: T, direction: "
   const { cores, ranks } = orthCores(tt, direction);
   return sameKind(
     tt,
-    cores.map((c) => cast(c, tt.dtype)),
+    cores.map((c) => toDtype(c, tt.dtype)),
     ranks,
   );
 }
@@ -145,41 +149,11 @@ function matmulTNRight(A: Float64Array, R: Float64Array, p: number, m: number, k
  * @throws {ValueError} eps < 0. @throws {RankError} bad caps.
  * @example round(add(a, a), { eps: 1e-12 }).ranks // same as a.ranks
  */
-export function round<T extends TTTensor | TTMatrix>(
-  tt: T,
-  opts: { eps?: number; maxRank?: number; maxRanks?: number[] },
-): T {
+export function round<T extends TTTensor | TTMatrix>(tt: T, opts: TruncationOptions): T {
   const sizes = modeSizes(tt);
   const d = sizes.length;
+  const caps = capRanks(tt.ranks.slice(1, d), opts);
   const eps = opts.eps;
-  if (eps !== undefined)
-    check(
-      Number.isFinite(eps) && eps >= 0,
-      () => new ValueError("eps must be a finite number >= 0", { expected: "eps >= 0", received: `${eps}` }),
-    );
-  const caps = tt.ranks.slice(1, d).map((r) => r);
-  if (opts.maxRanks !== undefined) {
-    const mr = opts.maxRanks;
-    check(
-      mr.length === d - 1 && mr.every((r) => Number.isInteger(r) && r >= 1),
-      () =>
-        new RankError("maxRanks must be d-1 integers >= 1", {
-          expected: `${d - 1} integers >= 1`,
-          received: describe(mr),
-        }),
-    );
-    mr.forEach((r, k) => {
-      caps[k] = Math.min(caps[k]!, r);
-    });
-  }
-  if (opts.maxRank !== undefined) {
-    const r = opts.maxRank;
-    check(
-      Number.isInteger(r) && r >= 1,
-      () => new RankError("maxRank must be an integer >= 1", { expected: "integer >= 1", received: `${r}` }),
-    );
-    for (let k = 0; k < caps.length; k++) caps[k] = Math.min(caps[k]!, r);
-  }
   const { cores, ranks } = orthCores(tt, "right");
   const total = frobNorm(cores[0]!);
   const delta = eps === undefined ? -1 : (eps * total) / Math.sqrt(Math.max(1, d - 1));
@@ -209,7 +183,7 @@ export function round<T extends TTTensor | TTMatrix>(
   }
   return sameKind(
     tt,
-    cores.map((c) => cast(c, tt.dtype)),
+    cores.map((c) => toDtype(c, tt.dtype)),
     ranks,
   );
 }
@@ -223,15 +197,15 @@ function checkSameModes(a: TTTensor | TTMatrix, b: TTTensor | TTMatrix, op: stri
   );
   const same =
     a instanceof TTMatrix && b instanceof TTMatrix
-      ? describe([...a.rowModes]) + describe([...a.colModes]) ===
-        describe([...b.rowModes]) + describe([...b.colModes])
-      : describe([...(a as TTTensor).shape]) === describe([...(b as TTTensor).shape]);
+      ? formatShape([...a.rowModes]) + formatShape([...a.colModes]) ===
+        formatShape([...b.rowModes]) + formatShape([...b.colModes])
+      : formatShape([...(a as TTTensor).shape]) === formatShape([...(b as TTTensor).shape]);
   check(
     same,
     () =>
       new ShapeError(`${op} needs equal mode sizes`, {
-        expected: describe(modeSizes(a)),
-        received: describe(modeSizes(b)),
+        expected: formatShape(modeSizes(a)),
+        received: formatShape(modeSizes(b)),
       }),
   );
   return modeSizes(a);
@@ -273,7 +247,7 @@ export function add<T extends TTTensor | TTMatrix>(a: T, b: T): T {
       for (let s = 0; s < n; s++)
         for (let j = 0; j < b1; j++)
           out[((i + offRowB) * n + s) * R1 + j + offColB]! += B[(i * n + s) * b1 + j]!;
-    cores.push(cast(out, dtype));
+    cores.push(toDtype(out, dtype));
   }
   return sameKind(a, cores, ranks);
 }
@@ -319,7 +293,7 @@ export function hadamard<T extends TTTensor | TTMatrix>(a: T, b: T): T {
             const base = (((i * b0 + j) * n + s) * a1 + p) * b1;
             for (let q = 0; q < b1; q++) out[base + q] = av * B[(j * n + s) * b1 + q]!;
           }
-    cores.push(cast(out, resultDtype(a, b)));
+    cores.push(toDtype(out, resultDtype(a, b)));
   }
   return sameKind(a, cores, ranks);
 }

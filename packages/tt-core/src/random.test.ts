@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { permuteAxes } from "./decompose.js";
+import { permuteAxes } from "./permute.js";
 import { hashInts, mulberry32, permutation, Rng, randomNormal, shuffleInPlace } from "./random.js";
 
 describe("random", () => {

@@ -3,7 +3,7 @@
  * truncation and parameter counts. "Inner ranks" always means [r_1..r_{d-1}]
  * (length d-1); boundary ranks r_0 = r_d = 1 are implicit.
  */
-import { ConfigError, check, describe, RankError, ValueError } from "./errors.js";
+import { ConfigError, check, formatShape, RankError, ValueError } from "./errors.js";
 import { checkModes, prod } from "./modes.js";
 
 /**
@@ -26,7 +26,7 @@ export function checkRankEntries(innerRanks: readonly number[]): void {
       () =>
         new RankError("TT ranks must be integers >= 1", {
           expected: "integers >= 1",
-          received: describe(innerRanks),
+          received: formatShape(innerRanks),
         }),
     );
 }
@@ -63,13 +63,17 @@ export function capRanks(caps: readonly number[], opts: TruncationOptions): numb
       () =>
         new RankError("maxRanks has the wrong length", {
           expected: `${d - 1} inner ranks [r_1..r_${d - 1}]`,
-          received: Array.isArray(mr) ? `${mr.length}: ${describe(mr)}` : JSON.stringify(mr),
+          received: Array.isArray(mr) ? `${mr.length}: ${formatShape(mr)}` : JSON.stringify(mr),
         }),
     );
     mr.forEach((r, k) => {
       check(
         Number.isInteger(r) && r >= 1,
-        () => new RankError("maxRanks must hold integers >= 1", { expected: "integers >= 1", received: describe(mr) }),
+        () =>
+          new RankError("maxRanks must hold integers >= 1", {
+            expected: "integers >= 1",
+            received: formatShape(mr),
+          }),
       );
       out[k] = Math.min(out[k]!, r);
     });
@@ -161,7 +165,7 @@ function resolveRankList(list: readonly number[], max: readonly number[], overfl
     () =>
       new RankError("inner rank list has the wrong length", {
         expected: `${d - 1} inner ranks [r_1..r_${d - 1}] for ${d} modes`,
-        received: `${list.length}: ${describe(list)}`,
+        received: `${list.length}: ${formatShape(list)}`,
       }),
   );
   list.forEach((r, k) => {
@@ -170,7 +174,7 @@ function resolveRankList(list: readonly number[], max: readonly number[], overfl
       () =>
         new RankError(`TT ranks must be integers >= 1 (r_${k + 1} is not)`, {
           expected: "integers >= 1",
-          received: describe(list),
+          received: formatShape(list),
         }),
     );
     check(
@@ -178,7 +182,7 @@ function resolveRankList(list: readonly number[], max: readonly number[], overfl
       () =>
         new RankError(
           `inner rank r_${k + 1} exceeds its attainable maximum (rank overflow "clip" or "keep" allows it)`,
-          { expected: `ranks <= ${describe(max)}`, received: describe(list) },
+          { expected: `ranks <= ${formatShape(max)}`, received: formatShape(list) },
         ),
     );
   });
@@ -234,7 +238,7 @@ export function ttMatrixParams(
     () =>
       new RankError("inner rank list has the wrong length", {
         expected: `${s.length - 1} inner ranks`,
-        received: `${innerRanks.length}: ${describe(innerRanks)}`,
+        received: `${innerRanks.length}: ${formatShape(innerRanks)}`,
       }),
   );
   checkRankEntries(innerRanks);

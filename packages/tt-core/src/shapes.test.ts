@@ -1,15 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { ttMatmulFlops, twoGroupFlopsPerRow } from "./cost.js";
 import { ConfigError, RankError, ShapeError, ValueError } from "./errors.js";
-import {
-  chooseMatrixModes,
-  compressionRatio,
-  factorizeDim,
-  maxTTRanks,
-  resolveRanks,
-  ttMatmulFlops,
-  ttMatrixParams,
-  twoGroupFlopsPerRow,
-} from "./shapes.js";
+import { chooseMatrixModes } from "./mode-choice.js";
+import { factorizeDim } from "./modes.js";
+import { compressionRatio, maxTTRanks, resolveRanks, ttMatrixParams } from "./ranks.js";
 
 describe("factorizeDim", () => {
   it("splits into balanced modes whose product is n", () => {

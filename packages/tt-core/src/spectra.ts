@@ -3,9 +3,10 @@
  * TT-SVD truncation error (Oseledets 2011, Thm 2.2): truncating bond k to rank r_k costs at most
  * Σ_{j>r_k} σ_j⁽ᵏ⁾² of squared Frobenius error, summed over the bonds.
  */
-import { permuteAxes } from "./decompose.js";
+
 import { ShapeError } from "./errors.js";
 import { gramRows, symEig, transpose } from "./linalg/index.js";
+import { permuteAxes } from "./permute.js";
 
 /**
  * Squared singular values of each TT unfolding k = 1..d−1 of a TT-matrix W `[∏m, ∏n]`

@@ -54,6 +54,82 @@ describe.each(["wasm", "cpu"] as const)("matMul on %s", (backend) => {
     });
   }
 
+  /**
+   * Gradient check against central finite differences of an independent float64 evaluation.
+   * Loss L = ½·Σ (w ⊙ op(A)·op(B))²: dL/dC = w²⊙C is not constant, so the upstream gradient
+   * reaching matMul's backward is a general tensor. L is quadratic in every single entry of A
+   * or B, so the central difference (L(x+h) − L(x−h))/2h has no truncation error and the
+   * step only trades against float64 rounding: h = 1e-3 gives ≈ 1e-16·|L|/h ≈ 1e-12 there.
+   * The analytic gradient runs in float32 through sums of at most 7·6 products of O(1)
+   * numbers, relative error ≈ 42·6e-8 ≈ 3e-6; the tolerance 1e-4·max(1, |g|) leaves 30× margin
+   * and still fails for any wrong transpose or operand (errors of order |g|).
+   */
+  describe.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])("gradient by central differences (tA=%s, tB=%s)", (ta, tb) => {
+    it.each([[[] as number[]], [[2]]])("batch dims %j", (batch) => {
+      const [m, k, n] = [3, 4, 5];
+      const sa = [...batch, ...(ta ? [k, m] : [m, k])];
+      const sb = [...batch, ...(tb ? [n, k] : [k, n])];
+      const nb = batch.reduce((x, y) => x * y, 1);
+      const A = Float64Array.from(tf.randomNormal(sa, 0, 1, "float32", 5).dataSync());
+      const B = Float64Array.from(tf.randomNormal(sb, 0, 1, "float32", 6).dataSync());
+      const w = Float64Array.from(tf.randomNormal([...batch, m, n], 0, 1, "float32", 7).dataSync());
+      const at = (
+        X: Float64Array,
+        b: number,
+        r: number,
+        c: number,
+        rows: number,
+        cols: number,
+        t: boolean,
+      ) => (t ? X[b * rows * cols + c * rows + r]! : X[b * rows * cols + r * cols + c]!);
+      const loss = (X: Float64Array, Y: Float64Array) => {
+        let L = 0;
+        for (let b = 0; b < nb; b++)
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let c = 0;
+              for (let p = 0; p < k; p++) c += at(X, b, i, p, m, k, ta) * at(Y, b, p, j, k, n, tb);
+              L += 0.5 * (w[(b * m + i) * n + j]! * c) ** 2;
+            }
+        return L;
+      };
+      const h = 1e-3;
+      const fd = (which: 0 | 1) => {
+        const base = which === 0 ? A : B;
+        return base.map((_, idx) => {
+          const plus = Float64Array.from(base);
+          const minus = Float64Array.from(base);
+          plus[idx]! += h;
+          minus[idx]! -= h;
+          const lp = which === 0 ? loss(plus, B) : loss(A, plus);
+          const lm = which === 0 ? loss(minus, B) : loss(A, minus);
+          return (lp - lm) / (2 * h);
+        });
+      };
+      const grads = tf.tidy(() => {
+        const wt = tf.tensor(Float32Array.from(w), [...batch, m, n]);
+        const f = (x: tf.Tensor, y: tf.Tensor) =>
+          tf.mul(0.5, tf.sum(tf.square(tf.mul(wt, matMul(x, y, ta, tb)))));
+        return tf.grads(f)([tf.tensor(Float32Array.from(A), sa), tf.tensor(Float32Array.from(B), sb)]);
+      });
+      const [gA, gB] = grads.map((t) => Float64Array.from(t.dataSync()));
+      tf.dispose(grads);
+      for (const [analytic, numeric] of [
+        [gA!, fd(0)],
+        [gB!, fd(1)],
+      ] as const) {
+        const scale = Math.max(1, ...numeric.map(Math.abs));
+        for (let i = 0; i < numeric.length; i++)
+          expect(Math.abs(analytic[i]! - numeric[i]!)).toBeLessThan(1e-4 * scale);
+      }
+    });
+  });
+
   it("leaks no tensors", () => {
     const a = tf.randomNormal([4, 3]);
     const b = tf.randomNormal([3, 2]);

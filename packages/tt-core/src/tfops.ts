@@ -2,12 +2,12 @@
  * TF.js ops that route around slow kernels.
  *
  * The WebAssembly backend runs `matMul` through XNNPACK only when neither operand is
- * transposed: measured on a 2-core VM, `[2048,768]·[768,768]` takes ~90 ms plain and ~1,000 ms
- * with `transposeB` (the same holds for `transposeA`). TF.js's own gradient of `matMul` uses the
+ * transposed; with `transposeA` or `transposeB` it falls back to a kernel about an order of
+ * magnitude slower (the bench's layer suite reports the figures). TF.js's own gradient of `matMul` uses the
  * transposed forms (dA = dC·Bᵀ, dB = Aᵀ·dC), so every backward pass of a linear layer pays the
  * slow path twice. {@link matMul} materializes the transposes (an O(n²) copy) and multiplies with
  * plain kernels, in the forward pass and in its custom gradient; on other backends it is equal
- * to `tf.matMul` up to float rounding. Large transposes are slow too (~6 ns per float), so the
+ * to `tf.matMul` up to float rounding. Large transposes cost memory traffic too, so the
  * gradient transposes the smaller side: dA = g·Bᵀ is computed as (B·gᵀ)ᵀ when g and A together
  * are smaller than B (a weight seen by few rows). (The mirror trick for dB = Aᵀ·g would make A a
  * right-hand operand, which is unsafe for persistent buffers on wasm: see tt-layers' README.)
@@ -30,8 +30,7 @@ function swapLast(x: tf.Tensor): tf.Tensor {
 /**
  * g·Bᵀ with plain products, transposing whichever side is smaller: Bᵀ itself (|B| floats), or g
  * and the result, as (B·gᵀ)ᵀ (|g| + |A| floats). With a large weight B and few rows (a batch-1
- * backward) transposing B costs far more than the product: a 768×3072 transpose takes ~14 ms on
- * wasm, (B·gᵀ)ᵀ with one row ~1.3 ms.
+ * backward) transposing B would cost more than the product itself.
  */
 function gradA(g: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const aSize = (g.size / (g.shape[g.rank - 1] as number)) * (b.shape[b.rank - 2] as number);

@@ -10,7 +10,7 @@ describe("TTTensor", () => {
     expect(tt.coreShape(1)).toEqual([3, 4, 1]);
     expect(tt.dtype).toBe("float64");
     expect(Object.isFrozen(tt.ranks)).toBe(true);
-    expect(() => (tt.ranks as number[]).push(1)).toThrow();
+    expect(() => (tt.ranks as number[]).push(1)).toThrow(TypeError);
   });
 
   it("validates boundary ranks, neighbouring ranks and core lengths", () => {

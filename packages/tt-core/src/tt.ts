@@ -14,32 +14,15 @@
  * Objects are immutable: shape and ranks are frozen and the cores are never
  * written by this package (they are not copied either, so do not mutate them).
  */
-import { check, describe, RankError, ShapeError, ValueError } from "./errors.js";
-import type { FloatArray } from "./linalg/index.js";
+import { check, formatShape, RankError, ShapeError, ValueError } from "./errors.js";
+import type { DType, FloatArray } from "./linalg/index.js";
+import { checkPositiveInts, checkSameOrder } from "./modes.js";
 
-/** Element type of the cores. */
-export type DType = "float32" | "float64";
+export type { DType };
 
 /** dtype of a float buffer. */
 export function dtypeOf(x: FloatArray): DType {
   return x instanceof Float32Array ? "float32" : "float64";
-}
-
-function checkPositiveInts(xs: readonly number[], what: string): void {
-  check(
-    xs.length > 0,
-    () => new ShapeError(`${what} is empty`, { expected: "at least one mode", received: "[]" }),
-  );
-  for (const x of xs) {
-    check(
-      Number.isInteger(x) && x >= 1,
-      () =>
-        new ShapeError(`${what} must hold integers >= 1`, {
-          expected: "integers >= 1",
-          received: describe([...xs]),
-        }),
-    );
-  }
 }
 
 /** Validates a full rank list [r_0..r_d] for order d. */
@@ -49,7 +32,7 @@ export function checkFullRanks(ranks: readonly number[], d: number): void {
     () =>
       new RankError(`rank list has the wrong length for order ${d}`, {
         expected: `${d + 1} ranks [r_0..r_d]`,
-        received: `${ranks.length}: ${describe([...ranks])}`,
+        received: `${ranks.length}: ${formatShape([...ranks])}`,
       }),
   );
   for (const r of ranks) {
@@ -58,7 +41,7 @@ export function checkFullRanks(ranks: readonly number[], d: number): void {
       () =>
         new RankError("ranks must be integers >= 1", {
           expected: "integers >= 1",
-          received: describe([...ranks]),
+          received: formatShape([...ranks]),
         }),
     );
   }
@@ -118,15 +101,31 @@ function checkCores(
   return dtype;
 }
 
-/** A tensor in TT format: cores [r_{k-1}, n_k, r_k], r_0 = r_d = 1. */
-export class TTTensor {
-  readonly shape: readonly number[];
+/**
+ * What both TT types store: the cores over mode sizes s_k (n_k, or m_k·n_k for a TT-matrix),
+ * validated against the full rank list. Subclasses add their modes and freeze the object.
+ */
+export abstract class TTCores {
   readonly ranks: readonly number[];
   readonly cores: readonly FloatArray[];
   readonly dtype: DType;
   readonly order: number;
-  /** Total number of stored core entries Σ r_{k-1} n_k r_k. */
+  /** Total number of stored core entries Σ r_{k-1}·s_k·r_k. */
   readonly numParams: number;
+
+  protected constructor(cores: FloatArray[], sizes: number[], ranks: number[], what: string) {
+    checkFullRanks(ranks, sizes.length);
+    this.dtype = checkCores(cores, sizes, ranks, what);
+    this.ranks = Object.freeze([...ranks]);
+    this.cores = Object.freeze([...cores]);
+    this.order = sizes.length;
+    this.numParams = cores.reduce((s, c) => s + c.length, 0);
+  }
+}
+
+/** A tensor in TT format: cores [r_{k-1}, n_k, r_k], r_0 = r_d = 1. */
+export class TTTensor extends TTCores {
+  readonly shape: readonly number[];
 
   /**
    * @param cores d row-major cores, core k of length r_{k-1}·n_k·r_k, all the same dtype.
@@ -136,13 +135,8 @@ export class TTTensor {
    */
   constructor(cores: FloatArray[], shape: number[], ranks: number[]) {
     checkPositiveInts(shape, "TTTensor shape");
-    checkFullRanks(ranks, shape.length);
-    this.dtype = checkCores(cores, shape, ranks, "TTTensor");
+    super(cores, shape, ranks, "TTTensor");
     this.shape = Object.freeze([...shape]);
-    this.ranks = Object.freeze([...ranks]);
-    this.cores = Object.freeze([...cores]);
-    this.order = shape.length;
-    this.numParams = cores.reduce((s, c) => s + c.length, 0);
     Object.freeze(this);
   }
 
@@ -162,17 +156,11 @@ export class TTTensor {
 }
 
 /** A matrix in TT format: cores [r_{k-1}, m_k, n_k, r_k], rows = ∏ m_k, cols = ∏ n_k. */
-export class TTMatrix {
+export class TTMatrix extends TTCores {
   readonly rowModes: readonly number[];
   readonly colModes: readonly number[];
-  readonly ranks: readonly number[];
-  readonly cores: readonly FloatArray[];
-  readonly dtype: DType;
-  readonly order: number;
   readonly rows: number;
   readonly cols: number;
-  /** Total number of stored core entries Σ r_{k-1} m_k n_k r_k. */
-  readonly numParams: number;
 
   /**
    * @param cores d row-major cores, core k of length r_{k-1}·m_k·n_k·r_k.
@@ -183,25 +171,17 @@ export class TTMatrix {
   constructor(cores: FloatArray[], rowModes: number[], colModes: number[], ranks: number[]) {
     checkPositiveInts(rowModes, "TTMatrix rowModes");
     checkPositiveInts(colModes, "TTMatrix colModes");
-    check(
-      rowModes.length === colModes.length,
-      () =>
-        new ShapeError("rowModes and colModes must have the same length", {
-          expected: `${rowModes.length} column modes`,
-          received: `${describe(rowModes)} and ${describe(colModes)}`,
-        }),
+    checkSameOrder(rowModes, colModes);
+    super(
+      cores,
+      rowModes.map((m, k) => m * colModes[k]!),
+      ranks,
+      "TTMatrix",
     );
-    checkFullRanks(ranks, rowModes.length);
-    const sizes = rowModes.map((m, k) => m * colModes[k]!);
-    this.dtype = checkCores(cores, sizes, ranks, "TTMatrix");
     this.rowModes = Object.freeze([...rowModes]);
     this.colModes = Object.freeze([...colModes]);
-    this.ranks = Object.freeze([...ranks]);
-    this.cores = Object.freeze([...cores]);
-    this.order = rowModes.length;
     this.rows = rowModes.reduce((a, b) => a * b, 1);
     this.cols = colModes.reduce((a, b) => a * b, 1);
-    this.numParams = cores.reduce((s, c) => s + c.length, 0);
     Object.freeze(this);
   }
 

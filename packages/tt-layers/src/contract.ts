@@ -110,7 +110,9 @@ export interface PreparedPlan {
  * plan are returned as they are (not copies).
  */
 export function preparePlan(cores: readonly tf.Tensor[], s: TTShape, plan: Plan): PreparedPlan {
-  const merged = plan.groups.map(([a, b]) => (a === b ? (cores[a] as tf.Tensor) : mergeCores(cores, s, a, b)));
+  const merged = plan.groups.map(([a, b]) =>
+    a === b ? (cores[a] as tf.Tensor) : mergeCores(cores, s, a, b),
+  );
   const shape = mergedShape(s, plan);
   const rowModes = [...shape.rowModes];
   const colModes = [...shape.colModes];

@@ -3,7 +3,7 @@
  *
  * It is `tf.layers.dense` without activation, except that the product goes through tt-core's
  * `matMul`, whose gradient uses plain (untransposed) products: on the WebAssembly backend the
- * transposed `matMul` forms that TF.js's own gradient uses run ~10× slower than the plain one, so
+ * transposed `matMul` forms that TF.js's own gradient uses run far slower than the plain one, so
  * a training step of `tf.layers.dense` there is dominated by its backward pass. This is the fair
  * dense baseline for TT layers, and what tt-transformer-hybrid uses for dense projections.
  *
@@ -13,12 +13,21 @@
  * const y = fc.apply(tf.randomNormal([32, 768])) as tf.Tensor; // [32, 3072]
  * ```
  */
-import { describe, matMul, ShapeError } from "@tensor-tt/tt-core";
+import { matMul } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
-import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
+import { initializers, type LayerVariable } from "@tensorflow/tfjs-layers";
 import { targetVariance } from "./init.js";
+import {
+  BaseLayer,
+  checkLastAxis,
+  checkSizes,
+  firstShape,
+  type InputShape,
+  type LayerArgs,
+  lastAxisOutputShape,
+  singleInput,
+} from "./layer-base.js";
 import { denseLayerStats, type LayerStats } from "./stats.js";
-import type { LayerArgs } from "./tt-linear.js";
 
 /** Arguments of {@link DenseLinear}. */
 export interface DenseLinearArgs extends LayerArgs {
@@ -34,7 +43,8 @@ export interface DenseLinearArgs extends LayerArgs {
   seed?: number;
 }
 
-export class DenseLinear extends layers.Layer {
+/** A dense layer y = x·W + b (the baseline the TT layers replace). */
+export class DenseLinear extends BaseLayer {
   static className = "DenseLinear";
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -46,17 +56,7 @@ export class DenseLinear extends layers.Layer {
 
   constructor(args: DenseLinearArgs) {
     super(args);
-    for (const [k, v] of [
-      ["inFeatures", args.inFeatures],
-      ["outFeatures", args.outFeatures],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1) {
-        throw new ShapeError(`DenseLinear ${k} must be a positive integer`, {
-          expected: "an integer >= 1",
-          received: String(v),
-        });
-      }
-    }
+    checkSizes("DenseLinear", { inFeatures: args.inFeatures, outFeatures: args.outFeatures });
     this.inFeatures = args.inFeatures;
     this.outFeatures = args.outFeatures;
     this.useBias = args.useBias ?? true;
@@ -64,14 +64,8 @@ export class DenseLinear extends layers.Layer {
     this.seed = args.seed;
   }
 
-  override build(inputShape: (number | null)[] | (number | null)[][]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
-    if (shape[shape.length - 1] !== this.inFeatures) {
-      throw new ShapeError(`DenseLinear "${this.name}" got an input with the wrong last axis`, {
-        expected: `[..., ${this.inFeatures}]`,
-        received: `[${shape.join(", ")}]`,
-      });
-    }
+  override build(inputShape: InputShape): void {
+    checkLastAxis(`DenseLinear "${this.name}"`, firstShape(inputShape), this.inFeatures);
     const std = Math.sqrt(targetVariance(this.init, this.inFeatures, this.outFeatures));
     this.kernelVar = this.addWeight(
       "kernel",
@@ -79,26 +73,18 @@ export class DenseLinear extends layers.Layer {
       "float32",
       initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed }),
     );
-    this.biasVar = this.useBias
-      ? this.addWeight("bias", [this.outFeatures], "float32", initializers.zeros())
-      : null;
+    this.biasVar = this.useBias ? this.addBias(this.outFeatures) : null;
     this.built = true;
   }
 
-  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
-    return [...shape.slice(0, -1), this.outFeatures];
+  override computeOutputShape(inputShape: InputShape): (number | null)[] {
+    return lastAxisOutputShape(inputShape, this.outFeatures);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
-      if (x.shape[x.rank - 1] !== this.inFeatures) {
-        throw new ShapeError(`DenseLinear "${this.name}" got an input with the wrong last axis`, {
-          expected: `[..., ${this.inFeatures}]`,
-          received: describe(x.shape),
-        });
-      }
+      const x = singleInput(inputs);
+      checkLastAxis(`DenseLinear "${this.name}"`, x.shape, this.inFeatures);
       const lead = x.shape.slice(0, -1);
       const x2 = tf.reshape(x, [-1, this.inFeatures]);
       let y = matMul(x2, (this.kernelVar as LayerVariable).read());

@@ -11,7 +11,7 @@
  * is slower than the TF.js wasm path at every batch size, so nothing selects it automatically.
  * It stays available for environments where gpu.js has a real GPU (browser WebGL).
  */
-import { describe, ShapeError } from "@tensor-tt/tt-core";
+import { formatShape, ShapeError } from "@tensor-tt/tt-core";
 import { GPU, type IKernelRunShortcut } from "gpu.js";
 import type { TTLinear } from "./tt-linear.js";
 
@@ -137,7 +137,7 @@ export class GpuJsTTExecutor {
     }
     if (state.length !== batch * L.outFeatures) {
       throw new ShapeError("gpu.js executor produced a wrong size", {
-        expected: describe([batch, L.outFeatures]),
+        expected: formatShape([batch, L.outFeatures]),
         received: `${state.length}`,
       });
     }

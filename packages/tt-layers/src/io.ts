@@ -6,10 +6,10 @@
  * validates the artifacts first and throws {@link FormatError}s that name the layer, the weight
  * and both shapes; {@link loadTTLayersModel} checks and then loads.
  */
-import { describe, FormatError } from "@tensor-tt/tt-core";
+import { FormatError, formatShape, maxTTRanks } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { type LayersModel, loadLayersModel } from "@tensorflow/tfjs-layers";
-import { maxInnerRanks, prod } from "./shapes.js";
+import { prod } from "./tt-shape.js";
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
 
@@ -42,9 +42,7 @@ function expectedCoreShapes(l: LayerJson): number[][] {
       received: `${JSON.stringify(rows)} / ${JSON.stringify(cols)}`,
     });
   }
-  const list = Array.isArray(inner)
-    ? inner
-    : maxInnerRanks(rows, cols).map((m) => Math.min(m, Number(inner)));
+  const list = Array.isArray(inner) ? inner : maxTTRanks(rows, cols).map((m) => Math.min(m, Number(inner)));
   const r = [1, ...list, 1];
   return rows.map((m, k) => [r[k] as number, m, cols[k] as number, r[k + 1] as number]);
 }
@@ -81,17 +79,17 @@ export function checkTTArtifacts(artifacts: tf.io.ModelArtifacts): void {
         throw new FormatError(
           `layer "${name}" (${l.class_name}): weight core_${k} is missing from the weights file`,
           {
-            expected: `a weight named ${name}/core_${k} of shape ${describe(shape)}`,
+            expected: `a weight named ${name}/core_${k} of shape ${formatShape(shape)}`,
             received: `weights ${specs.map((s) => s.name).join(", ")}`,
           },
         );
       }
-      if (describe(spec.shape) !== describe(shape)) {
+      if (formatShape(spec.shape) !== formatShape(shape)) {
         throw new FormatError(
           `layer "${name}" (${l.class_name}): weight core_${k} does not match the layer config`,
           {
-            expected: `shape ${describe(shape)} (from modes and ranks in the config)`,
-            received: `shape ${describe(spec.shape)} in the weights file`,
+            expected: `shape ${formatShape(shape)} (from modes and ranks in the config)`,
+            received: `shape ${formatShape(spec.shape)} in the weights file`,
           },
         );
       }

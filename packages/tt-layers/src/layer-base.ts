@@ -2,7 +2,7 @@
  * What the layers of this package share: input and shape checks, the bias weight, and disposal
  * that works whether or not a layer was ever applied.
  */
-import { ConfigError, describe, ShapeError } from "@tensor-tt/tt-core";
+import { ConfigError, formatShape, ShapeError } from "@tensor-tt/tt-core";
 import type * as tf from "@tensorflow/tfjs-core";
 import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
 
@@ -42,7 +42,7 @@ export function checkLastAxis(owner: string, shape: readonly (number | null)[], 
   if (shape[shape.length - 1] !== features) {
     throw new ShapeError(`${owner} got an input with the wrong last axis`, {
       expected: `[..., ${features}]`,
-      received: describe(shape as number[]),
+      received: formatShape(shape as number[]),
     });
   }
 }

@@ -8,8 +8,8 @@
 import {
   ConfigError,
   chooseMatrixModes,
-  describe,
   factorizeDim,
+  formatShape,
   type ModeLayout,
   ShapeError,
 } from "@tensor-tt/tt-core";
@@ -46,13 +46,13 @@ export function checkModes(modes: readonly number[], features: number, what: str
   if (modes.length === 0 || modes.some((m) => !Number.isInteger(m) || m < 1)) {
     throw new ShapeError(`${what} must be positive integers`, {
       expected: "a non-empty list of integers ≥ 1",
-      received: describe(modes),
+      received: formatShape(modes),
     });
   }
   if (prod(modes) !== features) {
     throw new ShapeError(`${what} do not multiply to the feature count`, {
       expected: `∏ ${what} = ${features}`,
-      received: `${describe(modes)} (product ${prod(modes)})`,
+      received: `${formatShape(modes)} (product ${prod(modes)})`,
     });
   }
 }
@@ -99,7 +99,7 @@ export function linearModes(req: LinearModeRequest): { inModes: number[]; outMod
   if (inModes.length !== outModes.length) {
     throw new ShapeError("inModes and outModes must have the same length (one core per pair)", {
       expected: `${inModes.length} output modes`,
-      received: describe(outModes),
+      received: formatShape(outModes),
     });
   }
   return { inModes, outModes };

@@ -15,23 +15,34 @@
  * paddedVocab × dim temporary) and used in one GEMM; at small batches h is contracted with
  * the cores.
  */
-import { ConfigError, describe, matMul, ShapeError, ttMatrixFromDense, ValueError } from "@tensor-tt/tt-core";
-import * as tf from "@tensorflow/tfjs-core";
-import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
-import { fresh, ttFull, ttMatmul } from "./contract.js";
-import { coreStddev } from "./init.js";
-import { choosePlan, contractPlans, costsFor, planCost, type Strategy, type TTShape } from "./plan.js";
 import {
-  balancedModes,
-  checkModes,
-  paddedModes,
-  prod,
+  ConfigError,
+  formatShape,
+  matMul,
   type RankOverflow,
-  resolveInnerRanks,
-  ttParams,
-} from "./shapes.js";
+  resolveRanks,
+  ShapeError,
+  ttMatrixFromDense,
+  ttMatrixParams,
+  ValueError,
+} from "@tensor-tt/tt-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { initializers, type LayerVariable } from "@tensorflow/tfjs-layers";
+import { fresh, ttFull, ttMatmul } from "./contract.js";
+import { coreTensors, denseMatrix, svdOptions } from "./from-dense.js";
+import { coreStddev } from "./init.js";
+import {
+  BaseLayer,
+  checkLastAxis,
+  checkSizes,
+  firstShape,
+  type InputShape,
+  type LayerArgs,
+} from "./layer-base.js";
+import { checkModes, greedyModes, paddedModes } from "./modes.js";
+import { choosePlan, contractFlopsPerRow, costsFor, type Strategy } from "./plan.js";
 import type { LayerStats } from "./stats.js";
-import { disposeLayer, type LayerArgs } from "./tt-linear.js";
+import { prod, type TTShape } from "./tt-shape.js";
 
 /** Arguments of {@link TTEmbedding}. */
 export interface TTEmbeddingArgs extends LayerArgs {
@@ -74,7 +85,7 @@ export interface TTEmbeddingFromDenseOptions {
 }
 
 /** Embedding layer with a TT-matrix table: int ids `[...]` → `[..., dim]`. */
-export class TTEmbedding extends layers.Layer {
+export class TTEmbedding extends BaseLayer {
   static className = "TTEmbedding";
   readonly vocabSize: number;
   readonly dim: number;
@@ -93,16 +104,7 @@ export class TTEmbedding extends layers.Layer {
   constructor(args: TTEmbeddingArgs) {
     super({ ...args, dtype: "float32", inputDType: "int32" } as LayerArgs);
     const { vocabSize, dim } = args;
-    for (const [k, v] of [
-      ["vocabSize", vocabSize],
-      ["dim", dim],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1)
-        throw new ConfigError(`TTEmbedding ${k} is invalid`, {
-          expected: "a positive integer",
-          received: String(v),
-        });
-    }
+    checkSizes("TTEmbedding", { vocabSize, dim });
     const order = args.order ?? args.vocabModes?.length ?? args.dimModes?.length ?? 4;
     this.vocabSize = vocabSize;
     this.dim = dim;
@@ -110,7 +112,7 @@ export class TTEmbedding extends layers.Layer {
       if (args.vocabModes.some((m) => !Number.isInteger(m) || m < 1) || prod(args.vocabModes) < vocabSize) {
         throw new ShapeError("vocabModes must be positive integers whose product covers the vocabulary", {
           expected: `∏ vocabModes ≥ ${vocabSize}`,
-          received: `${describe(args.vocabModes)} (product ${prod(args.vocabModes)})`,
+          received: `${formatShape(args.vocabModes)} (product ${prod(args.vocabModes)})`,
         });
       }
       this.vocabModes = [...args.vocabModes];
@@ -118,16 +120,20 @@ export class TTEmbedding extends layers.Layer {
       this.vocabModes = paddedModes(vocabSize, order).modes;
     }
     this.paddedVocab = prod(this.vocabModes);
-    this.dimModes = args.dimModes ? [...args.dimModes] : balancedModes(dim, order);
+    this.dimModes = args.dimModes ? [...args.dimModes] : greedyModes(dim, order);
     checkModes(this.dimModes, dim, "dimModes");
     if (this.dimModes.length !== this.vocabModes.length) {
       throw new ShapeError("vocabModes and dimModes must have the same length", {
         expected: `${this.vocabModes.length} dim modes`,
-        received: describe(this.dimModes),
+        received: formatShape(this.dimModes),
       });
     }
     this.rankOverflow = args.rankOverflow ?? "error";
-    this.ranks = [1, ...resolveInnerRanks(args.ranks, this.vocabModes, this.dimModes, this.rankOverflow), 1];
+    this.ranks = [
+      1,
+      ...resolveRanks(args.ranks, this.vocabModes, this.dimModes, { overflow: this.rankOverflow }),
+      1,
+    ];
     if ((args.init ?? "normal") !== "normal") {
       throw new ConfigError("unknown TTEmbedding init", {
         expected: '"normal"',
@@ -179,9 +185,8 @@ export class TTEmbedding extends layers.Layer {
     return this.coreVars.map((v) => v.read());
   }
 
-  override computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
-    return [...shape, this.dim];
+  override computeOutputShape(inputShape: InputShape): (number | null)[] {
+    return [...firstShape(inputShape), this.dim];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Record<string, unknown>): tf.Tensor {
@@ -258,12 +263,7 @@ export class TTEmbedding extends layers.Layer {
    */
   projectOut(h: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const last = h.shape[h.shape.length - 1];
-      if (last !== this.dim)
-        throw new ShapeError("projectOut input has the wrong last axis", {
-          expected: `[..., ${this.dim}]`,
-          received: describe(h.shape),
-        });
+      checkLastAxis(`TTEmbedding "${this.name}" projectOut`, h.shape, this.dim);
       const lead = h.shape.slice(0, -1);
       const b = prod(lead);
       const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
@@ -283,14 +283,9 @@ export class TTEmbedding extends layers.Layer {
     });
   }
 
-  /** Frees the weights (also when the layer was only used eagerly). */
-  override dispose(): ReturnType<typeof layers.Layer.prototype.dispose> {
-    return disposeLayer(this, () => super.dispose());
-  }
-
   /** Parameters vs the dense table, and lookup FLOPs per token. */
   stats(): LayerStats {
-    const params = ttParams(this.vocabModes, this.dimModes, this.ranks.slice(1, -1));
+    const params = ttMatrixParams(this.vocabModes, this.dimModes, this.ranks.slice(1, -1));
     const denseParams = this.vocabSize * this.dim;
     let flops = 0;
     let nAcc = 1;
@@ -299,10 +294,11 @@ export class TTEmbedding extends layers.Layer {
       if (k > 0) flops += 2 * nAcc * rp * n * rn;
       nAcc *= n;
     }
-    const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
-    const proj = Math.min(
-      ...contractPlans(this.vocabModes.length).map((p) => planCost(shapeT, p, 1, costsFor("wasm")).flops),
-    );
+    const proj = contractFlopsPerRow({
+      rowModes: this.dimModes,
+      colModes: this.vocabModes,
+      ranks: this.ranks,
+    });
     return {
       params,
       denseParams,
@@ -335,72 +331,29 @@ export class TTEmbedding extends layers.Layer {
     table: tf.Tensor2D | Float32Array,
     opts: TTEmbeddingFromDenseOptions = {},
   ): { layer: TTEmbedding; relError: number } {
-    let data: Float32Array;
-    let vocab: number;
-    let dim: number;
-    if (table instanceof Float32Array) {
-      if (opts.dim === undefined && opts.dimModes === undefined) {
-        throw new ConfigError("fromDense with a Float32Array needs dim or dimModes", {
-          expected: "opts.dim",
-          received: "neither",
-        });
-      }
-      dim = opts.dim ?? prod(opts.dimModes ?? []);
-      vocab = opts.vocabSize ?? table.length / dim;
-      if (!Number.isInteger(vocab) || vocab * dim !== table.length) {
-        throw new ShapeError("table size does not match vocab × dim", {
-          expected: `a multiple of ${dim}`,
-          received: `${table.length} values`,
-        });
-      }
-      data = table;
-    } else {
-      if (table.rank !== 2)
-        throw new ShapeError("dense table must be 2-D [vocab, dim]", {
-          expected: "rank 2",
-          received: describe(table.shape),
-        });
-      [vocab, dim] = table.shape;
-      data = table.dataSync() as Float32Array;
-    }
+    const cols = opts.dim ?? (opts.dimModes ? prod(opts.dimModes) : undefined);
+    const { data, rows: vocab, cols: dim } = denseMatrix(table, { rows: opts.vocabSize, cols }, "table");
     const order = opts.order ?? opts.vocabModes?.length ?? opts.dimModes?.length ?? 4;
     const vocabModes = opts.vocabModes ?? paddedModes(vocab, order).modes;
-    const dimModes = opts.dimModes ?? balancedModes(dim, order);
+    const dimModes = opts.dimModes ?? greedyModes(dim, order);
     const padded = prod(vocabModes);
     if (padded < vocab)
       throw new ShapeError("vocabModes do not cover the vocabulary", {
         expected: `∏ ≥ ${vocab}`,
-        received: describe(vocabModes),
+        received: formatShape(vocabModes),
       });
     let padData = data;
     if (padded !== vocab) {
       padData = new Float32Array(padded * dim);
       padData.set(data.subarray(0, vocab * dim));
     }
-    const dopts: Parameters<typeof ttMatrixFromDense>[3] = {
-      rowModes: vocabModes,
-      colModes: dimModes,
-      dtype: "float32",
-    };
-    if (opts.ranks !== undefined)
-      dopts.maxRanks = resolveInnerRanks(opts.ranks, vocabModes, dimModes, "clip");
-    if (opts.eps !== undefined) dopts.eps = opts.eps;
-    if (opts.method !== undefined) dopts.method = opts.method;
-    if (opts.seed !== undefined) dopts.seed = opts.seed;
-    const dec = ttMatrixFromDense(padData, padded, dim, dopts);
+    const dec = ttMatrixFromDense(padData, padded, dim, svdOptions(vocabModes, dimModes, opts));
     const ranks = [...dec.tt.ranks];
     const args: TTEmbeddingArgs = { vocabSize: vocab, dim, vocabModes, dimModes, ranks: ranks.slice(1, -1) };
     if (opts.name !== undefined) args.name = opts.name;
     const layer = new TTEmbedding(args);
     layer.ensureBuilt();
-    const weights = dec.tt.cores.map((c, k) =>
-      tf.tensor(Float32Array.from(c), [
-        ranks[k] as number,
-        vocabModes[k] as number,
-        dimModes[k] as number,
-        ranks[k + 1] as number,
-      ]),
-    );
+    const weights = coreTensors(dec.tt);
     layer.setWeights(weights);
     tf.dispose(weights);
     // padding rows are zero in the input, so the error over all rows equals the error on the real rows

@@ -20,11 +20,10 @@ import {
   ConfigError,
   chooseMatrixModes,
   factorizeDim,
-  maxTTRanks,
+  type ModeLayout,
   RankError,
   resolveRanks,
   ShapeError,
-  ttMatrixParams,
 } from "@tensor-tt/tt-core";
 
 /** Names of the six linear maps of one block. */
@@ -77,12 +76,11 @@ export interface HybridTTConfig {
    * Modes of TT projections without an explicit `modes` entry: "balanced" (default,
    * {@link defaultModes}, the same modes for rows and columns) or "fast": per matrix, tt-core's
    * `chooseMatrixModes` for its ranks (the layout whose product with merged core groups costs
-   * the fewest FLOPs, at the same ranks and within 0.75–1.5× the balanced parameter count; at
-   * the reference dimensions attention 0.59 instead of 3.8 MFLOP per token, FFN 0.69 instead of
-   * 3.1). Needs explicit ranks: matrices sized by `compressionTargets` stay balanced, and the
-   * "auto" rank policy (which allocates on balanced modes) rejects it.
+   * the fewest FLOPs, at the same ranks and within 0.75–1.5× the balanced parameter count).
+   * Needs explicit ranks: matrices sized by `compressionTargets` stay balanced, and the
+   * "budget" rank policy (which allocates on balanced modes) rejects it.
    */
-  modeLayout?: "balanced" | "fast";
+  modeLayout?: ModeLayout;
   /** LayerNorm epsilon, default 1e-5. */
   layerNormEps?: number;
   /** Std of the initial weights (GPT-2: 0.02); residual projections are scaled by 1/√(2·nLayers). */
@@ -167,46 +165,10 @@ function rankList(v: unknown, field: string, order: number): number[] | null {
   return [...v];
 }
 
-/**
- * Checks every field and returns a normalized copy (defaults filled in).
- *
- * @throws {ConfigError} for non-integer / non-positive sizes, dModel not divisible by nHeads, bad dropout.
- * @throws {RankError} for rank lists of the wrong length or with entries < 1.
- * @throws {ShapeError} for explicit modes whose product is not the dimension.
- */
-export function validateConfig(c: HybridTTConfig): HybridTTConfig {
-  if (c === null || typeof c !== "object") {
-    throw new ConfigError("config must be an object", { expected: "HybridTTConfig", received: String(c) });
-  }
-  const vocabSize = positiveInt(c.vocabSize, "vocabSize");
-  const dModel = positiveInt(c.dModel, "dModel");
-  const nHeads = positiveInt(c.nHeads, "nHeads");
-  const nLayers = positiveInt(c.nLayers, "nLayers");
-  const dFF = positiveInt(c.dFF, "dFF");
-  const maxSeqLen = positiveInt(c.maxSeqLen, "maxSeqLen");
-  if (dModel % nHeads !== 0) {
-    throw new ConfigError("dModel must be divisible by nHeads", {
-      expected: `dModel a multiple of nHeads=${nHeads}`,
-      received: `dModel=${dModel} (remainder ${dModel % nHeads})`,
-    });
-  }
-  if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1)) {
-    throw new ConfigError("config.dropout must be in [0, 1)", {
-      expected: "0 <= dropout < 1",
-      received: String(c.dropout),
-    });
-  }
-  if (typeof c.tieEmbeddings !== "boolean") {
-    throw new ConfigError("config.tieEmbeddings must be a boolean", {
-      expected: "true or false",
-      received: JSON.stringify(c.tieEmbeddings),
-    });
-  }
-  const order = c.order === undefined ? 4 : positiveInt(c.order, "order");
-  if (order < 2)
-    throw new ConfigError("config.order must be >= 2", { expected: "order >= 2", received: String(order) });
-  const modes: Record<string, number[]> = {};
-  for (const [key, list] of Object.entries(c.modes ?? {})) {
+/** Checked explicit mode lists (`null` when none): `order` positive integers multiplying to ≥ the dimension. */
+function checkedModes(modes: HybridTTConfig["modes"], order: number): Record<string, number[]> | null {
+  const out: Record<string, number[]> = {};
+  for (const [key, list] of Object.entries(modes ?? {})) {
     const n = Number(key);
     if (!Array.isArray(list) || list.length !== order || list.some((m) => !Number.isInteger(m) || m < 1)) {
       throw new ShapeError(`config.modes[${key}] must list ${order} positive integers`, {
@@ -221,58 +183,126 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
         received: `${JSON.stringify(list)} (product ${p})`,
       });
     }
-    modes[key] = [...list];
+    out[key] = [...list];
   }
-  const layerRanks = c.layerRanks ?? null;
-  if (layerRanks !== null) {
-    if (!Array.isArray(layerRanks) || layerRanks.length !== nLayers) {
-      throw new ConfigError("config.layerRanks must have one entry per layer", {
-        expected: `array of length ${nLayers}`,
-        received: Array.isArray(layerRanks) ? `length ${layerRanks.length}` : JSON.stringify(layerRanks),
-      });
-    }
-    layerRanks.forEach((spec, l) => {
-      if (spec === null) return;
-      rankList(spec.attentionRanks, `layerRanks[${l}].attentionRanks`, order);
-      rankList(spec.ffnRanks, `layerRanks[${l}].ffnRanks`, order);
-      for (const [name, r] of Object.entries(spec.matrices ?? {})) {
-        if (!(MATRIX_NAMES as readonly string[]).includes(name)) {
-          throw new ConfigError(`unknown matrix name in layerRanks[${l}].matrices`, {
-            expected: MATRIX_NAMES.join(", "),
-            received: name,
-          });
-        }
-        rankList(r, `layerRanks[${l}].matrices.${name}`, order);
-      }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** A checked copy of the per-layer schedule (one entry per layer, known matrix names, rank lists of `order` − 1). */
+function checkedLayerRanks(
+  layerRanks: HybridTTConfig["layerRanks"],
+  nLayers: number,
+  order: number,
+): Array<LayerRankSpec | null> | null {
+  if (layerRanks === null || layerRanks === undefined) return null;
+  if (!Array.isArray(layerRanks) || layerRanks.length !== nLayers) {
+    throw new ConfigError("config.layerRanks must have one entry per layer", {
+      expected: `array of length ${nLayers}`,
+      received: Array.isArray(layerRanks) ? `length ${layerRanks.length}` : JSON.stringify(layerRanks),
     });
   }
-  const targets = c.compressionTargets ?? null;
-  if (targets !== null) {
-    for (const [k, v] of Object.entries(targets)) {
-      if (v !== undefined && !(typeof v === "number" && v >= 1)) {
-        throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, {
-          expected: ">= 1",
-          received: String(v),
+  layerRanks.forEach((spec, l) => {
+    if (spec === null) return;
+    rankList(spec.attentionRanks, `layerRanks[${l}].attentionRanks`, order);
+    rankList(spec.ffnRanks, `layerRanks[${l}].ffnRanks`, order);
+    for (const [name, r] of Object.entries(spec.matrices ?? {})) {
+      if (!(MATRIX_NAMES as readonly string[]).includes(name)) {
+        throw new ConfigError(`unknown matrix name in layerRanks[${l}].matrices`, {
+          expected: MATRIX_NAMES.join(", "),
+          received: name,
         });
       }
+      rankList(r, `layerRanks[${l}].matrices.${name}`, order);
+    }
+  });
+  return structuredClone(layerRanks);
+}
+
+/** A checked copy of the compression targets (each a ratio ≥ 1). */
+function checkedTargets(t: HybridTTConfig["compressionTargets"]): HybridTTConfig["compressionTargets"] {
+  if (t === null || t === undefined) return null;
+  for (const [k, v] of Object.entries(t)) {
+    if (v !== undefined && !(typeof v === "number" && v >= 1)) {
+      throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, {
+        expected: ">= 1",
+        received: String(v),
+      });
     }
   }
-  const out: HybridTTConfig = {
-    vocabSize,
-    dModel,
-    nHeads,
-    nLayers,
-    dFF,
-    maxSeqLen,
+  return { ...t };
+}
+
+/** @throws {ConfigError} unless `v` is one of `allowed` (or undefined). */
+function oneOf<T extends string>(v: T | undefined, allowed: readonly T[], field: string): void {
+  if (v !== undefined && !allowed.includes(v)) {
+    throw new ConfigError(`config.${field} must be ${allowed.join(" or ")}`, {
+      expected: allowed.map((a) => JSON.stringify(a)).join(" | "),
+      received: JSON.stringify(v),
+    });
+  }
+}
+
+/** Sizes, dropout and the tied-head flag. @throws {ConfigError} */
+function checkedDimensions(c: HybridTTConfig) {
+  const dims = {
+    vocabSize: positiveInt(c.vocabSize, "vocabSize"),
+    dModel: positiveInt(c.dModel, "dModel"),
+    nHeads: positiveInt(c.nHeads, "nHeads"),
+    nLayers: positiveInt(c.nLayers, "nLayers"),
+    dFF: positiveInt(c.dFF, "dFF"),
+    maxSeqLen: positiveInt(c.maxSeqLen, "maxSeqLen"),
+  };
+  if (dims.dModel % dims.nHeads !== 0) {
+    throw new ConfigError("dModel must be divisible by nHeads", {
+      expected: `dModel a multiple of nHeads=${dims.nHeads}`,
+      received: `dModel=${dims.dModel} (remainder ${dims.dModel % dims.nHeads})`,
+    });
+  }
+  if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1)) {
+    throw new ConfigError("config.dropout must be in [0, 1)", {
+      expected: "0 <= dropout < 1",
+      received: String(c.dropout),
+    });
+  }
+  if (typeof c.tieEmbeddings !== "boolean") {
+    throw new ConfigError("config.tieEmbeddings must be a boolean", {
+      expected: "true or false",
+      received: JSON.stringify(c.tieEmbeddings),
+    });
+  }
+  return dims;
+}
+
+/**
+ * Checks every field and returns a normalized copy (defaults filled in). The model, the plan and
+ * the policies call it once per config, at their entry ({@link resolvePlan}).
+ *
+ * @throws {ConfigError} for non-integer / non-positive sizes, dModel not divisible by nHeads, bad
+ *   dropout, an unknown modeLayout / rankOverflow, a schedule of the wrong length, targets < 1.
+ * @throws {RankError} for rank lists of the wrong length or with entries < 1.
+ * @throws {ShapeError} for explicit modes of the wrong count or whose product is below the dimension.
+ */
+export function validateConfig(c: HybridTTConfig): HybridTTConfig {
+  if (c === null || typeof c !== "object") {
+    throw new ConfigError("config must be an object", { expected: "HybridTTConfig", received: String(c) });
+  }
+  const dims = checkedDimensions(c);
+  const order = c.order === undefined ? 4 : positiveInt(c.order, "order");
+  if (order < 2)
+    throw new ConfigError("config.order must be >= 2", { expected: "order >= 2", received: String(order) });
+  oneOf(c.modeLayout, ["balanced", "fast"], "modeLayout");
+  oneOf(c.rankOverflow, ["clip", "keep"], "rankOverflow");
+  return {
+    ...dims,
     dropout: c.dropout,
     attentionRanks: rankList(c.attentionRanks, "attentionRanks", order),
     ffnRanks: rankList(c.ffnRanks, "ffnRanks", order),
     embedRanks: rankList(c.embedRanks, "embedRanks", order),
     tieEmbeddings: c.tieEmbeddings,
-    layerRanks: layerRanks === null ? null : structuredClone(layerRanks),
-    compressionTargets: targets === null ? null : { ...targets },
+    layerRanks: checkedLayerRanks(c.layerRanks, dims.nLayers, order),
+    compressionTargets: checkedTargets(c.compressionTargets),
     order,
-    modes: Object.keys(modes).length > 0 ? modes : null,
+    modes: checkedModes(c.modes, order),
     ...(c.modeLayout !== undefined ? { modeLayout: c.modeLayout } : {}),
     layerNormEps: c.layerNormEps ?? 1e-5,
     initStd: c.initStd ?? 0.02,
@@ -281,19 +311,6 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
     ttCacheKernel: c.ttCacheKernel ?? false,
     rankOverflow: c.rankOverflow ?? "clip",
   };
-  if (out.modeLayout !== undefined && out.modeLayout !== "balanced" && out.modeLayout !== "fast") {
-    throw new ConfigError("config.modeLayout must be balanced or fast", {
-      expected: '"balanced" | "fast"',
-      received: JSON.stringify(c.modeLayout),
-    });
-  }
-  if (out.rankOverflow !== "clip" && out.rankOverflow !== "keep") {
-    throw new ConfigError("config.rankOverflow must be clip or keep", {
-      expected: '"clip" | "keep"',
-      received: JSON.stringify(c.rankOverflow),
-    });
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,32 +344,6 @@ export function modesFor(c: HybridTTConfig, n: number): number[] {
   return explicit ? [...explicit] : defaultModes(n, c.order ?? 4);
 }
 
-/** Inner rank limits of a TT-matrix: r_k ≤ min(∏_{j≤k} m_j n_j, ∏_{j>k} m_j n_j) (tt-core `maxTTRanks`). */
-export function ttMatrixMaxRanks(rowModes: readonly number[], colModes: readonly number[]): number[] {
-  return maxTTRanks(rowModes, colModes);
-}
-
-/** Number of TT-matrix parameters Σ_k r_{k-1} m_k n_k r_k for inner ranks (tt-core `ttMatrixParams`). */
-export function ttParams(
-  rowModes: readonly number[],
-  colModes: readonly number[],
-  inner: readonly number[],
-): number {
-  return ttMatrixParams(rowModes, colModes, inner);
-}
-
-/**
- * Ranks clipped to {@link ttMatrixMaxRanks} (tt-core `resolveRanks` with `overflow: "clip"`).
- * @throws {RankError} a list of the wrong length or with entries that are not integers >= 1.
- */
-export function clipRanks(
-  inner: readonly number[],
-  rowModes: readonly number[],
-  colModes: readonly number[],
-): number[] {
-  return resolveRanks(inner, rowModes, colModes, { overflow: "clip" });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Plan
 
@@ -382,80 +373,97 @@ export interface EmbeddingPlan {
   tt: null | { vocabModes: number[]; dimModes: number[]; nominalRanks: number[]; ranks: number[] };
 }
 
+/**
+ * A config resolved once: the validated config (defaults filled in) and every matrix and the
+ * embedding it describes. The model, the stats and compression read this; nothing downstream
+ * re-validates or re-resolves it.
+ */
 export interface ModelPlan {
+  /** The validated, normalized config this plan was resolved from ({@link validateConfig}). */
+  config: HybridTTConfig;
+  /** `matrices[l]` lists the six maps of block l in {@link MATRIX_NAMES} order. */
   matrices: MatrixPlan[][];
   embedding: EmbeddingPlan;
 }
 
-/** Largest uniform rank r whose TT-matrix reaches `target` = dense / TT params (≥ 1 always allowed). */
-export function uniformRankForRatio(
-  rowModes: number[],
-  colModes: number[],
-  target: number,
-  denseParams: number,
-): number[] {
-  const max = ttMatrixMaxRanks(rowModes, colModes);
-  const cap = Math.max(...max);
-  let best = 1;
-  for (let r = 1; r <= cap; r++) {
-    const ranks = clipRanks(
-      max.map(() => r),
-      rowModes,
-      colModes,
-    );
-    if (denseParams / ttParams(rowModes, colModes, ranks) >= target) best = r;
-    else break;
-  }
-  return clipRanks(
-    max.map(() => best),
-    rowModes,
-    colModes,
-  );
+/** Path and size of matrix `name` of block `layer`, e.g. `block_3/attn/q`, `[dModel, dModel]`. */
+export function matrixSlot(
+  c: Pick<HybridTTConfig, "dModel" | "dFF">,
+  layer: number,
+  name: MatrixName,
+): { path: string; inFeatures: number; outFeatures: number; attention: boolean } {
+  const attention = name !== "up" && name !== "down";
+  return {
+    path: `block_${layer}/${attention ? "attn" : "ffn"}/${name}`,
+    inFeatures: name === "down" ? c.dFF : c.dModel,
+    outFeatures: name === "up" ? c.dFF : c.dModel,
+    attention,
+  };
 }
 
-function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixPlan {
-  const isAttn = name === "q" || name === "k" || name === "v" || name === "o";
-  const inFeatures = name === "down" ? c.dFF : c.dModel;
-  const outFeatures = name === "up" ? c.dFF : c.dModel;
-  const path = `block_${layer}/${isAttn ? "attn" : "ffn"}/${name}`;
+const product = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+
+/** The rank list a layer instantiates for nominal `ranks` under `c.rankOverflow` (tt-core `resolveRanks`). */
+function instantiatedRanks(
+  c: HybridTTConfig,
+  ranks: number[],
+  rowModes: number[],
+  colModes: number[],
+): number[] {
+  return resolveRanks(ranks, rowModes, colModes, { overflow: c.rankOverflow ?? "clip" });
+}
+
+/** Ranks of one matrix by the precedence of the module comment (undefined / null = dense). */
+function configuredRanks(c: HybridTTConfig, layer: number, name: MatrixName, attention: boolean) {
   const spec = c.layerRanks?.[layer] ?? null;
-  let ranks: number[] | null | undefined;
-  if (spec?.matrices && name in spec.matrices) ranks = spec.matrices[name];
-  else if (spec && isAttn && spec.attentionRanks !== undefined) ranks = spec.attentionRanks;
-  else if (spec && !isAttn && spec.ffnRanks !== undefined) ranks = spec.ffnRanks;
-  else ranks = isAttn ? c.attentionRanks : c.ffnRanks;
-  let inModes = modesFor(c, inFeatures);
-  let outModes = modesFor(c, outFeatures);
-  const exact = (m: number[], n: number) => m.reduce((a, b) => a * b, 1) === n;
+  if (spec?.matrices && name in spec.matrices) return spec.matrices[name];
+  if (spec && attention && spec.attentionRanks !== undefined) return spec.attentionRanks;
+  if (spec && !attention && spec.ffnRanks !== undefined) return spec.ffnRanks;
+  return attention ? c.attentionRanks : c.ffnRanks;
+}
+
+/** Row and column modes of a TT matrix: explicit `modes`, else balanced, else (layout "fast") chosen for the ranks. */
+function matrixModes(
+  c: HybridTTConfig,
+  inFeatures: number,
+  outFeatures: number,
+  ranks: number[] | null | undefined,
+): { inModes: number[]; outModes: number[] } {
+  const inModes = modesFor(c, inFeatures);
+  const outModes = modesFor(c, outFeatures);
   if (
     c.modeLayout === "fast" &&
     ranks !== null &&
     ranks !== undefined &&
     !c.modes?.[String(inFeatures)] &&
     !c.modes?.[String(outFeatures)] &&
-    // a dimension the balanced modes must pad has no exact factorization: the ShapeError below
-    exact(inModes, inFeatures) &&
-    exact(outModes, outFeatures)
+    // a dimension the balanced modes must pad has no exact factorization: the caller's ShapeError
+    product(inModes) === inFeatures &&
+    product(outModes) === outFeatures
   ) {
     const f = chooseMatrixModes(inFeatures, outFeatures, ranks, {
       layout: "fast",
       order: c.order ?? 4,
       balanced: { rowModes: inModes, colModes: outModes },
     });
-    inModes = f.rowModes;
-    outModes = f.colModes;
+    return { inModes: f.rowModes, outModes: f.colModes };
   }
-  if ((ranks === null || ranks === undefined) && c.compressionTargets) {
-    const t = isAttn ? c.compressionTargets.attention : c.compressionTargets.ffn;
-    if (t !== undefined) ranks = uniformRankForRatio(inModes, outModes, t, inFeatures * outFeatures);
+  return { inModes, outModes };
+}
+
+function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixPlan {
+  const { path, inFeatures, outFeatures, attention } = matrixSlot(c, layer, name);
+  let ranks = configuredRanks(c, layer, name, attention);
+  const { inModes, outModes } = matrixModes(c, inFeatures, outFeatures, ranks);
+  const target = attention ? c.compressionTargets?.attention : c.compressionTargets?.ffn;
+  if ((ranks === null || ranks === undefined) && target !== undefined) {
+    ranks = resolveRanks({ compression: target }, inModes, outModes);
   }
   if (ranks === null || ranks === undefined) return { path, name, layer, inFeatures, outFeatures, tt: null };
-  const prodIn = inModes.reduce((a, b) => a * b, 1);
-  const prodOut = outModes.reduce((a, b) => a * b, 1);
-  if (prodIn !== inFeatures || prodOut !== outFeatures) {
+  if (product(inModes) !== inFeatures || product(outModes) !== outFeatures) {
     throw new ShapeError(`${path}: TT modes must multiply exactly to the layer size`, {
       expected: `modes of ${inFeatures} and ${outFeatures}`,
-      received: `${JSON.stringify(inModes)} (product ${prodIn}), ${JSON.stringify(outModes)} (product ${prodOut})`,
+      received: `${JSON.stringify(inModes)} (product ${product(inModes)}), ${JSON.stringify(outModes)} (product ${product(outModes)})`,
     });
   }
   if (ranks.length !== inModes.length - 1) {
@@ -474,50 +482,45 @@ function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixP
       inModes,
       outModes,
       nominalRanks: [...ranks],
-      ranks: c.rankOverflow === "keep" ? [...ranks] : clipRanks(ranks, inModes, outModes),
+      ranks: instantiatedRanks(c, ranks, inModes, outModes),
     },
   };
 }
 
-/** Resolves every matrix of the model (the single source of truth for layers and stats). */
-export function resolvePlan(config: HybridTTConfig): ModelPlan {
-  const c = validateConfig(config);
-  const matrices: MatrixPlan[][] = [];
-  for (let l = 0; l < c.nLayers; l++) matrices.push(MATRIX_NAMES.map((n) => matrixPlan(c, l, n)));
-  let embRanks = c.embedRanks ?? null;
+function embeddingPlan(c: HybridTTConfig): EmbeddingPlan {
   const vocabModes = modesFor(c, c.vocabSize);
   const dimModes = modesFor(c, c.dModel);
-  if (embRanks === null && c.compressionTargets?.embedding !== undefined) {
-    const padded = vocabModes.reduce((a, b) => a * b, 1);
-    embRanks = uniformRankForRatio(
-      vocabModes,
-      dimModes,
-      c.compressionTargets.embedding * (padded / c.vocabSize),
-      padded * c.dModel,
-    );
+  let ranks = c.embedRanks ?? null;
+  const target = c.compressionTargets?.embedding;
+  if (ranks === null && target !== undefined) {
+    // The target is against the unpadded table: scale it to the padded one the TT modes describe.
+    const padding = (product(vocabModes) * product(dimModes)) / (c.vocabSize * c.dModel);
+    ranks = resolveRanks({ compression: target * padding }, vocabModes, dimModes);
   }
-  const embedding: EmbeddingPlan = {
+  return {
     vocabSize: c.vocabSize,
     dim: c.dModel,
     tt:
-      embRanks === null
+      ranks === null
         ? null
         : {
             vocabModes,
             dimModes,
-            nominalRanks: [...embRanks],
-            ranks: c.rankOverflow === "keep" ? [...embRanks] : clipRanks(embRanks, vocabModes, dimModes),
+            nominalRanks: [...ranks],
+            ranks: instantiatedRanks(c, ranks, vocabModes, dimModes),
           },
   };
-  return { matrices, embedding };
 }
 
-/** TTLinear cache options for a `inFeatures × outFeatures` matrix under `config.ttCacheKernel`. */
-export function ttCacheOptions(
-  c: Pick<HybridTTConfig, "ttCacheKernel">,
-  inFeatures: number,
-  outFeatures: number,
-): { cacheKernel: true; cacheMaxBytes: number } {
-  const wBytes = inFeatures * outFeatures * 4;
-  return { cacheKernel: true, cacheMaxBytes: c.ttCacheKernel ? wBytes : Math.floor(wBytes / 8) };
+/**
+ * Validates `config` once and resolves every matrix of the model: the single source of truth for
+ * the layers, the stats and compression.
+ * @throws {ConfigError} / {RankError} / {ShapeError} from {@link validateConfig}, and for TT
+ *   modes that do not multiply to a layer's size or rank lists that do not fit them.
+ */
+export function resolvePlan(config: HybridTTConfig): ModelPlan {
+  const c = validateConfig(config);
+  const matrices: MatrixPlan[][] = [];
+  for (let l = 0; l < c.nLayers; l++) matrices.push(MATRIX_NAMES.map((n) => matrixPlan(c, l, n)));
+  return { config: c, matrices, embedding: embeddingPlan(c) };
 }

@@ -2,78 +2,88 @@
  * @tensor-tt/tt-transformer-hybrid: a GPT-style decoder whose attention, FFN and embedding
  * matrices are dense or tensor-train, with rank policies, compression of trained models,
  * training (AdamW, resumable checkpoints), perplexity and KV-cached generation.
+ *
+ * Data path: a {@link HybridTTConfig} (or a {@link RankPolicy} on a base config) is validated and
+ * resolved once into a {@link ModelPlan}; the model, the stats and compression read that plan.
  * @packageDocumentation
  */
 export {
-  clipRanks,
+  type Allocation,
+  type AllocationResult,
+  allocateRanks,
+  type BudgetPolicy,
+  type WeightSource,
+} from "./allocate.js";
+export {
   defaultConfig,
-  defaultModes,
   type EmbeddingPlan,
   type HybridTTConfig,
   type LayerRankSpec,
-  MATRIX_NAMES,
   type MatrixName,
   type MatrixPlan,
   type ModelPlan,
-  modesFor,
   REFERENCE_CONFIG,
   resolvePlan,
-  ttCacheOptions,
-  ttMatrixMaxRanks,
-  ttParams,
-  uniformRankForRatio,
   validateConfig,
 } from "./config.js";
+export type { FolderAccessOptions } from "./formats/files.js";
+export {
+  exportHuggingFaceGPT2,
+  type HFGPT2Bytes,
+  type LoadHFGPT2Options,
+  loadHuggingFaceGPT2,
+  type SaveHFGPT2Options,
+  saveHuggingFaceGPT2Bytes,
+} from "./formats/hf-gpt2.js";
+export { hfConfigToHybrid, hybridConfigToHF } from "./formats/hf-gpt2-config.js";
+export { saveHuggingFaceGPT2 } from "./formats/hf-gpt2-folder.js";
+export {
+  encodeSafetensors,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  SafetensorsBytes,
+  SafetensorsError,
+  type SafetensorsErrorReason,
+  type SafetensorsFloatDtype,
+  type SafetensorsHeader,
+  type SafetensorsReader,
+  type SafetensorsTensorInfo,
+  type SafetensorsTensorInput,
+} from "./formats/safetensors.js";
+export { readSafetensorsFile, SafetensorsFile, writeSafetensorsFile } from "./formats/safetensors-file.js";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
+export type { WeightsManifest } from "./io.js";
 export {
   type Block,
   type ForwardOptions,
   HybridTTTransformer,
   type KVCache,
   type ModelInit,
-  type WeightsManifest,
 } from "./model.js";
-export {
-  DenseEmbedding,
-  DenseLinear,
-  type EmbeddingModule,
-  gelu,
-  LayerNorm,
-  type LinearModule,
-  type NamedWeight,
-  sparseCrossEntropy,
-} from "./nn.js";
+export type { EmbeddingModule, LayerNorm, LinearModule, NamedWeight } from "./nn.js";
 export { AdamW, type AdamWOptions, globalNorm, learningRate, type ScheduleOptions } from "./optim.js";
 export {
-  type Allocation,
-  type AllocationResult,
-  allocateRanks,
   type CompressionReportRow,
+  type CompressOptions,
   compressModel,
   configForPolicy,
+  type PolicyWeights,
+  planForPolicy,
   type RankPolicy,
-  unfoldingSpectra,
-  type WeightSource,
 } from "./policy.js";
 export {
+  type BlockStats,
   type ComponentName,
   type CompressionStats,
   computeCompressionStats,
-  type LayerStats,
   type MatrixStats,
   type ParamCount,
-  statsFromPlan,
 } from "./stats.js";
 export {
-  checkpointPath,
   type EvalRecord,
   evaluatePerplexity,
   NonFiniteLossError,
-  readCheckpoint,
   type TrainOptions,
   type TrainProgress,
   type TrainResult,
   train,
-  WindowSampler,
 } from "./train.js";
-export { TTEmbeddingModule, TTLinearModule } from "./tt.js";

@@ -1,7 +1,15 @@
 /**
- * A small binary container (`TTCK` magic, JSON header, raw little-endian float32 payload) used for checkpoints.
+ * On-disk formats of the package:
+ * - a saved model folder (`config.json`, `weights.bin`, `manifest.json`), written by
+ *   `HybridTTTransformer.save` and read by `load`;
+ * - a small binary container (`TTCK` magic, JSON header, raw little-endian float32 payload) used
+ *   for training checkpoints.
  */
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
 import { FormatError } from "@tensor-tt/tt-core";
+import { writeFileAtomic } from "@tensor-tt/tt-core/node";
+import type { HybridTTConfig } from "./config.js";
 
 /** FNV-1a 32-bit over bytes (integrity check of weight files, not a security hash). */
 export function fnv1a(bytes: Uint8Array): number {
@@ -103,4 +111,117 @@ export function decodeContainer<H>(bytes: Uint8Array, where: string): { header: 
     throw new FormatError(`${where}: header is not valid JSON`, { expected: "JSON", received: String(e) });
   }
   return { header, payload: bytes.subarray(12 + len) };
+}
+
+const MODEL_FORMAT = "tensor-tt/hybrid-tt-transformer";
+const MODEL_FORMAT_VERSION = 1;
+
+/** Manifest written next to the weights of a saved model. */
+export interface WeightsManifest {
+  format: string;
+  version: number;
+  weightsFile: string;
+  byteLength: number;
+  checksum: number;
+  tensors: TensorEntry[];
+}
+
+/** Named float32 tensors, as exported by a model. */
+export type NamedTensors = Array<{ name: string; shape: number[]; data: Float32Array }>;
+
+/** Writes a model folder; each file atomically, the manifest last (so a present manifest means complete). */
+export async function writeModelFolder(
+  dir: string,
+  config: HybridTTConfig,
+  weights: NamedTensors,
+): Promise<void> {
+  const { entries, payload } = packTensors(weights);
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, "weights.bin"), payload);
+  await writeFileAtomic(
+    join(dir, "config.json"),
+    `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config }, null, 2)}\n`,
+  );
+  const manifest: WeightsManifest = {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    weightsFile: "weights.bin",
+    byteLength: payload.byteLength,
+    checksum: fnv1a(payload),
+    tensors: entries,
+  };
+  await writeFileAtomic(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+async function readJson<T>(dir: string, name: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fs.readFile(join(dir, name), "utf8");
+  } catch (e) {
+    throw new FormatError(`cannot read ${name} in ${dir}`, {
+      expected: "a saved model folder",
+      received: String(e),
+    });
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new FormatError(`${name} is not valid JSON`, { expected: "JSON", received: String(e) });
+  }
+}
+
+/**
+ * Reads a model folder written by {@link writeModelFolder}. The config is returned as stored
+ * (the caller validates it).
+ * @throws {FormatError} a missing or unreadable file, wrong format or version, a weights file of the
+ *   wrong size or checksum, or tensor entries outside the payload.
+ */
+export async function readModelFolder(dir: string): Promise<{
+  config: HybridTTConfig;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}> {
+  const cfgFile = await readJson<{ format?: string; version?: number; config?: HybridTTConfig }>(
+    dir,
+    "config.json",
+  );
+  const manifest = await readJson<WeightsManifest>(dir, "manifest.json");
+  for (const [what, f] of [
+    ["config.json", cfgFile],
+    ["manifest.json", manifest],
+  ] as const) {
+    if (f.format !== MODEL_FORMAT || f.version !== MODEL_FORMAT_VERSION) {
+      throw new FormatError(`${what} is not a hybrid TT transformer of a known version`, {
+        expected: `${MODEL_FORMAT} v${MODEL_FORMAT_VERSION}`,
+        received: `${f.format} v${f.version}`,
+      });
+    }
+  }
+  if (!cfgFile.config)
+    throw new FormatError("config.json has no config", { expected: "{ config }", received: "none" });
+  let payload: Uint8Array;
+  try {
+    payload = new Uint8Array(await fs.readFile(join(dir, manifest.weightsFile)));
+  } catch (e) {
+    throw new FormatError(`cannot read ${manifest.weightsFile}`, {
+      expected: "the weights file",
+      received: String(e),
+    });
+  }
+  if (payload.byteLength !== manifest.byteLength) {
+    throw new FormatError(`${manifest.weightsFile} has the wrong size (truncated or from another save)`, {
+      expected: `${manifest.byteLength} bytes`,
+      received: `${payload.byteLength} bytes`,
+    });
+  }
+  const sum = fnv1a(payload);
+  if (sum !== manifest.checksum) {
+    throw new FormatError(`${manifest.weightsFile} checksum mismatch`, {
+      expected: `fnv1a ${manifest.checksum}`,
+      received: `fnv1a ${sum}`,
+    });
+  }
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const e of manifest.tensors)
+    tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, manifest.weightsFile) });
+  return { config: cfgFile.config, tensors };
 }

@@ -14,36 +14,26 @@
  * Dropout masks are a pure function of (dropout seed, site): training passes
  * `hash(seed, step)` so that runs are reproducible and resumable.
  */
-import { promises as fs } from "node:fs";
-import { join } from "node:path";
-import { ConfigError, FormatError, ShapeError } from "@tensor-tt/tt-core";
-import { writeFileAtomic } from "@tensor-tt/tt-core/node";
+import { ConfigError, FormatError, matMul, ShapeError } from "@tensor-tt/tt-core";
 import { hashInts } from "@tensor-tt/tt-core/random";
-import type { TTLinear } from "@tensor-tt/tt-layers";
+import type { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
+import { type HybridTTConfig, type MatrixPlan, type ModelPlan, resolvePlan } from "./config.js";
+import { readModelFolder, writeModelFolder } from "./io.js";
 import {
-  type HybridTTConfig,
-  type ModelPlan,
-  resolvePlan,
-  ttCacheOptions,
-  validateConfig,
-} from "./config.js";
-import { fnv1a, packTensors, readEntry, type TensorEntry } from "./io.js";
-import {
-  DenseEmbedding,
-  DenseLinear,
+  DenseEmbeddingModule,
+  DenseLinearModule,
   type EmbeddingModule,
   gelu,
   LayerNorm,
   type LinearModule,
-  matMulFast,
   type NamedWeight,
   sparseCrossEntropy,
   tokenNll,
   variableFrom,
 } from "./nn.js";
 import { type CompressionStats, statsFromPlan } from "./stats.js";
-import { type TTEmbeddingLayer, TTEmbeddingModule, TTLinearModule } from "./tt.js";
+import { TTEmbeddingModule, TTLinearModule, ttLinearOptions } from "./tt.js";
 
 /** One decoder block. */
 export interface Block {
@@ -75,20 +65,18 @@ export interface ForwardOptions {
 /** Prebuilt TT layers to adopt instead of freshly initialized ones (used by compressModel). */
 export interface ModelInit {
   linear?: Map<string, TTLinear>;
-  embedding?: TTEmbeddingLayer;
+  embedding?: TTEmbedding;
 }
 
-const FORMAT = "tensor-tt/hybrid-tt-transformer";
-const FORMAT_VERSION = 1;
+/** Whether `x` is a resolved {@link ModelPlan} rather than a config. */
+function isPlan(x: HybridTTConfig | ModelPlan): x is ModelPlan {
+  return "matrices" in x && "embedding" in x && "config" in x;
+}
 
-/** Manifest written next to the weights by {@link HybridTTTransformer.save}. */
-export interface WeightsManifest {
-  format: string;
-  version: number;
-  weightsFile: string;
-  byteLength: number;
-  checksum: number;
-  tensors: TensorEntry[];
+/** Seeds of the initial weights: one per weight site, in construction order, from `config.seed`. */
+function seedSequence(seed: number): () => number {
+  let site = 0;
+  return () => hashInts(seed, 7919, site++);
 }
 
 export class HybridTTTransformer {
@@ -103,18 +91,16 @@ export class HybridTTTransformer {
   private named: NamedWeight[] | undefined;
 
   /**
-   * @throws {ConfigError} / {RankError} / {ShapeError} from {@link validateConfig} and the plan.
+   * Builds a freshly initialized model from a config (validated and resolved here, once) or from
+   * a plan {@link resolvePlan} already returned (used as is).
+   * @throws {ConfigError} / {RankError} / {ShapeError} from {@link resolvePlan}.
    */
-  constructor(config: HybridTTConfig, init: ModelInit = {}) {
-    this.config = validateConfig(config);
-    const c = this.config;
-    this.plan = resolvePlan(c);
-    const seed = c.seed ?? 0;
+  constructor(source: HybridTTConfig | ModelPlan, init: ModelInit = {}) {
+    this.plan = isPlan(source) ? source : resolvePlan(source);
+    const c = this.plan.config;
+    this.config = c;
     const std = c.initStd ?? 0.02;
-    const residStd = std / Math.sqrt(2 * c.nLayers);
-    const eps = c.layerNormEps ?? 1e-5;
-    let site = 0;
-    const nextSeed = () => hashInts(seed, 7919, site++);
+    const nextSeed = seedSequence(c.seed ?? 0);
     this.dHead = c.dModel / c.nHeads;
     const emb = this.plan.embedding;
     this.tokenEmbedding = emb.tt
@@ -126,30 +112,13 @@ export class HybridTTTransformer {
           { seed: nextSeed(), stddev: std },
           init.embedding,
         )
-      : new DenseEmbedding("embeddings/token", c.vocabSize, c.dModel, { std, seed: nextSeed() });
+      : new DenseEmbeddingModule("embeddings/token", c.vocabSize, c.dModel, { std, seed: nextSeed() });
     this.positionEmbedding = variableFrom(() =>
       tf.randomNormal([c.maxSeqLen, c.dModel], 0, std / 2, "float32", nextSeed()),
     );
-    const strategy = c.ttStrategy ?? "auto";
+    const eps = c.layerNormEps ?? 1e-5;
     this.blocks = this.plan.matrices.map((mats, l) => {
-      const make = (i: number): LinearModule => {
-        const m = mats[i];
-        if (!m)
-          throw new ConfigError("plan is missing a matrix", {
-            expected: "6 matrices per block",
-            received: `${mats.length}`,
-          });
-        const s = nextSeed();
-        if (m.tt)
-          return new TTLinearModule(
-            m.path,
-            m,
-            { seed: s, strategy, ...ttCacheOptions(c, m.inFeatures, m.outFeatures) },
-            init.linear?.get(m.path),
-          );
-        const resid = m.name === "o" || m.name === "down";
-        return new DenseLinear(m.path, m.inFeatures, m.outFeatures, { std: resid ? residStd : std, seed: s });
-      };
+      const make = (i: number) => this.linearModule(mats, i, nextSeed(), init);
       return {
         ln1: new LayerNorm(`block_${l}/ln_1`, c.dModel, eps),
         q: make(0),
@@ -165,6 +134,28 @@ export class HybridTTTransformer {
     this.head = c.tieEmbeddings
       ? null
       : variableFrom(() => tf.randomNormal([c.dModel, c.vocabSize], 0, std, "float32", nextSeed()));
+  }
+
+  /** Projection `i` of a block: TT (adopting `init.linear`'s layer when given) or dense (GPT-2 init). */
+  private linearModule(mats: MatrixPlan[], i: number, seed: number, init: ModelInit): LinearModule {
+    const m = mats[i];
+    if (!m)
+      throw new ConfigError("plan is missing a matrix", {
+        expected: "6 matrices per block",
+        received: `${mats.length}`,
+      });
+    const c = this.config;
+    if (m.tt) {
+      const opts = { seed, ...ttLinearOptions(c, m.inFeatures, m.outFeatures) };
+      return new TTLinearModule(m.path, m, opts, init.linear?.get(m.path));
+    }
+    // GPT-2: the residual projections (o, down) start at std/√(2·nLayers).
+    const std = c.initStd ?? 0.02;
+    const resid = m.name === "o" || m.name === "down";
+    return new DenseLinearModule(m.path, m.inFeatures, m.outFeatures, {
+      std: resid ? std / Math.sqrt(2 * c.nLayers) : std,
+      seed,
+    });
   }
 
   /** Every trainable weight with its path-like name, in a fixed order. */
@@ -194,7 +185,7 @@ export class HybridTTTransformer {
 
   /** Exact parameter counts of this model (same as {@link computeCompressionStats} of its config). */
   getCompressionStats(): CompressionStats {
-    return statsFromPlan(this.config, this.plan);
+    return statsFromPlan(this.plan);
   }
 
   /** Number of trainable scalars actually allocated. */
@@ -256,9 +247,9 @@ export class HybridTTTransformer {
     const newValues: tf.Tensor4D[] = [];
     this.blocks.forEach((b, l) => {
       // One tidy per block: its temporaries (≈ 40 activations of [B·T, d] or [B·T, dFF]) are
-      // freed before the next block instead of at the end of the caller's tidy (at the reference
-      // dimensions, 256 tokens: +317 MB of wasm heap otherwise). Tensors the gradient tape saves
-      // for the backward pass are kept by the engine; the new keys/values are kept explicitly.
+      // freed before the next block instead of at the end of the caller's tidy, so the peak
+      // holds one block's temporaries, not nLayers'. Tensors the gradient tape saves for the
+      // backward pass are kept by the engine; the new keys/values are kept explicitly.
       const xIn = x;
       x = tf.tidy(() => {
         const a = b.ln1.apply(xIn);
@@ -277,10 +268,10 @@ export class HybridTTTransformer {
           newKeys.push(tf.keep(k));
           newValues.push(tf.keep(v));
         }
-        let s = matMulFast(q, tf.transpose(k, [0, 1, 3, 2]));
+        let s = matMul(q, k, false, true) as tf.Tensor4D;
         if (mask) s = tf.add(s, mask);
         const p = tf.softmax(s);
-        const ctx = tf.reshape(tf.transpose(matMulFast(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
+        const ctx = tf.reshape(tf.transpose(matMul(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
         const x1 = tf.add(xIn, this.dropout(b.o.apply(ctx), o, 2 * l + 1)) as tf.Tensor2D;
         const f = b.down.apply(gelu(b.up.apply(b.ln2.apply(x1))) as tf.Tensor2D);
         return tf.add(x1, this.dropout(f, o, 2 * l + 2)) as tf.Tensor2D;
@@ -297,7 +288,7 @@ export class HybridTTTransformer {
 
   /** Logits `[N, vocab]` of hidden rows `[N, d]`. */
   project(hRows: tf.Tensor2D): tf.Tensor2D {
-    return this.head ? matMulFast(hRows, this.head as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
+    return this.head ? (matMul(hRows, this.head) as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
   }
 
   /** Logits `[B, T, vocab]` for int32 ids `[B, T]`. */
@@ -430,96 +421,25 @@ export class HybridTTTransformer {
    * the manifest last.
    */
   async save(dir: string): Promise<void> {
-    const { entries, payload } = packTensors(await this.exportWeights());
-    await fs.mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, "weights.bin"), payload);
-    await writeFileAtomic(
-      join(dir, "config.json"),
-      `${JSON.stringify({ format: FORMAT, version: FORMAT_VERSION, config: this.config }, null, 2)}\n`,
-    );
-    const manifest: WeightsManifest = {
-      format: FORMAT,
-      version: FORMAT_VERSION,
-      weightsFile: "weights.bin",
-      byteLength: payload.byteLength,
-      checksum: fnv1a(payload),
-      tensors: entries,
-    };
-    await writeFileAtomic(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+    await writeModelFolder(dir, this.config, await this.exportWeights());
   }
 
   /**
    * Loads a model written by {@link save}.
    * @throws {FormatError} for a missing/corrupt file, wrong format or version, size or checksum
-   *   mismatch, or tensors that do not match the config; {@link ConfigError} for an invalid config.
+   *   mismatch, or tensors that do not match the config; {@link ConfigError} for an invalid config
+   *   or a vocabulary other than `expectVocabSize`.
    */
   static async load(dir: string, opts: { expectVocabSize?: number } = {}): Promise<HybridTTTransformer> {
-    const readJson = async <T>(name: string): Promise<T> => {
-      let text: string;
-      try {
-        text = await fs.readFile(join(dir, name), "utf8");
-      } catch (e) {
-        throw new FormatError(`cannot read ${name} in ${dir}`, {
-          expected: `a saved model folder`,
-          received: String(e),
-        });
-      }
-      try {
-        return JSON.parse(text) as T;
-      } catch (e) {
-        throw new FormatError(`${name} is not valid JSON`, { expected: "JSON", received: String(e) });
-      }
-    };
-    const cfgFile = await readJson<{ format?: string; version?: number; config?: HybridTTConfig }>(
-      "config.json",
-    );
-    const manifest = await readJson<WeightsManifest>("manifest.json");
-    for (const [what, f] of [
-      ["config.json", cfgFile],
-      ["manifest.json", manifest],
-    ] as const) {
-      if (f.format !== FORMAT || f.version !== FORMAT_VERSION) {
-        throw new FormatError(`${what} is not a hybrid TT transformer of a known version`, {
-          expected: `${FORMAT} v${FORMAT_VERSION}`,
-          received: `${f.format} v${f.version}`,
-        });
-      }
-    }
-    if (!cfgFile.config)
-      throw new FormatError("config.json has no config", { expected: "{ config }", received: "none" });
-    const config = validateConfig(cfgFile.config);
-    if (opts.expectVocabSize !== undefined && opts.expectVocabSize !== config.vocabSize) {
+    const { config, tensors } = await readModelFolder(dir);
+    const plan = resolvePlan(config);
+    if (opts.expectVocabSize !== undefined && opts.expectVocabSize !== plan.config.vocabSize) {
       throw new ConfigError("saved model vocabulary does not match the tokenizer", {
         expected: `vocabSize ${opts.expectVocabSize}`,
-        received: `vocabSize ${config.vocabSize}`,
+        received: `vocabSize ${plan.config.vocabSize}`,
       });
     }
-    let payload: Uint8Array;
-    try {
-      payload = new Uint8Array(await fs.readFile(join(dir, manifest.weightsFile)));
-    } catch (e) {
-      throw new FormatError(`cannot read ${manifest.weightsFile}`, {
-        expected: "the weights file",
-        received: String(e),
-      });
-    }
-    if (payload.byteLength !== manifest.byteLength) {
-      throw new FormatError(`${manifest.weightsFile} has the wrong size (truncated or from another save)`, {
-        expected: `${manifest.byteLength} bytes`,
-        received: `${payload.byteLength} bytes`,
-      });
-    }
-    const sum = fnv1a(payload);
-    if (sum !== manifest.checksum) {
-      throw new FormatError(`${manifest.weightsFile} checksum mismatch`, {
-        expected: `fnv1a ${manifest.checksum}`,
-        received: `fnv1a ${sum}`,
-      });
-    }
-    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const e of manifest.tensors)
-      tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, manifest.weightsFile) });
-    const model = new HybridTTTransformer(config);
+    const model = new HybridTTTransformer(plan);
     try {
       model.importWeights(tensors, `${dir}/weights.bin`);
     } catch (e) {

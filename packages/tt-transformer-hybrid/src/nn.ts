@@ -5,6 +5,7 @@
  * Every module exposes its weights as {@link NamedWeight}s (path-like names such as
  * `block_3/attn/q/kernel`), which is what the optimizer, checkpoints and save/load use.
  */
+import { matMul } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradients of every tfjs-core op (tfjs-core alone does not).
 import "@tensorflow/tfjs-layers";
@@ -12,44 +13,18 @@ import "@tensorflow/tfjs-layers";
 /** The function type tf.customGrad accepts (not exported by tfjs-core). */
 type CustomGradFn<T extends tf.Tensor> = Parameters<typeof tf.customGrad<T>>[0];
 
-function swapLast(x: tf.Tensor): tf.Tensor {
-  const r = x.rank;
-  const perm = Array.from({ length: r }, (_, i) => i);
-  perm[r - 1] = r - 2;
-  perm[r - 2] = r - 1;
-  return tf.transpose(x, perm);
-}
-
 /**
- * a · b (batched over leading axes) whose backward pass also uses only untransposed products
- * (dA = dY · bᵀ, dB = aᵀ · dY with explicit transposes). The wasm backend runs BatchMatMul with
- * a transpose flag on a slow scalar path (~10× slower than XNNPACK), and tf.matMul's own
- * gradient sets those flags.
+ * x · W + b (fused forward) with a backward pass free of transposed products: the wasm backend
+ * runs a transposed matMul on a slow scalar path, and tf.matMul's own gradient sets those flags
+ * (the same reason as tt-core's `matMul`, which has no fused bias).
  */
-export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
-  const f = tf.customGrad(((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x, y]);
-    return {
-      value: tf.matMul(x, y),
-      // Each product in its own tidy: the transposed copies (and the packed copies the wasm
-      // backend's XNNPACK caches for them) are freed at once, not at the end of the whole
-      // backward pass (customGrad runs gradFunc outside the per-input tidy of tfjs' backprop).
-      gradFunc: (dy: tf.Tensor, [sx, sy]: tf.Tensor[]) => [
-        tf.tidy(() => tf.matMul(dy, swapLast(sy as tf.Tensor))),
-        tf.tidy(() => tf.matMul(swapLast(sx as tf.Tensor), dy)),
-      ],
-    };
-  }) as unknown as CustomGradFn<tf.Tensor>);
-  return f(a, b) as T;
-}
-
-/** x · W + b (fused forward) with a backward pass free of transposed products (see {@link matMulFast}). */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   const f = tf.customGrad(((xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([xx, ww]);
     return {
       value: tf.fused.matMul({ a: xx, b: ww, bias: bb }),
-      // Per-product tidies free the transposed copies at once (see matMulFast).
+      // Each product in its own tidy: the transposed copies are freed at once, not at the end of
+      // the whole backward pass (customGrad runs gradFunc outside the per-input tidy of backprop).
       gradFunc: (dy: tf.Tensor2D, [sx, sw]: tf.Tensor[]) => [
         tf.tidy(() => tf.matMul(dy, tf.transpose(sw as tf.Tensor2D))),
         tf.tidy(() => tf.matMul(tf.transpose(sx as tf.Tensor2D), dy)),
@@ -88,8 +63,11 @@ export interface LinearModule {
   dispose(): void;
 }
 
-/** Dense projection with a `[in, out]` kernel and a bias; forward is one fused matMul + bias. */
-export class DenseLinear implements LinearModule {
+/**
+ * Dense projection with a `[in, out]` kernel and a bias behind the {@link LinearModule} interface;
+ * forward is one fused matMul + bias. (tt-layers' `DenseLinear` is the TF.js Layer counterpart.)
+ */
+export class DenseLinearModule implements LinearModule {
   readonly kind = "dense" as const;
   readonly kernel: tf.Variable;
   readonly biasVar: tf.Variable;
@@ -170,7 +148,8 @@ export interface EmbeddingModule {
 /** Rows per model dimension up to which the tied head multiplies with the table as the left operand. */
 const PROJECT_OUT_LEFT_TABLE_ROWS_PER_DIM = 2;
 
-export class DenseEmbedding implements EmbeddingModule {
+/** A dense `[vocab, dim]` token table behind the {@link EmbeddingModule} interface. */
+export class DenseEmbeddingModule implements EmbeddingModule {
   readonly kind = "dense" as const;
   readonly table: tf.Variable;
   constructor(
@@ -188,14 +167,11 @@ export class DenseEmbedding implements EmbeddingModule {
     // Up to 2·dim rows, (E·hᵀ)ᵀ: the table is the LEFT operand, read in place, and XNNPACK packs
     // only hᵀ (N×d); it costs one extra N×V logits buffer (the transpose). h·Eᵀ instead needs a
     // transposed copy of the table plus XNNPACK's packing of that fresh right operand (2·V·d) on
-    // every call, and its backward packs E again. Measured on wasm at 50257×768: inference 1 row
-    // 32 vs 52 ms, 256 rows 0.64 vs 2.37 s; a training step's head (forward + both gradients, 64
-    // rows) 0.8 vs 2.6 s. Beyond 2·dim rows the extra N×V buffer outweighs the 2·V·d copies.
+    // every call, and its backward packs E again. Beyond 2·dim rows the extra N×V buffer costs
+    // more than the 2·V·d copies.
     if (h.shape[0] <= PROJECT_OUT_LEFT_TABLE_ROWS_PER_DIM * this.dim)
-      return tf.tidy(() =>
-        tf.transpose(matMulFast(this.table as tf.Tensor2D, tf.transpose(h))),
-      ) as tf.Tensor2D;
-    return matMulFast(h, tf.transpose(this.table));
+      return tf.tidy(() => tf.transpose(matMul(this.table, tf.transpose(h)))) as tf.Tensor2D;
+    return matMul(h, tf.transpose(this.table)) as tf.Tensor2D;
   }
   fullTable(): tf.Tensor2D {
     return this.table.clone() as tf.Tensor2D;

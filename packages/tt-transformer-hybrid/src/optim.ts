@@ -57,9 +57,9 @@ export class AdamW {
     const b2 = this.beta2;
     // One parameter at a time, each sub-expression in its own tidy: temporaries are freed as
     // soon as they are consumed, so the peak is weights + grads + moments + about three
-    // temporaries of the largest parameter (a single tidy per parameter held ~12 of them:
-    // 1.8 GB for a 50257×768 embedding, more than the 4 GiB wasm heap has left).
-    // Variable.assign releases the previous value. Same ops in the same order as before.
+    // temporaries of the largest parameter (one tidy per parameter would hold ~12 of them, too
+    // many for a vocabulary-sized embedding within the wasm heap). Variable.assign releases the
+    // previous value.
     this.params.forEach((p, i) => {
       const g0 = grads[p.variable.name];
       if (!g0) return;

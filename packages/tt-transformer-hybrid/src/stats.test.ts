@@ -105,13 +105,41 @@ describe("computeCompressionStats", () => {
     expect(s.counting).toContain("LM head");
   });
 
-  const variants: Array<[string, Partial<HybridTTConfig>]> = [
-    ["dense", {}],
-    ["hybrid", { attentionRanks: [2, 4, 2], ffnRanks: [3, 5, 3] }],
-    ["TT embedding, untied", { attentionRanks: [4, 4, 4], embedRanks: [4, 6, 4], tieEmbeddings: false }],
+  // Modes written out: 32 → [2,2,2,4], 64 → [2,4,2,4], 120 → [2,4,3,5] (defaultModes at order 4).
+  const m32 = [2, 2, 2, 4];
+  const m64 = [2, 4, 2, 4];
+  const m120 = [2, 4, 3, 5];
+  const d = 32;
+  const denseLayer = 4 * (d * d + d) + (d * 64 + 64) + (64 * d + d) + 2 * 2 * d;
+  const fixed = 16 * d + 2 * d; // positions + final LayerNorm
+  const denseTotal = 120 * d + fixed + 2 * denseLayer;
+  const variants: Array<[string, Partial<HybridTTConfig>, number]> = [
+    ["dense", {}, denseTotal],
+    [
+      "hybrid",
+      { attentionRanks: [2, 4, 2], ffnRanks: [3, 5, 3] },
+      120 * d +
+        fixed +
+        2 *
+          (4 * (tt(m32, m32, [2, 4, 2]) + d) +
+            (tt(m32, m64, [3, 5, 3]) + 64) +
+            (tt(m64, m32, [3, 5, 3]) + d) +
+            2 * 2 * d),
+    ],
+    [
+      "TT embedding, untied",
+      { attentionRanks: [4, 4, 4], embedRanks: [4, 6, 4], tieEmbeddings: false },
+      tt(m120, m32, [4, 6, 4]) +
+        fixed +
+        d * 120 +
+        2 * (4 * (tt(m32, m32, [4, 4, 4]) + d) + (d * 64 + 64) + (64 * d + d) + 2 * 2 * d),
+    ],
   ];
-  for (const [name, over] of variants) {
-    it(`agrees with the allocated model (${name})`, () => {
+  it("counts the small dense model by hand (21,504 parameters)", () => {
+    expect(denseTotal).toBe(21_504);
+  });
+  for (const [name, over, hand] of variants) {
+    it(`matches a hand count and the allocated model (${name})`, () => {
       const cfg = defaultConfig({
         vocabSize: 120,
         dModel: 32,
@@ -123,10 +151,12 @@ describe("computeCompressionStats", () => {
       });
       const m = new HybridTTTransformer(cfg);
       try {
-        expect(m.getCompressionStats()).toEqual(computeCompressionStats(cfg));
-        const s = m.getCompressionStats();
-        // TT embeddings are stored over the padded vocabulary; everything else exactly as counted.
-        expect(m.countAllocatedParams()).toBe(s.total.compressedParams);
+        const s = computeCompressionStats(cfg);
+        expect(s.total.compressedParams).toBe(hand);
+        expect(s.total.originalParams).toBe(over.tieEmbeddings === false ? denseTotal + d * 120 : denseTotal);
+        expect(m.getCompressionStats().total.compressedParams).toBe(hand);
+        // The variables the model actually allocates, counted by the engine.
+        expect(m.countAllocatedParams()).toBe(hand);
       } finally {
         m.dispose();
       }

@@ -12,14 +12,8 @@
  * TT layers count the ranks they instantiate: the configured (nominal) ranks clipped to the TT
  * limits, which for a full-rank matrix are the TT-SVD effective ranks.
  */
-import {
-  type HybridTTConfig,
-  type MatrixName,
-  type ModelPlan,
-  resolvePlan,
-  ttParams,
-  validateConfig,
-} from "./config.js";
+import { ttMatrixParams } from "@tensor-tt/tt-core";
+import { type HybridTTConfig, type MatrixName, type ModelPlan, resolvePlan } from "./config.js";
 
 /** Original (all-dense) vs compressed parameter counts of a part of the model. */
 export interface ParamCount {
@@ -59,7 +53,8 @@ export type ComponentName =
   | "attention"
   | "ffn";
 
-export interface LayerStats extends ParamCount {
+/** One decoder block in the stats: its six matrices and two LayerNorms. */
+export interface BlockStats extends ParamCount {
   index: number;
   matrices: MatrixStats[];
   /** The two LayerNorms of the block. */
@@ -70,7 +65,7 @@ export interface CompressionStats {
   total: ParamCount;
   /** Per component over all layers; `attention` / `ffn` aggregate their matrices (with biases). */
   components: Record<ComponentName, ParamCount>;
-  layers: LayerStats[];
+  layers: BlockStats[];
   /** All linear weights and biases of the blocks (attention + FFN). */
   linear: ParamCount;
   embedding: ParamCount & {
@@ -98,9 +93,9 @@ const COUNTING =
   "every matrix dense; TT layers count the ranks they instantiate (configured ranks clipped to the TT-matrix limits " +
   "min(prod of left mode pairs, prod of right mode pairs) = TT-SVD effective ranks of a full-rank matrix)";
 
-/** Stats from an already resolved plan. */
-export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): CompressionStats {
-  const c = config;
+/** Stats of a resolved plan (reads only the plan: no validation, no allocation). */
+export function statsFromPlan(plan: ModelPlan): CompressionStats {
+  const c = plan.config;
   const d = c.dModel;
   const compNames: ComponentName[] = [
     "embeddings",
@@ -125,13 +120,13 @@ export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): Compress
   };
   const e = plan.embedding;
   const embDense = c.vocabSize * d;
-  const embComp = e.tt ? ttParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : embDense;
+  const embComp = e.tt ? ttMatrixParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : embDense;
   bump("embeddings", embDense, embComp);
   bump("positions", c.maxSeqLen * d, c.maxSeqLen * d);
   const head = c.tieEmbeddings ? 0 : d * c.vocabSize;
   bump("head", head, head);
   bump("norms", 2 * d, 2 * d); // final LayerNorm
-  const layers: LayerStats[] = [];
+  const layers: BlockStats[] = [];
   let linear = pc(0, 0);
   for (let l = 0; l < c.nLayers; l++) {
     const mats: MatrixStats[] = [];
@@ -140,7 +135,7 @@ export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): Compress
     for (const m of plan.matrices[l] ?? []) {
       const bias = m.outFeatures;
       const dense = m.inFeatures * m.outFeatures + bias;
-      const comp = m.tt ? ttParams(m.tt.inModes, m.tt.outModes, m.tt.ranks) + bias : dense;
+      const comp = m.tt ? ttMatrixParams(m.tt.inModes, m.tt.outModes, m.tt.ranks) + bias : dense;
       const ms: MatrixStats = {
         path: m.path,
         kind: m.tt ? "tt" : "dense",
@@ -188,6 +183,5 @@ export function statsFromPlan(config: HybridTTConfig, plan: ModelPlan): Compress
  * ```
  */
 export function computeCompressionStats(config: HybridTTConfig): CompressionStats {
-  const c = validateConfig(config);
-  return statsFromPlan(c, resolvePlan(c));
+  return statsFromPlan(resolvePlan(config));
 }

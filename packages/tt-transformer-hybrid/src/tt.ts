@@ -3,17 +3,35 @@
  * the decoder, so a TT projection and a dense one are interchangeable in the same code path.
  */
 
-import { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
+import { ConfigError } from "@tensor-tt/tt-core";
+import { disposeLayer, TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
-import type { EmbeddingPlan, MatrixPlan } from "./config.js";
+import type { EmbeddingPlan, HybridTTConfig, MatrixPlan } from "./config.js";
 import type { EmbeddingModule, LinearModule, NamedWeight } from "./nn.js";
 
-/** The TTEmbedding layer of tt-layers. */
-export type TTEmbeddingLayer = TTEmbedding;
+/** TTLinear options of an `inFeatures × outFeatures` matrix under a config (forward strategy and inference cache). */
+export interface TTLinearRuntimeOptions {
+  strategy: "auto" | "contract" | "full";
+  cacheKernel: true;
+  /** Bytes of merged cores (and, with `ttCacheKernel`, of the rebuilt dense W) a layer may keep. */
+  cacheMaxBytes: number;
+}
 
-/** The TTEmbedding class of tt-layers. */
-export function ttEmbeddingClass(): typeof TTEmbedding {
-  return TTEmbedding;
+/**
+ * The TTLinear options `config` asks for (see `HybridTTConfig.ttStrategy` / `ttCacheKernel`):
+ * the cache may hold up to 1/8 of the dense kernel's bytes, or the whole kernel with `ttCacheKernel`.
+ */
+export function ttLinearOptions(
+  c: Pick<HybridTTConfig, "ttStrategy" | "ttCacheKernel">,
+  inFeatures: number,
+  outFeatures: number,
+): TTLinearRuntimeOptions {
+  const wBytes = inFeatures * outFeatures * 4;
+  return {
+    strategy: c.ttStrategy ?? "auto",
+    cacheKernel: true,
+    cacheMaxBytes: c.ttCacheKernel ? wBytes : Math.floor(wBytes / 8),
+  };
 }
 
 type LayerWithWeights = {
@@ -37,16 +55,15 @@ export class TTLinearModule implements LinearModule {
   constructor(
     readonly path: string,
     plan: MatrixPlan,
-    opts: {
-      seed: number;
-      strategy: "auto" | "contract" | "full";
-      cacheKernel: boolean;
-      cacheMaxBytes: number;
-    },
+    opts: TTLinearRuntimeOptions & { seed: number },
     layer?: TTLinear,
   ) {
     const tt = plan.tt;
-    if (tt === null) throw new Error(`${path} is dense in the plan`);
+    if (tt === null)
+      throw new ConfigError(`${path} is dense in the plan`, {
+        expected: "a TT matrix plan",
+        received: "tt: null",
+      });
     this.inFeatures = plan.inFeatures;
     this.outFeatures = plan.outFeatures;
     this.layer =
@@ -93,17 +110,21 @@ export class TTLinearModule implements LinearModule {
 /** A TTEmbedding behind the {@link EmbeddingModule} interface. */
 export class TTEmbeddingModule implements EmbeddingModule {
   readonly kind = "tt" as const;
-  readonly layer: TTEmbeddingLayer;
+  readonly layer: TTEmbedding;
   constructor(
     readonly path: string,
     readonly vocabSize: number,
     readonly dim: number,
     plan: EmbeddingPlan,
     opts: { seed: number; stddev: number },
-    layer?: TTEmbeddingLayer,
+    layer?: TTEmbedding,
   ) {
     const tt = plan.tt;
-    if (tt === null) throw new Error("embedding is dense in the plan");
+    if (tt === null)
+      throw new ConfigError("the embedding is dense in the plan", {
+        expected: "a TT embedding plan",
+        received: "tt: null",
+      });
     this.layer =
       layer ??
       new TTEmbedding({
@@ -137,17 +158,6 @@ export class TTEmbeddingModule implements EmbeddingModule {
   dispose(): void {
     disposeLayer(this.layer);
   }
-}
-
-/**
- * Disposes a tfjs-layers layer's weights. `Layer.dispose()` throws "has not been used yet" for
- * a layer that was built but never called (one adopted from `fromDense` by compressModel is
- * built without a call), so such a layer's weights are released directly.
- */
-function disposeLayer(layer: { dispose(): unknown }): void {
-  const l = layer as unknown as { _refCount: number | null; disposeWeights(): number };
-  if (l._refCount === null) l.disposeWeights();
-  else layer.dispose();
 }
 
 /** Builds a layer's weights by running it once on zeros (no-op when already built). */

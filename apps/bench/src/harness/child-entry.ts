@@ -13,5 +13,6 @@ if (modulePath === undefined || exportName === undefined || payload === undefine
 }
 const mod = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
 const fn = mod[exportName];
-if (typeof fn !== "function") throw new Error(`child-entry: ${modulePath} exports no function "${exportName}"`);
+if (typeof fn !== "function")
+  throw new Error(`child-entry: ${modulePath} exports no function "${exportName}"`);
 await (fn as (p: unknown) => unknown)(JSON.parse(payload));

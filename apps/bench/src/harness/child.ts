@@ -60,14 +60,20 @@ function parseRecord(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith("{")) return undefined;
   try {
     const v: unknown = JSON.parse(line);
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return v !== null && typeof v === "object" && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** Runs `command args` to completion under the protocol above. Never rejects. */
-export function runChild(command: string, args: readonly string[], o: ChildOptions = {}): Promise<ChildResult> {
+export function runChild(
+  command: string,
+  args: readonly string[],
+  o: ChildOptions = {},
+): Promise<ChildResult> {
   const t0 = performance.now();
   const records: Record<string, unknown>[] = [];
   let stdout = "";

@@ -68,12 +68,33 @@ function summary(rs: Run[]) {
   const first = rs[0] as Run;
   return {
     runs: rs.length,
-    load_tokenize_s: fixed(med((r) => r.load_tokenize_s), 3) as number,
-    batchify_s: fixed(med((r) => r.batchify_s), 3) as number,
-    pipeline_s: fixed(med((r) => r.load_tokenize_s + r.batchify_s), 3) as number,
-    peak_rss_mb: fixed(med((r) => r.peak_rss_mb), 1) as number,
-    baseline_rss_mb: first.baseline_rss_mb !== undefined ? fixed(med((r) => r.baseline_rss_mb!), 1) : null,
-    process_wall_s: fixed(med((r) => r.process_wall_s ?? Number.NaN), 3),
+    load_tokenize_s: fixed(
+      med((r) => r.load_tokenize_s),
+      3,
+    ) as number,
+    batchify_s: fixed(
+      med((r) => r.batchify_s),
+      3,
+    ) as number,
+    pipeline_s: fixed(
+      med((r) => r.load_tokenize_s + r.batchify_s),
+      3,
+    ) as number,
+    peak_rss_mb: fixed(
+      med((r) => r.peak_rss_mb),
+      1,
+    ) as number,
+    baseline_rss_mb:
+      first.baseline_rss_mb !== undefined
+        ? fixed(
+            med((r) => r.baseline_rss_mb!),
+            1,
+          )
+        : null,
+    process_wall_s: fixed(
+      med((r) => r.process_wall_s ?? Number.NaN),
+      3,
+    ),
     tokens: first.tokens,
     vocab: first.vocab,
     train_batched_shape: first.train_batched_shape,
@@ -116,7 +137,13 @@ function verdicts(
   return out;
 }
 
-function table(useSample: boolean, repeats: number, o: Summary, p: Summary | undefined, errors: string[]): Table {
+function table(
+  useSample: boolean,
+  repeats: number,
+  o: Summary,
+  p: Summary | undefined,
+  errors: string[],
+): Table {
   const row = (name: string, s: Summary) => [
     name,
     s.load_tokenize_s,

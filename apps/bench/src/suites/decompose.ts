@@ -129,10 +129,14 @@ async function runPython(referenceDir: string | undefined, plan: MatrixSpec[]): 
     maxRanks,
     shape,
   }));
-  const res = await runChild(ref.python, ["-c", PY_SNIPPET, referenceDir as string, JSON.stringify(payload)], {
-    timeoutMs: 30 * 60 * 1000,
-    env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" },
-  });
+  const res = await runChild(
+    ref.python,
+    ["-c", PY_SNIPPET, referenceDir as string, JSON.stringify(payload)],
+    {
+      timeoutMs: 30 * 60 * 1000,
+      env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" },
+    },
+  );
   if (res.error !== undefined) return { ok: false, reason: `python failed: ${res.error}` };
   const last = res.records.at(-1);
   return last !== undefined
@@ -308,7 +312,9 @@ function table(
       `randomized: range finder with ${OVERSAMPLE} oversampling columns, ${POWER_ITERS} power iterations, CholeskyQR2 re-orthonormalization (Householder fallback); big products via ${gemm}, small factorizations in float64.`,
       "Errors are the achieved ‖W − TT(W)‖_F/‖W‖_F reported by ttMatrixFromDense; for the first matrix of each shape they were checked by rebuilding W (figures.perShape.*.reportedVsMeasured).",
       "The first attention rank is capped at 16 = 4·4 by the modes, so [24,48,24] is effectively [16,48,24].",
-      py.ok ? `numpy ${py.numpy}, same shapes, different (same-distribution) data.` : `numpy reference: ${py.reason}.`,
+      py.ok
+        ? `numpy ${py.numpy}, same shapes, different (same-distribution) data.`
+        : `numpy reference: ${py.reason}.`,
     ],
   };
 }
@@ -321,7 +327,9 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const py = await runPython(ctx.referenceDir, plan);
 
   const shapes = [...new Set(plan.map((p) => p.shape))];
-  const perShape = Object.fromEntries(shapes.map((s) => [s, summarizeShape(rows.filter((r) => r.shape === s))]));
+  const perShape = Object.fromEntries(
+    shapes.map((s) => [s, summarizeShape(rows.filter((r) => r.shape === s))]),
+  );
   const totalExact = rows.reduce((a, r) => a + r.exactS, 0);
   const totalRand = rows.reduce((a, r) => a + r.randS, 0);
   const maxErrRatio = Math.max(...rows.map((r) => r.randErr / r.exactErr));

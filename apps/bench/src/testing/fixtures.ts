@@ -89,7 +89,11 @@ export function fakeSuite(o: FakeSuiteOptions = {}): Suite & { computed: string[
  * A context for running a real suite in a test: the smoke preset, no shared data folder and no
  * Python reference folder (so no Python yardstick runs), silent progress, an in-memory partial store.
  */
-export function smokeContext(outDir: string, engine: EngineInfo, seed = 1234): SuiteContext & { logs: string[] } {
+export function smokeContext(
+  outDir: string,
+  engine: EngineInfo,
+  seed = 1234,
+): SuiteContext & { logs: string[] } {
   const logs: string[] = [];
   const partials = new Map<string, unknown>();
   return {

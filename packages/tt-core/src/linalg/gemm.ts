@@ -315,7 +315,6 @@ export function matmulNT(
   return C;
 }
 
-
 /**
  * Gram matrix G = A·Aᵀ (m×m) of a row-major m×n matrix. Only the upper triangle
  * is computed (then mirrored), in 4×4 blocks ({@link block4x4}). Columns are
@@ -332,7 +331,8 @@ export function gramRows(A: ArrayLike<number>, m: number, n: number, out?: Float
     for (let i = 0; i < m; i += 4) {
       const full = i + 4 <= m;
       for (let j = i; j < m; j += 4) {
-        if (full && j + 4 <= m) block4x4(a, i * n + p0, n, 1, a, j * n + p0, n, 1, p1 - p0, G, i * m + j, m, true);
+        if (full && j + 4 <= m)
+          block4x4(a, i * n + p0, n, 1, a, j * n + p0, n, 1, p1 - p0, G, i * m + j, m, true);
         else gramEdge(a, n, G, m, i, j, p0, p1);
       }
     }

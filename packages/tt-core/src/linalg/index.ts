@@ -9,7 +9,16 @@
  * - eig.ts: symmetric eigensolvers;
  * - svd.ts: the thin SVD.
  */
-export { type DType, f64, type FloatArray, frobNorm, maxAbs, normalize, toDtype, transpose } from "./dense.js";
+export {
+  type DType,
+  type FloatArray,
+  f64,
+  frobNorm,
+  maxAbs,
+  normalize,
+  toDtype,
+  transpose,
+} from "./dense.js";
 export { symEig, symEigTop } from "./eig.js";
 export { gramRows, matmul, matmulNT, matmulTN } from "./gemm.js";
 export { orthonormalize, qr } from "./qr.js";

@@ -2,8 +2,9 @@
  * Orthogonal factorizations: thin Householder QR (backward stable, any shape) and
  * CholeskyQR2 for tall, well-conditioned blocks, with a Householder fallback.
  */
-import { gramRows } from "./gemm.js";
+
 import { transpose } from "./dense.js";
+import { gramRows } from "./gemm.js";
 
 /**
  * Thin Householder QR of a row-major m×n matrix: A = Q·R with k = min(m, n),

@@ -10,9 +10,13 @@ export async function useBackend(
   await initEngine({ backend: name, env: {} });
 }
 
-/** Float64 reconstruction of a TT-matrix from core data (layout [r, m, n, r']) by direct summation. */
+/**
+ * Float64 reconstruction of a TT-matrix from core data (layout [r, m, n, r']) by direct
+ * summation over the mixed-radix digits of every entry: W[i, j] = G_1[:, i_1, j_1, :] ⋯ G_d[:, i_d, j_d, :]
+ * (row-major digits, i_1 most significant). Shares no code with the layers' kernels.
+ */
 export function denseFromCores(
-  cores: Float32Array[],
+  cores: ArrayLike<number>[],
   rowModes: number[],
   colModes: number[],
   ranks: number[],
@@ -44,7 +48,7 @@ export function denseFromCores(
           ranks[k + 1] as number,
         ];
         const next = new Float64Array(rn);
-        const core = cores[k] as Float32Array;
+        const core = cores[k] as ArrayLike<number>;
         for (let a = 0; a < rp; a++) {
           const base = ((a * m + (iDig[k] as number)) * n + (jDig[k] as number)) * rn;
           for (let b = 0; b < rn; b++)

@@ -1,0 +1,159 @@
+/**
+ * Test helpers of tt-core (not published): independent reference computations and
+ * inputs with known spectra. Everything here is plain loops over row-major arrays,
+ * deliberately not the package's optimized kernels, except {@link orthonormalColumns},
+ * whose output the callers can and do check for orthonormality.
+ */
+import { qr } from "../linalg/index.js";
+import { randomNormal } from "../random.js";
+import { TTTensor } from "../tt.js";
+
+/** ‖a − b‖₂ / ‖b‖₂ (‖a − b‖₂ when b = 0). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / (den || 1));
+}
+
+/** Naive C = A·B (A m×k, B k×n), triple loop. */
+export function naiveMatmul(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+): Float64Array {
+  const C = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A[i * k + p]! * B[p * n + j]!;
+      C[i * n + j] = s;
+    }
+  return C;
+}
+
+/** Naive transpose of a row-major m×n matrix. */
+export function naiveTranspose(A: ArrayLike<number>, m: number, n: number): Float64Array {
+  const T = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) T[j * m + i] = A[i * n + j]!;
+  return T;
+}
+
+/** max |QᵀQ − I| for Q m×k (0 means orthonormal columns). */
+export function orthonormalityError(Q: ArrayLike<number>, m: number, k: number): number {
+  const G = naiveMatmul(naiveTranspose(Q, m, k), Q, k, m, k);
+  let e = 0;
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) e = Math.max(e, Math.abs(G[i * k + j]! - (i === j ? 1 : 0)));
+  return e;
+}
+
+/** A random m×k matrix with orthonormal columns (k ≤ m), from a seeded Gaussian. */
+export function orthonormalColumns(m: number, k: number, seed: number): Float64Array {
+  return qr(randomNormal(m * k, seed) as Float64Array, m, k).Q;
+}
+
+/** U·diag(s)·Vᵀ (m×n) with random orthonormal U (m×k), V (n×k), k = s.length ≤ min(m, n). */
+export function withSpectrum(m: number, n: number, s: readonly number[], seed: number): Float64Array {
+  const k = s.length;
+  const U = orthonormalColumns(m, k, seed);
+  const V = orthonormalColumns(n, k, seed + 1000);
+  const US = new Float64Array(m * k);
+  for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) US[i * k + j] = U[i * k + j]! * s[j]!;
+  return naiveMatmul(US, naiveTranspose(V, n, k), m, k, n);
+}
+
+/**
+ * The tensor Σ_i w_i · u⁽¹⁾_i ⊗ … ⊗ u⁽ᵈ⁾_i with orthonormal factor columns u⁽ᵏ⁾ (n_k×R,
+ * R = w.length ≤ min n_k): every unfolding [n_1⋯n_k] × [n_{k+1}⋯n_d] has singular values
+ * exactly w (its left and right factors are Kronecker columns of orthonormal sets). Returned
+ * both dense (row-major, built by explicit sums) and as a TT of ranks R (first core the u⁽¹⁾
+ * columns, middle cores diagonal in the rank indices, the weights on the last core).
+ */
+export function orthogonalCP(
+  w: readonly number[],
+  shape: readonly number[],
+  seed: number,
+): { dense: Float64Array; tt: TTTensor } {
+  const R = w.length;
+  const d = shape.length;
+  const U = shape.map((n, k) => orthonormalColumns(n, R, seed + 7 * k));
+  const size = shape.reduce((a, b) => a * b, 1);
+  const dense = new Float64Array(size);
+  const idx = new Array<number>(d).fill(0);
+  for (let flat = 0; flat < size; flat++) {
+    let rem = flat;
+    for (let k = d - 1; k >= 0; k--) {
+      idx[k] = rem % shape[k]!;
+      rem = Math.floor(rem / shape[k]!);
+    }
+    let s = 0;
+    for (let i = 0; i < R; i++) {
+      let p = w[i]!;
+      for (let k = 0; k < d; k++) p *= U[k]![idx[k]! * R + i]!;
+      s += p;
+    }
+    dense[flat] = s;
+  }
+  const cores = shape.map((n, k) => {
+    const r0 = k === 0 ? 1 : R;
+    const r1 = k === d - 1 ? 1 : R;
+    const core = new Float64Array(r0 * n * r1);
+    for (let i = 0; i < R; i++)
+      for (let t = 0; t < n; t++) {
+        const u = U[k]![t * R + i]! * (k === d - 1 ? w[i]! : 1);
+        const a = k === 0 ? 0 : i;
+        const b = k === d - 1 ? 0 : i;
+        core[(a * n + t) * r1 + b] = u;
+      }
+    return core;
+  });
+  const ranks = [1, ...new Array<number>(d - 1).fill(R), 1];
+  return { dense, tt: new TTTensor(cores, [...shape], ranks) };
+}
+
+/** √(Σ_{i≥r} w_i² / Σ w_i²): the relative error of keeping the r leading terms of a spectrum w. */
+export function tailRelErr(w: readonly number[], r: number): number {
+  const total = w.reduce((a, b) => a + b * b, 0);
+  const tail = w.slice(r).reduce((a, b) => a + b * b, 0);
+  return Math.sqrt(tail / total);
+}
+
+/**
+ * Entries of a TT (cores [r_{k-1}, s_k, r_k], mode sizes s_k) by the definition: for each
+ * multi-index, the product of the core slices G_k[:, i_k, :], in float64.
+ */
+export function naiveFull(
+  cores: readonly ArrayLike<number>[],
+  sizes: readonly number[],
+  ranks: readonly number[],
+): Float64Array {
+  const total = sizes.reduce((a, b) => a * b, 1);
+  const out = new Float64Array(total);
+  const d = sizes.length;
+  for (let flat = 0; flat < total; flat++) {
+    let rem = flat;
+    const idx = new Array<number>(d);
+    for (let k = d - 1; k >= 0; k--) {
+      idx[k] = rem % sizes[k]!;
+      rem = Math.floor(rem / sizes[k]!);
+    }
+    let v = [1];
+    for (let k = 0; k < d; k++) {
+      const r0 = ranks[k]!;
+      const r1 = ranks[k + 1]!;
+      const n = sizes[k]!;
+      const next = new Array<number>(r1).fill(0);
+      for (let a = 0; a < r0; a++)
+        for (let b = 0; b < r1; b++) next[b]! += v[a]! * cores[k]![(a * n + idx[k]!) * r1 + b]!;
+      v = next;
+    }
+    out[flat] = v[0]!;
+  }
+  return out;
+}
