@@ -72,6 +72,13 @@ const budget = (batchSize: number, seqLen: number, steps: number) => ({
   finetuneTokens: batchSize * seqLen * steps,
 });
 
+/** Evaluation on the first `tokens` of valid and of test (null = the whole split). */
+const evaluation = (tokens: number | null, evalBatchSize: number) => ({
+  validTokens: tokens,
+  testTokens: tokens,
+  evalBatchSize,
+});
+
 /** Decoder dimensions. */
 const dims = (dModel: number, nHeads: number, nLayers: number, dFF: number) => ({
   dModel,
@@ -89,9 +96,7 @@ const SMOKE: PplSettings = {
   ...budget(16, 32, 30),
   lr: 3e-3,
   finetuneLr: 1e-3,
-  validTokens: 4096,
-  testTokens: 4096,
-  evalBatchSize: 32,
+  ...evaluation(4096, 32),
   checkpointEvery: 0,
 };
 
@@ -108,9 +113,7 @@ const STANDARD: PplSettings = {
   ...budget(16, 64, 280),
   lr: 3e-3,
   finetuneLr: 1e-3,
-  validTokens: 32_768,
-  testTokens: 32_768,
-  evalBatchSize: 64,
+  ...evaluation(32_768, 64),
   checkpointEvery: 25,
 };
 
@@ -127,9 +130,7 @@ const PAPER: PplSettings = {
   ...budget(16, 256, 10_000),
   lr: 3e-4,
   finetuneLr: 1e-4,
-  validTokens: null,
-  testTokens: null,
-  evalBatchSize: 8,
+  ...evaluation(null, 8),
   checkpointEvery: 200,
 };
 
