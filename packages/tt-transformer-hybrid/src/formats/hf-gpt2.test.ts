@@ -453,6 +453,25 @@ describe("checkpoint folders are hostile input", () => {
     await expect(loadHuggingFaceGPT2(dev, { allowLinksOutside: true })).rejects.toThrow(/not a regular file/);
   });
 
+  it("save removes temp files of an interrupted earlier save; new weights beside an old config of other shapes are refused", async () => {
+    const dir = join(tmp, "resave");
+    const small = await loadHuggingFaceGPT2(fx("published-f16"));
+    await saveHuggingFaceGPT2(small, dir);
+    const stale = ".model.safetensors.99999.0123456789ab.tmp";
+    await writeFile(join(dir, stale), "partial");
+    await saveHuggingFaceGPT2(small, dir);
+    expect((await readdir(dir)).sort()).toEqual(["config.json", "model.safetensors"]);
+    // A kill after the weights file and before config.json: the previous config.json stays.
+    const other = await loadHuggingFaceGPT2(fx("sharded-f32"));
+    const { safetensors } = await saveHuggingFaceGPT2Bytes(other);
+    await writeFile(join(dir, "model.safetensors"), safetensors);
+    await expect(loadHuggingFaceGPT2(dir)).rejects.toThrow(
+      /tensors do not match a GPT-2 of this config\.json/,
+    );
+    small.dispose();
+    other.dispose();
+  });
+
   it("a folder without weights or config is a typed error", async () => {
     const dir = join(tmp, "empty");
     await mkdir(dir, { recursive: true });

@@ -43,10 +43,10 @@ const fileArb = fc.array(tensorArb, { minLength: 1, maxLength: 4 }).map((ts) =>
       const data = Float32Array.from({ length: n }, (_, j) => Math.sin(t.seed + j) * 4);
       return { name: `t${i}`, shape: t.shape, data, dtype: t.dtype };
     }),
-    i_meta(ts.length),
+    metadataFor(ts.length),
   ),
 );
-function i_meta(n: number): Record<string, string> | null {
+function metadataFor(n: number): Record<string, string> | null {
   return n % 2 === 0 ? { format: "pt" } : null;
 }
 
