@@ -1,27 +1,43 @@
 /**
  * @tensor-tt/datasets: WikiText-2 (word-level and raw) found, checked and downloaded; the classic
  * word-level vocabulary; GPT-2 BPE; language-model batching with exact perplexity windows.
+ *
+ * The batching helpers are also available without the corpus code at `@tensor-tt/datasets/batching`.
  * @packageDocumentation
  */
 export * from "./batching.js";
-export * from "./bpe.js";
+export { type BpeCorpus, BpeTokenizer, loadBpe } from "./bpe.js";
+export { type DownloadOptions, downloadFile } from "./download.js";
 export {
-  type DownloadOptions,
-  downloadFile,
-  downloadSplits,
-  sha256File,
-} from "./download.js";
-export * from "./errors.js";
-export * from "./manifest.js";
-export * from "./resolve.js";
+  ArgumentError,
+  ChecksumError,
+  DataError,
+  DataFormatError,
+  DataNotFoundError,
+  DownloadError,
+  EmptyFileError,
+  EncodingError,
+  type ErrorDetails,
+  MissingSplitError,
+  TruncatedFileError,
+} from "./errors.js";
 export {
-  checkFileSize,
-  type FileCheck,
-  firstInvalidUtf8,
-  type ReadSummary,
-  readLineBlocks,
-  readTextFile,
-} from "./stream.js";
-export * from "./vocab.js";
-export * from "./wordlevel.js";
-export { listZip, readZipMember, type ZipEntry } from "./zip.js";
+  DEFAULT_MIRRORS,
+  type FileSpec,
+  type Mirror,
+  SPLITS,
+  type Split,
+  type Variant,
+  type VariantSpec,
+  WIKITEXT2,
+  WIKITEXT2_WORD_VOCAB,
+} from "./manifest.js";
+export {
+  type CorpusSource,
+  type ResolvedCorpus,
+  type ResolveOptions,
+  resolveWikiText2,
+  SAMPLE_DIR,
+} from "./resolve.js";
+export { EOS, UNK, Vocabulary, type VocabularyJSON } from "./vocab.js";
+export { loadWordLevel, type TokenizedCorpus, type VocabPolicy, type WordLevelOptions } from "./wordlevel.js";

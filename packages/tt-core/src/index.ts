@@ -20,7 +20,6 @@ export {
 export {
   BackendUnavailableError,
   ConfigError,
-  check,
   FormatError,
   formatShape,
   RankError,
@@ -39,7 +38,6 @@ export {
 export { type FactorizeOptions, factorizeDim } from "./modes.js";
 export { add, full, hadamard, inner, norm, orthogonalize, round, scale, toDense } from "./ops.js";
 export { permuteAxes } from "./permute.js";
-export { hashInts, mulberry32, permutation, Rng, randomNormal, shuffleInPlace } from "./random.js";
 export {
   compressionRatio,
   maxTTRanks,
@@ -52,4 +50,4 @@ export {
 export { deserializeTT, serializeTT } from "./serialize.js";
 export { unfoldingSpectra } from "./spectra.js";
 export { matMul } from "./tfops.js";
-export { type DType, TTMatrix, TTTensor } from "./tt.js";
+export { type DType, TTCores, TTMatrix, TTTensor } from "./tt.js";

@@ -10,7 +10,7 @@
 export { DenseLinear, type DenseLinearArgs } from "./dense-linear.js";
 export { type GpuJsMode, GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";
 export { checkTTArtifacts, loadTTLayersModel } from "./io.js";
-export { type DisposeResult, disposeLayer, type LayerArgs } from "./layer-base.js";
+export { BaseLayer, type DisposeResult, disposeLayer, type LayerArgs } from "./layer-base.js";
 export type { Strategy } from "./plan.js";
 export { denseLayerStats, type LayerStats } from "./stats.js";
 export { TTEmbedding, type TTEmbeddingArgs, type TTEmbeddingFromDenseOptions } from "./tt-embedding.js";

@@ -28,28 +28,13 @@ export {
 } from "./config.js";
 export type { FolderAccessOptions } from "./formats/files.js";
 export {
-  exportHuggingFaceGPT2,
   type HFGPT2Bytes,
   type LoadHFGPT2Options,
   loadHuggingFaceGPT2,
   type SaveHFGPT2Options,
   saveHuggingFaceGPT2Bytes,
 } from "./formats/hf-gpt2.js";
-export { hfConfigToHybrid, hybridConfigToHF } from "./formats/hf-gpt2-config.js";
 export { saveHuggingFaceGPT2 } from "./formats/hf-gpt2-folder.js";
-export {
-  encodeSafetensors,
-  SAFETENSORS_MAX_HEADER_BYTES,
-  SafetensorsBytes,
-  SafetensorsError,
-  type SafetensorsErrorReason,
-  type SafetensorsFloatDtype,
-  type SafetensorsHeader,
-  type SafetensorsReader,
-  type SafetensorsTensorInfo,
-  type SafetensorsTensorInput,
-} from "./formats/safetensors.js";
-export { readSafetensorsFile, SafetensorsFile, writeSafetensorsFile } from "./formats/safetensors-file.js";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
 export type { WeightsManifest } from "./io.js";
 export {

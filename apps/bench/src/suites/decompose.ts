@@ -7,7 +7,8 @@
  * TT-SVD from @tensor-tt/tt-core, and numpy's LAPACK TT-SVD (tt_ref.tt_matrix_svd)
  * on the same shapes in the same run when /usr/bin/python3 with numpy is present.
  */
-import { randomNormal, toDense, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import { toDense, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import { randomNormal } from "@tensor-tt/tt-core/random";
 import { findPythonReference, runChild } from "../harness/child.js";
 import { fixed, median, secondsSince } from "../harness/stats.js";
 import type { Suite, SuiteContext, SuiteResult, Table } from "../types.js";
