@@ -283,10 +283,9 @@ async function parseAndResolve(
   }
 }
 
-/** Runs the CLI; resolves to the exit status. */
-export async function main(argv: readonly string[], partialIO: Partial<MainIO> = {}): Promise<number> {
-  const root = partialIO.resultsRoot === undefined ? repoRoot() : undefined;
-  const io: MainIO = {
+/** The process's I/O with the caller's overrides (tests inject streams, importer and engine). */
+function withDefaults(partialIO: Partial<MainIO>, root: string | undefined): MainIO {
+  return {
     stdout: partialIO.stdout ?? process.stdout,
     stderr: partialIO.stderr ?? process.stderr,
     env: partialIO.env ?? process.env,
@@ -297,6 +296,12 @@ export async function main(argv: readonly string[], partialIO: Partial<MainIO> =
     handleSignals: partialIO.handleSignals ?? false,
     now: partialIO.now ?? (() => new Date()),
   };
+}
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main(argv: readonly string[], partialIO: Partial<MainIO> = {}): Promise<number> {
+  const root = partialIO.resultsRoot === undefined ? repoRoot() : undefined;
+  const io = withDefaults(partialIO, root);
   const err = (s: string) => io.stderr.write(`${s}\n`);
 
   const parsed = await parseAndResolve(argv, io, err);

@@ -14,7 +14,8 @@
  * 4. Fine-tunes the compressed model for `--ft-steps` steps and prints validation perplexity of the
  *    dense model, of the compressed model before fine-tuning and after it.
  * 5. Saves the fine-tuned model to `--out` (`config.json`, `weights.bin`, `manifest.json`) with the
- *    vocabulary (`vocab.json`) and a summary (`example.json`); `generate` reads that folder.
+ *    vocabulary (`vocab.json`) and a summary (`example.json`); `generate` reads that folder. The trained
+ *    dense model is saved beside it in `--out/dense`, as the baseline to compare against.
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -97,17 +98,10 @@ export interface CompressDenseResult {
   out: string;
 }
 
-/** Runs the example; see the module comment. */
-export async function main(opts: CompressDenseOptions = {}): Promise<CompressDenseResult> {
-  const log = opts.log ?? console.log;
-  const engine = await initEngine(opts.backend ? { backend: opts.backend } : {});
-  log(`engine: ${describeEngine(engine)}`);
-  const seed = opts.seed ?? 0;
-  const seqLen = opts.seqLen ?? 32;
-  const batchSize = opts.batchSize ?? 16;
-  const out = resolve(opts.out ?? "./tt-model");
+type Log = (line: string) => void;
 
-  // 1. Data.
+/** Step 1: word-level WikiText-2 with a capped vocabulary. */
+async function loadData(opts: CompressDenseOptions, log: Log) {
   const corpus = await loadWordLevel({
     maxVocab: opts.maxVocab ?? 1000,
     download: opts.download ?? false,
@@ -120,19 +114,28 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
     `      ${fmtInt(splits.train.length)} train / ${fmtInt(splits.valid.length)} valid tokens, ` +
       `vocabulary ${fmtInt(vocab.size)} words`,
   );
-  const data = { train: splits.train, valid: splits.valid };
-  const evalLimit = opts.evalTokens ?? 20_000;
-  const evalOpts = {
-    seqLen,
-    batchSize,
-    ...(evalLimit > 0 ? { maxTokens: evalLimit } : {}),
-  };
-  const ppl = async (m: HybridTTTransformer) => evaluatePerplexity(m, splits.valid, evalOpts);
+  return corpus;
+}
 
-  // 2. Dense model.
+/** Progress callbacks printing about five lines per training run. */
+function progress(log: Log, label: string, total: number) {
+  const every = Math.max(1, Math.floor(total / 5));
+  return {
+    progressEvery: every,
+    onProgress: (p: { step: number; totalSteps: number; loss: number; tokensPerSec: number }) =>
+      log(
+        `  ${label} step ${String(p.step).padStart(String(total).length)}/${p.totalSteps}  loss ${p.loss.toFixed(3)}  ${fmtInt(p.tokensPerSec)} tok/s`,
+      ),
+  };
+}
+
+/** Step 2: a small dense model, trained. */
+async function trainDense(opts: CompressDenseOptions, vocabSize: number, trainIds: Int32Array, log: Log) {
+  const seed = opts.seed ?? 0;
+  const seqLen = opts.seqLen ?? 32;
   const dModel = opts.dModel ?? 128;
   const config = defaultConfig({
-    vocabSize: vocab.size,
+    vocabSize,
     dModel,
     nHeads: opts.nHeads ?? 4,
     nLayers: opts.nLayers ?? 2,
@@ -148,25 +151,23 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
     `dense model: ${config.nLayers} layers, d ${config.dModel}, dFF ${config.dFF}, ${fmtInt(denseStats.total.originalParams)} parameters`,
   );
   const steps = opts.steps ?? 120;
-  const progress = (label: string, total: number) => {
-    const every = Math.max(1, Math.floor(total / 5));
-    return {
-      progressEvery: every,
-      onProgress: (p: { step: number; totalSteps: number; loss: number; tokensPerSec: number }) =>
-        log(
-          `  ${label} step ${String(p.step).padStart(String(total).length)}/${p.totalSteps}  loss ${p.loss.toFixed(3)}  ${fmtInt(p.tokensPerSec)} tok/s`,
-        ),
-    };
-  };
   const denseTraining = await train(
     dense,
-    { train: data.train },
-    { seqLen, batchSize, steps, lr: opts.lr ?? 3e-3, seed, ...progress("train", steps) },
+    { train: trainIds },
+    {
+      seqLen,
+      batchSize: opts.batchSize ?? 16,
+      steps,
+      lr: opts.lr ?? 3e-3,
+      seed,
+      ...progress(log, "train", steps),
+    },
   );
-  const pDense = await ppl(dense);
-  log(`dense validation perplexity: ${pDense.ppl.toFixed(2)} (${fmtInt(pDense.tokens)} tokens)`);
+  return { dense, denseStats, denseTraining, steps };
+}
 
-  // 3. Compress under a budget.
+/** Step 3: TT-SVD under the budget policy, with the per-matrix table. */
+async function compress(opts: CompressDenseOptions, dense: HybridTTTransformer, log: Log) {
   const ratio = opts.ratio ?? 2;
   log("");
   log(
@@ -178,27 +179,50 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
     targetRatio: ratio,
     includeEmbeddings: opts.ttEmbedding ?? false,
   });
-  dense.dispose();
-  const model = compressed.model;
+  const compressedStats = compressed.model.getCompressionStats();
+  log(`TT-SVD of ${compressed.report.length} matrices in ${((performance.now() - t0) / 1000).toFixed(2)} s:`);
+  const rows = compressed.report.map((r) => [
+    r.name,
+    `${r.shape[0]}x${r.shape[1]}`,
+    `[${r.ranks.join(", ")}]`,
+    r.relError.toFixed(4),
+  ]);
+  for (const l of table(["matrix", "shape", "ranks", ">rel. error"], rows)) log(l);
+  log(
+    `parameters: ${fmtInt(compressedStats.total.originalParams)} -> ${fmtInt(compressedStats.total.compressedParams)} ` +
+      `(${fmtRatio(compressedStats.total.compressionRatio, 3)} total, ${fmtRatio(compressedStats.linear.compressionRatio)} on the linear layers)`,
+  );
+  return { model: compressed.model, report: compressed.report, compressedStats };
+}
+
+/** Runs the example; see the module comment. */
+export async function main(opts: CompressDenseOptions = {}): Promise<CompressDenseResult> {
+  const log = opts.log ?? console.log;
+  const engine = await initEngine(opts.backend ? { backend: opts.backend } : {});
+  log(`engine: ${describeEngine(engine)}`);
+  const out = resolve(opts.out ?? "./tt-model");
+  const { vocab, splits, source } = await loadData(opts, log);
+  const evalLimit = opts.evalTokens ?? 20_000;
+  const evalOpts = {
+    seqLen: opts.seqLen ?? 32,
+    batchSize: opts.batchSize ?? 16,
+    ...(evalLimit > 0 ? { maxTokens: evalLimit } : {}),
+  };
+  const ppl = async (m: HybridTTTransformer) => evaluatePerplexity(m, splits.valid, evalOpts);
+
+  const { dense, denseStats, denseTraining, steps } = await trainDense(opts, vocab.size, splits.train, log);
+  let compressed: Awaited<ReturnType<typeof compress>>;
+  let pDense: Awaited<ReturnType<typeof ppl>>;
   try {
-    const compressedStats = model.getCompressionStats();
-    log(
-      `TT-SVD of ${compressed.report.length} matrices in ${((performance.now() - t0) / 1000).toFixed(2)} s:`,
-    );
-    for (const l of table(
-      ["matrix", "shape", "ranks", ">rel. error"],
-      compressed.report.map((r) => [
-        r.name,
-        `${r.shape[0]}x${r.shape[1]}`,
-        `[${r.ranks.join(", ")}]`,
-        r.relError.toFixed(4),
-      ]),
-    ))
-      log(l);
-    log(
-      `parameters: ${fmtInt(compressedStats.total.originalParams)} -> ${fmtInt(compressedStats.total.compressedParams)} ` +
-        `(${fmtRatio(compressedStats.total.compressionRatio, 3)} total, ${fmtRatio(compressedStats.linear.compressionRatio)} on the linear layers)`,
-    );
+    pDense = await ppl(dense);
+    log(`dense validation perplexity: ${pDense.ppl.toFixed(2)} (${fmtInt(pDense.tokens)} tokens)`);
+    await dense.save(join(out, "dense"));
+    compressed = await compress(opts, dense, log);
+  } finally {
+    dense.dispose();
+  }
+  const { model, report, compressedStats } = compressed;
+  try {
     const pCompressed = await ppl(model);
     log(`compressed validation perplexity (before fine-tuning): ${pCompressed.ppl.toFixed(2)}`);
 
@@ -207,34 +231,29 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
     log("");
     const fineTuning = await train(
       model,
-      { train: data.train },
+      { train: splits.train },
       {
-        seqLen,
-        batchSize,
+        seqLen: evalOpts.seqLen,
+        batchSize: evalOpts.batchSize,
         steps: ftSteps,
         lr: opts.ftLr ?? 1e-3,
-        seed: seed + 1,
-        ...progress("fine-tune", ftSteps),
+        seed: (opts.seed ?? 0) + 1,
+        ...progress(log, "fine-tune", ftSteps),
       },
     );
     const pFine = await ppl(model);
     log(`fine-tuned validation perplexity: ${pFine.ppl.toFixed(2)}`);
     log("");
-    for (const l of table(
-      ["model", ">parameters", ">valid perplexity"],
-      [
-        ["dense", fmtInt(denseStats.total.compressedParams), pDense.ppl.toFixed(2)],
-        ["TT (TT-SVD)", fmtInt(compressedStats.total.compressedParams), pCompressed.ppl.toFixed(2)],
-        [
-          `TT + ${ftSteps} fine-tune steps`,
-          fmtInt(compressedStats.total.compressedParams),
-          pFine.ppl.toFixed(2),
-        ],
-      ],
-    ))
-      log(l);
+    const params = fmtInt(compressedStats.total.compressedParams);
+    const summaryRows = [
+      ["dense", fmtInt(denseStats.total.compressedParams), pDense.ppl.toFixed(2)],
+      ["TT (TT-SVD)", params, pCompressed.ppl.toFixed(2)],
+      [`TT + ${ftSteps} fine-tune steps`, params, pFine.ppl.toFixed(2)],
+    ];
+    for (const l of table(["model", ">parameters", ">valid perplexity"], summaryRows)) log(l);
 
     // 5. Save.
+    const perplexity = { dense: pDense.ppl, compressed: pCompressed.ppl, fineTuned: pFine.ppl };
     await model.save(out);
     vocab.save(join(out, "vocab.json"));
     const summary = {
@@ -244,11 +263,13 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
       ftSteps,
       ratio: compressedStats.total.compressionRatio,
       evalTokens: pFine.tokens,
-      perplexity: { dense: pDense.ppl, compressed: pCompressed.ppl, fineTuned: pFine.ppl },
+      perplexity,
     };
     await writeFileAtomic(join(out, "example.json"), `${JSON.stringify(summary, null, 2)}\n`);
     log("");
-    log(`saved to ${out} (config.json, weights.bin, manifest.json, vocab.json, example.json)`);
+    log(
+      `saved to ${out} (config.json, weights.bin, manifest.json, vocab.json, example.json; dense baseline in dense/)`,
+    );
     log(`next: pnpm --filter @tensor-tt/examples generate ${out}`);
     return {
       source: source.source,
@@ -256,10 +277,10 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
       trainTokens: splits.train.length,
       denseStats,
       compressedStats,
-      report: compressed.report,
+      report,
       denseTraining,
       fineTuning,
-      ppl: { dense: pDense.ppl, compressed: pCompressed.ppl, fineTuned: pFine.ppl },
+      ppl: perplexity,
       evalTokens: pFine.tokens,
       out,
     };

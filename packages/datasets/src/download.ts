@@ -40,6 +40,149 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
+/** An abort controller that fires after `idleMs` without a {@link IdleTimer.touch}. */
+interface IdleTimer {
+  signal: AbortSignal;
+  touch(): void;
+  stop(): void;
+}
+
+function idleTimer(idleMs: number): IdleTimer {
+  const ctrl = new AbortController();
+  let timer = setTimeout(() => ctrl.abort(), idleMs);
+  return {
+    signal: ctrl.signal,
+    touch() {
+      clearTimeout(timer);
+      timer = setTimeout(() => ctrl.abort(), idleMs);
+    },
+    stop: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * Checks the response status against the resume state: returns whether the body continues the
+ * `have` bytes of `partial` (206 with the matching range, or 416 = already complete), or throws.
+ */
+async function acceptResponse(url: string, res: Response, partial: string, have: number): Promise<boolean> {
+  if (res.status === 206 && have > 0) {
+    const range = res.headers.get("content-range") ?? "";
+    if (range.startsWith(`bytes ${have}-`)) return true;
+    await res.body?.cancel();
+    await rm(partial, { force: true });
+    throw new DownloadError(`${url} answered a range that does not continue ${basename(partial)}`, {
+      expected: `Content-Range: bytes ${have}-...`,
+      received: range || "none",
+    });
+  }
+  if (res.status === 416 && have > 0) {
+    // Range not satisfiable: the partial file is already complete; it is verified afterwards.
+    await res.body?.cancel();
+    return true;
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new DownloadError(`${url} answered HTTP ${res.status}`, {
+      expected: "HTTP 200 (or 206 when resuming)",
+      received: `HTTP ${res.status} ${res.statusText}`,
+    });
+  }
+  return false;
+}
+
+/** Streams the response body into `partial` (appending after `have` bytes when `append`). */
+async function writeBody(
+  url: string,
+  res: Response,
+  partial: string,
+  start: { append: boolean; have: number; expectBytes: number | undefined },
+  timer: IdleTimer,
+  opts: DownloadOptions,
+): Promise<void> {
+  const lengthHeader = res.headers.get("content-length");
+  const base = start.append ? start.have : 0;
+  const total = lengthHeader ? base + Number(lengthHeader) : start.expectBytes;
+  await mkdir(dirname(partial), { recursive: true });
+  const fh = await open(partial, start.append ? "a" : "w");
+  let got = base;
+  try {
+    const reader = res.body?.getReader();
+    for (;;) {
+      if (!reader) break;
+      const { done, value } = await reader.read();
+      if (done) break;
+      timer.touch();
+      await fh.write(value);
+      got += value.length;
+      opts.onProgress?.(got, total);
+    }
+  } catch (e) {
+    throw new DownloadError(
+      `download of ${url} broke off after ${fmtInt(got)} bytes; ${basename(partial)} is kept and the next call resumes it`,
+      { expected: total !== undefined ? `${fmtInt(total)} bytes` : undefined, received: describeCause(e) },
+      { cause: e },
+    );
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Fetches `url` into `partial`, resuming after its `have` bytes with a Range request. */
+async function fetchIntoPartial(
+  url: string,
+  partial: string,
+  have: number,
+  expectBytes: number | undefined,
+  opts: DownloadOptions,
+): Promise<void> {
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const timer = idleTimer(opts.idleTimeoutMs ?? 30_000);
+  try {
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        headers: have > 0 ? { Range: `bytes=${have}-` } : {},
+        signal: timer.signal,
+        redirect: "follow",
+      });
+    } catch (e) {
+      throw new DownloadError(`cannot fetch ${url} (offline?)`, { received: describeCause(e) }, { cause: e });
+    }
+    const append = await acceptResponse(url, res, partial, have);
+    if (res.status !== 416) await writeBody(url, res, partial, { append, have, expectBytes }, timer, opts);
+  } finally {
+    timer.stop();
+  }
+}
+
+/** Deletes `partial` and throws when its size or sha256 is not the published one. */
+async function verifyPartial(
+  url: string,
+  partial: string,
+  expect: { bytes?: number | undefined; sha256?: string | undefined },
+): Promise<void> {
+  const size = await sizeOf(partial);
+  if (expect.bytes !== undefined && size !== expect.bytes) {
+    // A dropped connection throws while streaming; a clean response of the wrong size lands here.
+    await rm(partial, { force: true });
+    const what = size < expect.bytes ? "a complete response shorter than" : "more bytes than";
+    throw new ChecksumError(`${url} served ${what} the published file; deleted ${basename(partial)}`, {
+      expected: `${fmtInt(expect.bytes)} bytes`,
+      received: `${fmtInt(size)} bytes`,
+    });
+  }
+  if (expect.sha256 !== undefined) {
+    const got = await sha256File(partial);
+    if (got !== expect.sha256) {
+      await rm(partial, { force: true });
+      throw new ChecksumError(
+        `${url} served bytes whose sha256 is not the published one; deleted ${basename(partial)}`,
+        { expected: expect.sha256, received: got },
+      );
+    }
+  }
+}
+
 /**
  * Downloads `url` to `dest` (atomically, resuming `<dest>.partial`), checking `expect` when given.
  * @throws DownloadError on network / HTTP failure (the `.partial` file is kept for a resume);
@@ -51,7 +194,6 @@ export async function downloadFile(
   expect: { bytes?: number | undefined; sha256?: string | undefined } = {},
   opts: DownloadOptions = {},
 ): Promise<void> {
-  const doFetch = opts.fetch ?? globalThis.fetch;
   const partial = `${dest}.partial`;
   let have = Math.max(0, await sizeOf(partial));
   if (expect.bytes !== undefined && have > expect.bytes) {
@@ -59,117 +201,9 @@ export async function downloadFile(
     have = 0;
   }
   if (expect.bytes === undefined || have < expect.bytes) {
-    const ctrl = new AbortController();
-    const idleMs = opts.idleTimeoutMs ?? 30_000;
-    let timer = setTimeout(() => ctrl.abort(), idleMs);
-    const touch = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => ctrl.abort(), idleMs);
-    };
-    let res: Response;
-    try {
-      res = await doFetch(url, {
-        headers: have > 0 ? { Range: `bytes=${have}-` } : {},
-        signal: ctrl.signal,
-        redirect: "follow",
-      });
-    } catch (e) {
-      clearTimeout(timer);
-      throw new DownloadError(`cannot fetch ${url} (offline?)`, { received: describeCause(e) }, { cause: e });
-    }
-    let append = false;
-    if (res.status === 206 && have > 0) {
-      const range = res.headers.get("content-range") ?? "";
-      append = range.startsWith(`bytes ${have}-`);
-      if (!append) {
-        clearTimeout(timer);
-        await res.body?.cancel();
-        await rm(partial, { force: true });
-        throw new DownloadError(`${url} answered a range that does not continue ${basename(partial)}`, {
-          expected: `Content-Range: bytes ${have}-...`,
-          received: range || "none",
-        });
-      }
-    } else if (res.status === 416 && have > 0) {
-      // Range not satisfiable: the partial file is already complete; verify it below.
-      clearTimeout(timer);
-      await res.body?.cancel();
-      append = true;
-    } else if (res.status !== 200) {
-      clearTimeout(timer);
-      await res.body?.cancel();
-      throw new DownloadError(`${url} answered HTTP ${res.status}`, {
-        expected: "HTTP 200 (or 206 when resuming)",
-        received: `HTTP ${res.status} ${res.statusText}`,
-      });
-    }
-    if (res.status !== 416) {
-      const lengthHeader = res.headers.get("content-length");
-      const total = lengthHeader ? (append ? have : 0) + Number(lengthHeader) : expect.bytes;
-      await mkdir(dirname(dest), { recursive: true });
-      const fh = await open(partial, append ? "a" : "w");
-      let got = append ? have : 0;
-      try {
-        const reader = res.body?.getReader();
-        for (;;) {
-          if (!reader) break;
-          const { done, value } = await reader.read();
-          if (done) break;
-          touch();
-          await fh.write(value);
-          got += value.length;
-          opts.onProgress?.(got, total);
-        }
-      } catch (e) {
-        throw new DownloadError(
-          `download of ${url} broke off after ${fmtInt(got)} bytes; ${basename(partial)} is kept and the next call resumes it`,
-          {
-            expected: total !== undefined ? `${fmtInt(total)} bytes` : undefined,
-            received: describeCause(e),
-          },
-          { cause: e },
-        );
-      } finally {
-        clearTimeout(timer);
-        await fh.close();
-      }
-    }
+    await fetchIntoPartial(url, partial, have, expect.bytes, opts);
   }
-  const size = await sizeOf(partial);
-  if (expect.bytes !== undefined && size < expect.bytes) {
-    // The response ended cleanly (a dropped connection throws above): the server's file is short.
-    await rm(partial, { force: true });
-    throw new ChecksumError(
-      `${url} served a complete response shorter than the published file; deleted ${basename(partial)}`,
-      {
-        expected: `${fmtInt(expect.bytes)} bytes`,
-        received: `${fmtInt(size)} bytes`,
-      },
-    );
-  }
-  if (expect.bytes !== undefined && size > expect.bytes) {
-    await rm(partial, { force: true });
-    throw new ChecksumError(
-      `${url} served more bytes than the published file; deleted ${basename(partial)}`,
-      {
-        expected: `${fmtInt(expect.bytes)} bytes`,
-        received: `${fmtInt(size)} bytes`,
-      },
-    );
-  }
-  if (expect.sha256 !== undefined) {
-    const got = await sha256File(partial);
-    if (got !== expect.sha256) {
-      await rm(partial, { force: true });
-      throw new ChecksumError(
-        `${url} served bytes whose sha256 is not the published one; deleted ${basename(partial)}`,
-        {
-          expected: expect.sha256,
-          received: got,
-        },
-      );
-    }
-  }
+  await verifyPartial(url, partial, expect);
   await rename(partial, dest);
 }
 

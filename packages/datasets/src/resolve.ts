@@ -185,21 +185,23 @@ function howToProvide(variant: Variant): string {
   );
 }
 
-/**
- * Finds WikiText-2 (see the module comment for the order).
- * @throws DataNotFoundError when nothing usable is found (and the sample is not allowed).
- */
-export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<ResolvedCorpus> {
-  const variant = opts.variant ?? "word";
-  const env = opts.env ?? process.env;
-  const verify = opts.verify !== false;
+/** State of one {@link resolveWikiText2} call: what it has looked at and how it builds a result. */
+interface Search {
+  variant: Variant;
+  verify: boolean;
+  looked: string[];
+  partials: [CorpusSource, Found][];
+  result(source: CorpusSource, f: Found, note: string): ResolvedCorpus;
+}
+
+function newSearch(variant: Variant, verify: boolean): Search {
   const published = WIKITEXT2[variant];
+  const looked: string[] = [];
   const specsOf = (files: Record<Split, string | undefined>): Record<Split, FileSpec | undefined> => ({
     train: verify && files.train ? published.files.train : undefined,
     valid: verify && files.valid ? published.files.valid : undefined,
     test: verify && files.test ? published.files.test : undefined,
   });
-  const looked: string[] = [];
   const result = (source: CorpusSource, f: Found, note: string): ResolvedCorpus => {
     const missing = missingOf(f.files);
     const tail = missing.length > 0 ? ` Missing split(s): ${missing.join(", ")}.` : "";
@@ -208,18 +210,20 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
       const r = sampleResolved(variant, verify, looked);
       return { ...r, source, note: `${note} ${r.note}` };
     }
-    return {
-      variant,
-      source,
-      dir: f.dir,
-      files: f.files,
-      specs: specsOf(f.files),
-      verify,
-      note: note + tail,
-      looked,
-    };
+    const specs = specsOf(f.files);
+    return { variant, source, dir: f.dir, files: f.files, specs, verify, note: note + tail, looked };
   };
+  return { variant, verify, looked, partials: [], result };
+}
 
+/** Steps 1–2: an explicit folder (option, then environment) is used or refused, never skipped. */
+function fromExplicit(
+  search: Search,
+  opts: ResolveOptions,
+  env: Record<string, string | undefined>,
+): ResolvedCorpus | undefined {
+  const { variant, looked } = search;
+  const published = WIKITEXT2[variant];
   for (const [source, dir, what] of [
     ["path", opts.dataDir, "dataDir"],
     ["env", env.TT_DATA_DIR, "TT_DATA_DIR"],
@@ -229,7 +233,7 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
       continue;
     }
     const f = findSplitFiles(resolvePath(dir), variant);
-    if (f.count > 0) return result(source, f, `WikiText-2 ${variant} from ${what} ${f.dir}.`);
+    if (f.count > 0) return search.result(source, f, `WikiText-2 ${variant} from ${what} ${f.dir}.`);
     looked.push(`${what} ${resolvePath(dir)} (and ${published.folder}/ in it): no files`);
     throw new DataNotFoundError(
       `no WikiText-2 ${variant} files in ${what} ${resolvePath(dir)}. ${howToProvide(variant)}`,
@@ -240,53 +244,90 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
       },
     );
   }
+  return undefined;
+}
 
-  const partials: [CorpusSource, Found][] = [];
-  const cacheFolder = join(cacheRoot({ cacheDir: opts.cacheDir, env }), published.folder);
+/** Step 4: the project's shared data folder, when enabled and found. */
+function fromShared(search: Search, shared: ResolveOptions["shared"]): ResolvedCorpus | undefined {
+  const { variant, looked } = search;
+  if (shared === false) {
+    looked.push("shared folder: disabled");
+    return undefined;
+  }
+  const sharedDir = typeof shared === "string" ? shared : findSharedDataDir();
+  if (!sharedDir) {
+    looked.push("shared folder: no shared/data near the repository");
+    return undefined;
+  }
+  const s = findSplitFiles(sharedDir, variant);
+  if (s.count === 3)
+    return search.result("shared", s, `WikiText-2 ${variant} from the project's shared folder ${s.dir}.`);
+  looked.push(describeFound(`shared folder ${sharedDir}`, s));
+  if (s.count > 0) search.partials.push(["shared", s]);
+  return undefined;
+}
+
+/** Step 5: download the splits the cache lacks from the mirrors. */
+async function fromDownload(
+  search: Search,
+  opts: ResolveOptions,
+  cacheFolder: string,
+  cached: Found,
+): Promise<ResolvedCorpus | undefined> {
+  const { variant, looked } = search;
+  const mirrors = opts.mirrors ?? DEFAULT_MIRRORS[variant];
+  const missing = missingOf(cached.files);
+  const { failures } = await downloadSplits(variant, cacheFolder, missing, mirrors, opts.downloadOptions);
+  const after = findSplitFiles(cacheFolder, variant);
+  if (after.count === 3) {
+    return search.result("download", after, `WikiText-2 ${variant} downloaded into the cache ${after.dir}.`);
+  }
+  looked.push(
+    `download into ${cacheFolder}: ${failures.join(" | ") || "no mirror offers the missing splits"}`,
+  );
+  if (after.count > cached.count) search.partials.unshift(["cache", after]);
+  return undefined;
+}
+
+/**
+ * Finds WikiText-2 (see the module comment for the order).
+ * @throws DataNotFoundError when nothing usable is found (and the sample is not allowed).
+ */
+export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<ResolvedCorpus> {
+  const variant = opts.variant ?? "word";
+  const env = opts.env ?? process.env;
+  const search = newSearch(variant, opts.verify !== false);
+  const { looked, partials } = search;
+  const explicit = fromExplicit(search, opts, env);
+  if (explicit) return explicit;
+
+  const cacheFolder = join(cacheRoot({ cacheDir: opts.cacheDir, env }), WIKITEXT2[variant].folder);
   const cached = findSplitFiles(cacheFolder, variant);
   if (cached.count === 3)
-    return result("cache", cached, `WikiText-2 ${variant} from the cache ${cached.dir}.`);
+    return search.result("cache", cached, `WikiText-2 ${variant} from the cache ${cached.dir}.`);
   looked.push(describeFound(`cache ${cacheFolder}`, cached));
   if (cached.count > 0) partials.push(["cache", cached]);
 
-  if (opts.shared !== false) {
-    const sharedDir = typeof opts.shared === "string" ? opts.shared : findSharedDataDir();
-    if (sharedDir) {
-      const s = findSplitFiles(sharedDir, variant);
-      if (s.count === 3)
-        return result("shared", s, `WikiText-2 ${variant} from the project's shared folder ${s.dir}.`);
-      looked.push(describeFound(`shared folder ${sharedDir}`, s));
-      if (s.count > 0) partials.push(["shared", s]);
-    } else looked.push("shared folder: no shared/data near the repository");
-  } else looked.push("shared folder: disabled");
+  const shared = fromShared(search, opts.shared);
+  if (shared) return shared;
 
   const offline = env.TT_OFFLINE !== undefined && env.TT_OFFLINE !== "" && env.TT_OFFLINE !== "0";
   if (opts.download ?? !offline) {
-    const mirrors = opts.mirrors ?? DEFAULT_MIRRORS[variant];
-    const { failures } = await downloadSplits(
-      variant,
-      cacheFolder,
-      missingOf(cached.files),
-      mirrors,
-      opts.downloadOptions,
-    );
-    const after = findSplitFiles(cacheFolder, variant);
-    if (after.count === 3) {
-      return result("download", after, `WikiText-2 ${variant} downloaded into the cache ${after.dir}.`);
-    }
-    looked.push(
-      `download into ${cacheFolder}: ${failures.join(" | ") || "no mirror offers the missing splits"}`,
-    );
-    if (after.count > cached.count) partials.unshift(["cache", after]);
+    const downloaded = await fromDownload(search, opts, cacheFolder, cached);
+    if (downloaded) return downloaded;
   } else looked.push(`download: disabled${offline ? " (TT_OFFLINE)" : ""}`);
 
   const partial = partials[0];
   if (partial) {
     const [source, f] = partial;
-    return result(source, f, `Partial WikiText-2 ${variant} from ${f.dir}; no complete copy was found.`);
+    return search.result(
+      source,
+      f,
+      `Partial WikiText-2 ${variant} from ${f.dir}; no complete copy was found.`,
+    );
   }
 
-  if (opts.allowSample ?? true) return sampleResolved(variant, verify, looked);
+  if (opts.allowSample ?? true) return sampleResolved(variant, search.verify, looked);
   looked.push("embedded sample: not allowed (allowSample: false)");
   throw new DataNotFoundError(
     `WikiText-2 ${variant} not found. Looked at: ${looked.join("; ")}. ${howToProvide(variant)}`,

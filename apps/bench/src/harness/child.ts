@@ -21,8 +21,11 @@ import { secondsSince } from "./stats.js";
 export const APP_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const ENTRY = fileURLToPath(new URL("./child-entry.ts", import.meta.url));
 
-/** The interpreter every Python reference runs under. */
-export const PYTHON = "/usr/bin/python3";
+/**
+ * The interpreters a Python reference may run under, in order of preference: Debian's (where
+ * `apt-get install python3-torch` puts torch and numpy), then whatever `python3` is on PATH.
+ */
+export const PYTHONS = ["/usr/bin/python3", "python3"] as const;
 
 export interface ChildOptions {
   cwd?: string;
@@ -168,7 +171,7 @@ export function emitRecord(record: Record<string, unknown>): void {
 export type PythonReference = { python: string; script: string } | { reason: string };
 
 /**
- * Looks up `../shared/reference/<script>` and checks that {@link PYTHON} imports `module`.
+ * Looks up `../shared/reference/<script>` and the first of {@link PYTHONS} that imports `module`.
  * Optional by design: a checkout without the shared folder or without Python skips the comparison.
  */
 export async function findPythonReference(
@@ -179,10 +182,13 @@ export async function findPythonReference(
   if (referenceDir === undefined) return { reason: `${script}: the shared reference folder is absent` };
   const path = join(referenceDir, script);
   if (!existsSync(path)) return { reason: `${path} not found` };
-  if (!existsSync(PYTHON)) return { reason: `${PYTHON} not found` };
-  if (module !== undefined) {
-    const probe = await runChild(PYTHON, ["-c", `import ${module}`], { timeoutMs: 60_000 });
-    if (probe.error) return { reason: `${PYTHON} cannot import ${module}: ${probe.error}` };
+  const reasons: string[] = [];
+  for (const python of PYTHONS) {
+    const probe = await runChild(python, ["-c", module !== undefined ? `import ${module}` : "pass"], {
+      timeoutMs: 60_000,
+    });
+    if (!probe.error) return { python, script: path };
+    reasons.push(`${python}: ${probe.error.split("|").pop()?.trim() ?? probe.error}`);
   }
-  return { python: PYTHON, script: path };
+  return { reason: `no Python that imports ${module ?? "anything"} (${reasons.join("; ")})` };
 }
