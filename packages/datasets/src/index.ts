@@ -21,17 +21,7 @@ export {
   MissingSplitError,
   TruncatedFileError,
 } from "./errors.js";
-export {
-  DEFAULT_MIRRORS,
-  type FileSpec,
-  type Mirror,
-  SPLITS,
-  type Split,
-  type Variant,
-  type VariantSpec,
-  WIKITEXT2,
-  WIKITEXT2_WORD_VOCAB,
-} from "./manifest.js";
+export * from "./manifest.js";
 export {
   type CorpusSource,
   type ResolvedCorpus,

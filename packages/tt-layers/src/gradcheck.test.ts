@@ -193,7 +193,7 @@ describe("TT-Linear contraction: ttMatmul under tf.grads vs finite differences o
     for (let i = 0; i < wrong.length; i++)
       if (Math.abs(wrong[i] as number) > Math.abs(wrong[at] as number)) at = i;
     wrong[at] = (wrong[at] as number) * 1.001;
-    expect(() => expectClose(wrong, want[2] as Float64Array, "perturbed")).toThrow();
+    expect(() => expectClose(wrong, want[2] as Float64Array, "perturbed")).toThrow(/perturbed: max error/);
   });
 });
 

@@ -5,16 +5,8 @@ import { allPlans, costsFor, planCost } from "@tensor-tt/tt-layers/planning";
 import { fixed } from "../../harness/stats.js";
 import { type LinePoint, lineSpec, writePlot } from "../../plot.js";
 import type { Plot, SuiteContext, Table } from "../../types.js";
-import {
-  features,
-  type GpuRow,
-  type MemRow,
-  type Pass,
-  type Preset,
-  type Row,
-  type ShapeSpec,
-  type Variant,
-} from "./config.js";
+import type { GpuRow, MemRow, Pass, Preset, Row, ShapeSpec, Variant } from "./config.js";
+import { features } from "./config.js";
 import type { RefRow } from "./pytorch.js";
 
 type Layout = ShapeSpec["layout"];
