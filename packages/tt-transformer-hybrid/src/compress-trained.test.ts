@@ -7,23 +7,13 @@
 import { initEngine, toDense, ttMatrixFromDense } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultConfig } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
 import { compressModel, type RankPolicy } from "./policy.js";
+import { tinyConfig } from "./testing/fixtures.js";
 import { fixedValues, maxAbsDiff } from "./testing/reference.js";
 import { train } from "./train.js";
 
-const cfg = defaultConfig({
-  vocabSize: 64,
-  dModel: 16,
-  nHeads: 2,
-  nLayers: 2,
-  dFF: 32,
-  maxSeqLen: 16,
-  order: 2,
-  tieEmbeddings: false,
-  seed: 5,
-});
+const cfg = tinyConfig({ tieEmbeddings: false, seed: 5 });
 
 let dense: HybridTTTransformer;
 /** The source model's weights after training and perturbation, by name. */

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultConfig, type HybridTTConfig, resolvePlan } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
 import type { LinearModule } from "./nn.js";
+import { caught } from "./testing/fixtures.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -37,15 +38,6 @@ function rms(x: tf.Tensor): number {
   let s = 0;
   for (const v of d) s += v * v;
   return Math.sqrt(s / d.length);
-}
-
-function caught(f: () => unknown): TTError {
-  try {
-    f();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
 }
 
 describe("initialization", () => {

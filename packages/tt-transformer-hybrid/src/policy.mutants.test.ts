@@ -12,20 +12,13 @@ import { HybridTTTransformer } from "./model.js";
 import { DenseLinearModule, type LinearModule } from "./nn.js";
 import { compressModel, planForPolicy, type RankPolicy } from "./policy.js";
 import { statsFromPlan } from "./stats.js";
+import { caught, tinyConfig } from "./testing/fixtures.js";
 
 beforeAll(async () => {
   await initEngine();
 });
 
-const base = defaultConfig({
-  vocabSize: 64,
-  dModel: 16,
-  nHeads: 2,
-  nLayers: 2,
-  dFF: 32,
-  maxSeqLen: 16,
-  order: 2,
-});
+const base = tinyConfig();
 const withRanks = { ...base, attentionRanks: [3], ffnRanks: [2], embedRanks: [4] };
 
 /** A config on which the fast layout factorizes every projection (as in policy.test.ts). */
@@ -38,15 +31,6 @@ const b4 = defaultConfig({
   maxSeqLen: 16,
   order: 4,
 });
-
-function caught(f: () => unknown): TTError {
-  try {
-    f();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
 
 async function rejection(p: Promise<unknown>): Promise<TTError> {
   try {

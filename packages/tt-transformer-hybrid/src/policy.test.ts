@@ -19,6 +19,7 @@ import { HybridTTTransformer } from "./model.js";
 import { type LinearModule, linear } from "./nn.js";
 import { compressModel, configForPolicy } from "./policy.js";
 import { computeCompressionStats } from "./stats.js";
+import { tinyConfig } from "./testing/fixtures.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -41,15 +42,7 @@ function ttSvdError(dense: HybridTTTransformer, compressed: HybridTTTransformer,
   }).relError;
 }
 
-const base = defaultConfig({
-  vocabSize: 64,
-  dModel: 16,
-  nHeads: 2,
-  nLayers: 2,
-  dFF: 32,
-  maxSeqLen: 16,
-  order: 2,
-});
+const base = tinyConfig();
 
 describe("fast matmul gradients", () => {
   for (const seed of [1, 2]) {
