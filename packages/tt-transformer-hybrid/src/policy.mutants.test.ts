@@ -7,12 +7,12 @@ import { ConfigError, initEngine, type TTError, ttMatrixFromDense } from "@tenso
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allocateRanks } from "./allocate.js";
-import { defaultConfig, type MatrixPlan } from "./config.js";
+import type { MatrixPlan } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
 import { DenseLinearModule, type LinearModule } from "./nn.js";
 import { compressModel, planForPolicy, type RankPolicy } from "./policy.js";
 import { statsFromPlan } from "./stats.js";
-import { caught, tinyConfig } from "./testing/fixtures.js";
+import { caught, fastLayoutConfig, tinyConfig } from "./testing/fixtures.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -22,15 +22,7 @@ const base = tinyConfig();
 const withRanks = { ...base, attentionRanks: [3], ffnRanks: [2], embedRanks: [4] };
 
 /** A config on which the fast layout factorizes every projection (as in policy.test.ts). */
-const b4 = defaultConfig({
-  vocabSize: 64,
-  dModel: 64,
-  nHeads: 2,
-  nLayers: 1,
-  dFF: 256,
-  maxSeqLen: 16,
-  order: 4,
-});
+const b4 = fastLayoutConfig();
 
 async function rejection(p: Promise<unknown>): Promise<TTError> {
   try {

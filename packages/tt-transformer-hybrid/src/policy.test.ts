@@ -14,12 +14,12 @@ import {
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allocateRanks } from "./allocate.js";
-import { defaultConfig, REFERENCE_CONFIG, resolvePlan } from "./config.js";
+import { REFERENCE_CONFIG, resolvePlan } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
 import { type LinearModule, linear } from "./nn.js";
 import { compressModel, configForPolicy } from "./policy.js";
 import { computeCompressionStats } from "./stats.js";
-import { tinyConfig } from "./testing/fixtures.js";
+import { fastLayoutConfig, tinyConfig } from "./testing/fixtures.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -210,15 +210,7 @@ describe("compressModel", () => {
 });
 
 describe('modeLayout "fast"', () => {
-  const b4 = defaultConfig({
-    vocabSize: 64,
-    dModel: 64,
-    nHeads: 2,
-    nLayers: 1,
-    dFF: 256,
-    maxSeqLen: 16,
-    order: 4,
-  });
+  const b4 = fastLayoutConfig();
   const policy = {
     kind: "hybrid" as const,
     attentionRanks: [4, 8, 4],

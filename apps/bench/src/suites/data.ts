@@ -121,7 +121,7 @@ function verdicts(
     );
   }
   if (p === undefined) {
-    out.push("Python reference not run (corpus_ref.py or /usr/bin/python3 absent): no comparison");
+    out.push("Python reference not run (corpus_ref.py or a Python interpreter absent): no comparison");
     return out;
   }
   const faster = o.pipeline_s < p.pipeline_s;

@@ -5,7 +5,7 @@
  * N(0, 0.02²), fixed seed; modes 768 = [4,6,4,8], 3072 = [6,8,8,8]; attention
  * ranks [24,48,24] (effective [16,48,24]), FFN ranks [8,16,8]; exact and randomized
  * TT-SVD from @tensor-tt/tt-core, and numpy's LAPACK TT-SVD (tt_ref.tt_matrix_svd)
- * on the same shapes in the same run when /usr/bin/python3 with numpy is present.
+ * on the same shapes in the same run when a Python with numpy is present (`harness/child.ts` PYTHONS).
  */
 import { toDense, ttMatrixFromDense } from "@tensor-tt/tt-core";
 import { randomNormal } from "@tensor-tt/tt-core/random";

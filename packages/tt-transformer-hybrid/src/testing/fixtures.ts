@@ -16,6 +16,19 @@ export function tinyConfig(over: Partial<HybridTTConfig> = {}): HybridTTConfig {
   });
 }
 
+/** A one-block order-4 config on which the "fast" mode layout factorizes every projection. */
+export function fastLayoutConfig(): HybridTTConfig {
+  return defaultConfig({
+    vocabSize: 64,
+    dModel: 64,
+    nHeads: 2,
+    nLayers: 1,
+    dFF: 256,
+    maxSeqLen: 16,
+    order: 4,
+  });
+}
+
 /** The error `f` throws (fails the test when it does not throw). */
 export function caught(f: () => unknown): TTError {
   try {
