@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * Summarises the Stryker JSON reports in reports/mutation/<package>.json into reports/mutation/summary.md:
+ * Summarises the Stryker JSON reports in reports/mutation/<package>[.<part>].json (one per part, see
+ * tooling/stryker/config.mjs) into reports/mutation/summary.md:
  * the mutation score per file and per package, (killed + timeout) / (killed + timeout + survived + no coverage),
  * as Stryker computes it, plus the SHA-256 of each mutated source as it was at report time and whether it still
  * matches the working tree (a report only counts for the sources it was computed on).
  * Exit code 1 when a package scores below 80% or a file below 65% (the project's thresholds).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,6 +21,13 @@ const score = (c) => {
   return valid === 0 ? Number.NaN : (100 * (c.killed + c.timeout)) / valid;
 };
 const empty = () => ({ killed: 0, timeout: 0, survived: 0, noCoverage: 0, other: 0 });
+/** The part a report file belongs to ("" for the package's only part), or undefined when it is another package's. */
+const partOf = (file, pkg) => {
+  const m = /^(.+?)(?:\.([a-z-]+))?\.json$/.exec(file);
+  if (!m) return undefined;
+  if (m[1] === pkg) return m[2] ?? "";
+  return undefined;
+};
 const keyOf = { Killed: "killed", Timeout: "timeout", Survived: "survived", NoCoverage: "noCoverage" };
 const lines = [
   "# Mutation testing summary",
@@ -29,13 +37,14 @@ const lines = [
 ];
 let failed = false;
 for (const pkg of pkgs) {
-  const file = join(out, `${pkg}.json`);
-  if (!existsSync(file)) {
+  const parts = readdirSync(out).filter((f) => f.endsWith(".json") && !f.endsWith(".incremental.json") && partOf(f, pkg) !== undefined);
+  if (parts.length === 0) {
     lines.push(`## ${pkg}`, "", "no report yet", "");
     failed = true;
     continue;
   }
-  const report = JSON.parse(readFileSync(file, "utf8"));
+  const report = { files: {} };
+  for (const f of parts.sort()) Object.assign(report.files, JSON.parse(readFileSync(join(out, f), "utf8")).files);
   const total = empty();
   const rows = [];
   for (const [path, f] of Object.entries(report.files).sort()) {
@@ -59,6 +68,8 @@ for (const pkg of pkgs) {
   if (s < 80) failed = true;
   lines.push(
     `## ${pkg}: ${s.toFixed(1)}%`,
+    "",
+    `reports: ${parts.map((f) => `\`${f}\``).join(", ")}`,
     "",
     "| file | score % | killed | timeout | survived | no coverage | source matches tree |",
     "|---|---:|---:|---:|---:|---:|---|",

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BpeTokenizer, loadBpe } from "./bpe.js";
+import { loadBpe } from "./bpe.js";
+import { BpeTokenizer } from "./bpe-tokenizer.js";
 import { ArgumentError, MissingSplitError } from "./errors.js";
 import { readTextFile } from "./stream.js";
 import { EMPTY_ENV, noteSkip, SHARED } from "./testing/helpers.js";
@@ -31,6 +32,7 @@ describe("loadBpe", () => {
       cacheDir: "/nonexistent-tt-cache",
       shared: false,
       download: false,
+      allowSample: true,
     });
     expect(c.source.source).toBe("sample");
     expect(c.splits.train).toBeUndefined();
@@ -42,6 +44,7 @@ describe("loadBpe", () => {
         cacheDir: "/nonexistent-tt-cache",
         shared: false,
         download: false,
+        allowSample: true,
         splits: ["train"],
       }),
     ).rejects.toBeInstanceOf(MissingSplitError);

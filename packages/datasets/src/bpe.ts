@@ -1,39 +1,11 @@
 /**
- * GPT-2 byte-level BPE (50,257 tokens, `r50k_base`) via `gpt-tokenizer`, for the raw variant.
+ * The raw WikiText-2 variant tokenized with GPT-2 byte-level BPE (Node: reads the corpus files).
  */
-import gpt2 from "gpt-tokenizer/encoding/r50k_base";
-import { ArgumentError, MissingSplitError } from "./errors.js";
+import { BpeTokenizer } from "./bpe-tokenizer.js";
+import { MissingSplitError } from "./errors.js";
 import { SPLITS, type Split } from "./manifest.js";
 import { type ResolvedCorpus, type ResolveOptions, resolveWikiText2 } from "./resolve.js";
 import { readTextFile } from "./stream.js";
-
-/** GPT-2 byte-level BPE. `<|endoftext|>` inside the text is encoded as plain text, never as the special token. */
-export class BpeTokenizer {
-  /** 50,257. */
-  readonly vocabSize: number = gpt2.vocabularySize;
-  /** Id of `<|endoftext|>` (50,256). */
-  readonly eotId: number = 50_256;
-
-  encode(text: string): Int32Array {
-    return Int32Array.from(gpt2.encode(text, { disallowedSpecial: new Set() }));
-  }
-
-  /** @throws ArgumentError on an id outside `[0, vocabSize)`. */
-  decode(ids: ArrayLike<number>): string {
-    const list: number[] = new Array(ids.length);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new ArgumentError("GPT-2 token id out of range", {
-          expected: `an integer in [0, ${this.vocabSize})`,
-          received: `${id} at index ${i}`,
-        });
-      }
-      list[i] = id;
-    }
-    return gpt2.decode(list);
-  }
-}
 
 export interface BpeCorpus {
   tokenizer: BpeTokenizer;

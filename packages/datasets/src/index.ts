@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 export * from "./batching.js";
-export { type BpeCorpus, BpeTokenizer, loadBpe } from "./bpe.js";
+export { type BpeCorpus, loadBpe } from "./bpe.js";
+export { BpeTokenizer } from "./bpe-tokenizer.js";
 export { type DownloadOptions, downloadFile } from "./download.js";
 export {
   ArgumentError,

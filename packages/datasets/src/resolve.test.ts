@@ -59,25 +59,25 @@ describe("resolveWikiText2 order", () => {
     expect(r.looked[2]).toMatch(/empty-cache.*no files/);
   });
 
-  it("6. the embedded sample, with a note, when nothing else is there", async () => {
+  it("6. the embedded sample, with a note, when nothing else is there and it is asked for", async () => {
     const r = await resolveWikiText2({
       env: EMPTY_ENV,
       cacheDir: join(t.dir, "none"),
       shared: false,
       download: false,
+      allowSample: true,
     });
     expect(r.source).toBe("sample");
     expect(r.note).toMatch(/NOT the full benchmark/);
     expect(r.specs.train?.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("7. DataNotFoundError listing every place looked at and how to provide the files", async () => {
+  it("7. DataNotFoundError listing every place looked at and how to provide the files (the sample is opt-in)", async () => {
     const e = await resolveWikiText2({
       env: EMPTY_ENV,
       cacheDir: join(t.dir, "none"),
       shared: false,
       download: false,
-      allowSample: false,
     }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(DataNotFoundError);
     const looked = (e as DataNotFoundError).looked;
@@ -87,7 +87,7 @@ describe("resolveWikiText2 order", () => {
       `cache ${join(t.dir, "none", "wikitext-2")}: no files`,
       "shared folder: disabled",
       "download: disabled",
-      "embedded sample: not allowed (allowSample: false)",
+      "embedded sample: not used (pass allowSample: true to fall back to it)",
     ]);
     expect((e as Error).message).toMatch(/TT_DATA_DIR.*wiki\.train\.tokens.*wikitext-2-v1\.zip/s);
   });
@@ -106,6 +106,7 @@ describe("resolveWikiText2 order", () => {
       env: { TT_OFFLINE: "1" },
       cacheDir: join(t.dir, "none"),
       shared: false,
+      allowSample: true,
     });
     expect(r.looked).toContain("download: disabled (TT_OFFLINE)");
   });

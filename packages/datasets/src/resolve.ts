@@ -49,7 +49,7 @@ export interface ResolveOptions {
   cacheDir?: string;
   /** Try the public mirrors (default true, false when `TT_OFFLINE` is set to anything but `0`). */
   download?: boolean;
-  /** Fall back to the embedded sample (default true). */
+  /** Fall back to the embedded sample when no copy is found (default false: a missing corpus is an error, never silently the sample). */
   allowSample?: boolean;
   /** Check sizes and sha256 against the published values when reading (default true). */
   verify?: boolean;
@@ -327,8 +327,8 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
     );
   }
 
-  if (opts.allowSample ?? true) return sampleResolved(variant, search.verify, looked);
-  looked.push("embedded sample: not allowed (allowSample: false)");
+  if (opts.allowSample === true) return sampleResolved(variant, search.verify, looked);
+  looked.push("embedded sample: not used (pass allowSample: true to fall back to it)");
   throw new DataNotFoundError(
     `WikiText-2 ${variant} not found. Looked at: ${looked.join("; ")}. ${howToProvide(variant)}`,
     looked,

@@ -2,8 +2,7 @@
  * A word-level vocabulary: a bijection between words and dense ids `0..size-1`, with the two
  * special tokens of WikiText (`<eos>` at the end of every line, `<unk>` for rare words).
  */
-import { readFileSync } from "node:fs";
-import { writeFileAtomicSync } from "@tensor-tt/tt-core/node";
+import { readTextSync, writeTextAtomicSync } from "#platform";
 import { ArgumentError, DataFormatError, fmtInt } from "./errors.js";
 
 export const EOS = "<eos>";
@@ -162,17 +161,17 @@ export class Vocabulary {
     return new Vocabulary(o.words, { unk: o.unk, eos: o.eos });
   }
 
-  /** Writes the JSON form atomically (temporary file in the same folder, then rename). */
+  /** Writes the JSON form atomically (temporary file in the same folder, then rename). Node; elsewhere use {@link toJSON}. */
   save(path: string): void {
-    writeFileAtomicSync(path, JSON.stringify(this.toJSON()));
+    writeTextAtomicSync(path, JSON.stringify(this.toJSON()));
   }
 
   /**
-   * Reads and validates a file written by {@link save}.
+   * Reads and validates a file written by {@link save} (Node; elsewhere use {@link fromJSON}).
    * @throws DataFormatError when the file is not valid JSON or not a vocabulary.
    */
   static load(path: string): Vocabulary {
-    const text = readFileSync(path, "utf8");
+    const text = readTextSync(path);
     let j: unknown;
     try {
       j = JSON.parse(text);

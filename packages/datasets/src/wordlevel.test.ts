@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ArgumentError } from "./errors.js";
+import { ArgumentError, DataNotFoundError } from "./errors.js";
 import { SPLITS, WIKITEXT2, WIKITEXT2_WORD_VOCAB } from "./manifest.js";
 import { sampleManifest } from "./resolve.js";
 import { EMPTY_ENV, noteSkip, SHARED, tempDir } from "./testing/helpers.js";
@@ -87,13 +87,10 @@ describe.skipIf(!SHARED)("loadWordLevel on the full WikiText-2 (shared/data)", (
 });
 
 describe("loadWordLevel on the embedded sample", () => {
-  it("falls back to the sample with source 'sample', a note, and the sample's token counts", async () => {
-    const c = await loadWordLevel({
-      env: EMPTY_ENV,
-      cacheDir: "/nonexistent-tt-cache",
-      shared: false,
-      download: false,
-    });
+  it("falls back to the sample only when asked, with source 'sample', a note, and the sample's token counts", async () => {
+    const none = { env: EMPTY_ENV, cacheDir: "/nonexistent-tt-cache", shared: false, download: false } as const;
+    await expect(loadWordLevel(none)).rejects.toBeInstanceOf(DataNotFoundError);
+    const c = await loadWordLevel({ ...none, allowSample: true });
     const m = sampleManifest().files.word;
     expect(c.source.source).toBe("sample");
     expect(c.source.note).toMatch(/NOT the full benchmark/);

@@ -74,9 +74,9 @@ describe("initEngine", () => {
   });
 
   it("rejects an unknown backend name with the accepted list", async () => {
-    await expect(initEngine({ env: { TT_BACKEND: "webgpu" } })).rejects.toBeInstanceOf(ConfigError);
-    await expect(initEngine({ env: { TT_BACKEND: "webgpu" } })).rejects.toThrow(
-      /one of auto, tensorflow, wasm, cpu/,
+    await expect(initEngine({ env: { TT_BACKEND: "metal" } })).rejects.toBeInstanceOf(ConfigError);
+    await expect(initEngine({ env: { TT_BACKEND: "metal" } })).rejects.toThrow(
+      /one of auto, tensorflow, webgpu, webgl, wasm, cpu/,
     );
   });
 
@@ -94,6 +94,18 @@ describe("initEngine", () => {
     const y = tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]]));
     expect(Array.from(await y.data())).toEqual([11]);
     expect(defaultCandidates().map((c) => c.backend)).toEqual(["tensorflow", "tensorflow", "wasm", "cpu"]);
+    expect(defaultCandidates(false).map((c) => c.packageName)).toEqual([
+      "@tensorflow/tfjs-backend-webgpu",
+      "@tensorflow/tfjs-backend-webgl",
+      "@tensorflow/tfjs-backend-wasm",
+      "@tensorflow/tfjs-backend-cpu",
+    ]);
+  });
+
+  it("names the remedy when a forced backend is not installed", async () => {
+    const err = await initEngine({ backend: "webgpu" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toContain("install @tensorflow/tfjs-backend-webgpu");
   });
 
   it("forces the real cpu backend", async () => {

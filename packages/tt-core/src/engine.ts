@@ -1,22 +1,21 @@
 /**
  * Tensor engine selection.
  *
- * tensor-tt computes with TensorFlow.js. Which TF.js backend runs the kernels
- * decides the speed by two orders of magnitude, so the choice is explicit and
- * reported:
+ * tensor-tt computes with TensorFlow.js, and uses whatever TF.js backend the user's program registered: import
+ * one (`import "@tensorflow/tfjs-backend-cpu"`) or set one, and every tensor-tt package runs on it. TF.js packages
+ * are peer dependencies, so the user's one copy of TF.js is the one tensor-tt uses.
  *
- * 1. `tensorflow`: native libtensorflow through `@tensorflow/tfjs-node-gpu`
- *    (CUDA) and then `@tensorflow/tfjs-node` (CPU), when one is installed and
- *    loads. These packages are never dependencies of tensor-tt: their install
- *    script downloads libtensorflow, so a user opts in with
- *    `pnpm add @tensorflow/tfjs-node-gpu` in their own project.
- * 2. `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD), always installed.
- * 3. `cpu`: `@tensorflow/tfjs-backend-cpu`, plain JavaScript, always installed.
+ * {@link initEngine} is a convenience that loads the fastest backend installed, because the choice decides the
+ * speed by two orders of magnitude. Every backend is an optional peer: only what the user installed is tried.
  *
- * The order is overridden by the `backend` argument or the `TT_BACKEND`
- * environment variable (argument wins). Forcing a backend that cannot be
- * loaded throws {@link BackendUnavailableError}; in automatic mode every
- * skipped backend is reported with the reason.
+ * - Node: `tensorflow` (`@tensorflow/tfjs-node-gpu`, CUDA, then `@tensorflow/tfjs-node`, native CPU; their install
+ *   downloads libtensorflow), then `wasm` (`@tensorflow/tfjs-backend-wasm`, XNNPACK), then `cpu`.
+ * - Browser: `webgpu`, `webgl`, `wasm`, `cpu` (`@tensorflow/tfjs-backend-<name>`). A bundler only includes what the
+ *   app imports, so in a bundled app import the backend yourself and pass `backend`, or skip initEngine.
+ *
+ * The order is overridden by the `backend` argument or the `TT_BACKEND` environment variable (Node; the argument
+ * wins). Forcing a backend that cannot be loaded throws {@link BackendUnavailableError}; in automatic mode every
+ * skipped backend is reported with the reason. This module imports no Node built-in.
  *
  * @example
  * ```ts
@@ -25,14 +24,11 @@
  * await initEngine({ backend: "cpu" });     // forced
  * ```
  */
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { BackendUnavailableError, ConfigError } from "./errors.js";
 
 /** Names accepted by {@link initEngine}. */
-export const BACKENDS = ["tensorflow", "wasm", "cpu"] as const;
+export const BACKENDS = ["tensorflow", "webgpu", "webgl", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** One way of getting a backend: a package to load and the TF.js backend name it registers. */
@@ -73,7 +69,7 @@ export interface EngineInfo {
 export interface InitEngineOptions {
   /** Force a backend; `"auto"` or undefined means the fallback chain. */
   backend?: BackendName | "auto";
-  /** Environment to read `TT_BACKEND` from (default `process.env`). */
+  /** Environment to read `TT_BACKEND` from (default `process.env` in Node, none in a browser). */
   env?: Record<string, string | undefined>;
   /** Candidate list in preference order (default {@link defaultCandidates}); injectable for tests. */
   candidates?: readonly BackendCandidate[];
@@ -84,60 +80,80 @@ function errorText(e: unknown): string {
   return msg.split("\n")[0] ?? msg;
 }
 
-/**
- * Imports an optional package, looking first from the user's project
- * (`process.cwd()`), then from tt-core's own location.
- */
-export async function importOptional(name: string): Promise<unknown> {
-  const bases = [join(process.cwd(), "noop.js"), import.meta.url];
-  let lastError: unknown;
-  for (const base of bases) {
-    try {
-      const resolved = createRequire(base).resolve(name);
-      return await import(pathToFileURL(resolved).href);
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new Error(`cannot load ${name}`);
+/** True in Node (and runtimes that present themselves as Node), false in a browser or worker. */
+export function isNodeRuntime(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === "string";
 }
 
-/** The default preference order: tfjs-node-gpu, tfjs-node, wasm, cpu. */
-export function defaultCandidates(): BackendCandidate[] {
-  return [
-    {
-      backend: "tensorflow",
-      packageName: "@tensorflow/tfjs-node-gpu",
-      load: async () => {
-        await importOptional("@tensorflow/tfjs-node-gpu");
-        return "tensorflow";
-      },
+/** `import()` of a specifier held in a variable, so that bundlers leave optional packages alone. */
+const dynamicImport = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
+
+/**
+ * Imports an optional package: from tensor-tt's own location first (where a package manager links the optional
+ * peers the project installed), then, in Node, from the user's project (`process.cwd()`).
+ */
+export async function importOptional(name: string): Promise<unknown> {
+  try {
+    return await dynamicImport(name);
+  } catch (first) {
+    if (!isNodeRuntime()) throw first;
+    try {
+      const { createRequire } = (await dynamicImport("node:module")) as typeof import("node:module");
+      const { pathToFileURL } = (await dynamicImport("node:url")) as typeof import("node:url");
+      const base = `${process.cwd().replace(/[\\/]$/, "")}/noop.js`;
+      return await dynamicImport(pathToFileURL(createRequire(base).resolve(name)).href);
+    } catch {
+      throw first;
+    }
+  }
+}
+
+function tfjsBackend(backend: Exclude<BackendName, "tensorflow">): BackendCandidate {
+  const packageName = `@tensorflow/tfjs-backend-${backend}`;
+  return {
+    backend,
+    packageName,
+    load: async () => {
+      await importOptional(packageName);
+      return backend;
     },
-    {
-      backend: "tensorflow",
-      packageName: "@tensorflow/tfjs-node",
-      load: async () => {
-        await importOptional("@tensorflow/tfjs-node");
-        return "tensorflow";
-      },
+  };
+}
+
+function tfjsNode(packageName: string): BackendCandidate {
+  return {
+    backend: "tensorflow",
+    packageName,
+    load: async () => {
+      await importOptional(packageName);
+      return "tensorflow";
     },
-    {
-      backend: "wasm",
-      packageName: "@tensorflow/tfjs-backend-wasm",
-      load: async () => {
-        await import("@tensorflow/tfjs-backend-wasm");
-        return "wasm";
-      },
-    },
-    {
-      backend: "cpu",
-      packageName: "@tensorflow/tfjs-backend-cpu",
-      load: async () => {
-        await import("@tensorflow/tfjs-backend-cpu");
-        return "cpu";
-      },
-    },
-  ];
+  };
+}
+
+/**
+ * The default preference order of this runtime. Node: tfjs-node-gpu, tfjs-node, wasm, cpu.
+ * Browser: webgpu, webgl, wasm, cpu.
+ */
+export function defaultCandidates(node: boolean = isNodeRuntime()): BackendCandidate[] {
+  if (node) {
+    return [tfjsNode("@tensorflow/tfjs-node-gpu"), tfjsNode("@tensorflow/tfjs-node"), tfjsBackend("wasm"), tfjsBackend("cpu")];
+  }
+  return [tfjsBackend("webgpu"), tfjsBackend("webgl"), tfjsBackend("wasm"), tfjsBackend("cpu")];
+}
+
+/**
+ * Throws a {@link BackendUnavailableError} that says what to do when no TF.js backend is registered (TF.js's own
+ * error, "No backend found in registry", names no remedy). Cheap: call it before the first tensor op of an API.
+ */
+export function assertBackend(): void {
+  const engine = tf.engine() as unknown as { registryFactory?: Record<string, unknown> };
+  if (Object.keys(engine.registryFactory ?? {}).length > 0) return;
+  throw new BackendUnavailableError(
+    'no TF.js backend is registered: call initEngine() from @tensor-tt/tt-core, or import a backend such as "@tensorflow/tfjs-backend-cpu"',
+    { expected: "a registered TF.js backend", received: "none" },
+  );
 }
 
 function parseBackend(value: string, origin: string): BackendName | "auto" {
@@ -171,7 +187,7 @@ let current: EngineInfo | undefined;
  * @throws {ConfigError} when `backend` / `TT_BACKEND` names no known backend.
  */
 export async function initEngine(options: InitEngineOptions = {}): Promise<EngineInfo> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? (isNodeRuntime() ? process.env : {});
   let source: EngineInfo["source"] = "auto";
   let wanted: BackendName | "auto" = "auto";
   if (options.backend !== undefined && options.backend !== "auto") {
@@ -198,7 +214,7 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
     const hint =
       wanted === "tensorflow"
         ? " (install @tensorflow/tfjs-node-gpu for CUDA, or @tensorflow/tfjs-node, in your project)"
-        : "";
+        : ` (install @tensorflow/tfjs-backend-${wanted} in your project)`;
     throw new BackendUnavailableError(`backend "${wanted}" (from ${source}) is not available${hint}`, {
       expected: `a loadable ${wanted} backend`,
       received: tried,

@@ -75,3 +75,10 @@ export function check(cond: unknown, make: () => TTError): asserts cond {
 export function formatShape(x: readonly number[]): string {
   return `[${x.join(", ")}]`;
 }
+
+/** An API that needs something this runtime lacks (e.g. a file system in a browser); the message names the alternative. */
+export class PlatformError extends TTError {
+  constructor(message: string, details: { expected?: string; received?: string } = {}) {
+    super("TT_PLATFORM", message, details);
+  }
+}

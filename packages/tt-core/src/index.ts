@@ -6,6 +6,7 @@
 export { type MatmulOrder, ttMatmulFlops, twoGroupFlopsPerRow } from "./cost.js";
 export { type Decomposition, type DecompositionOptions, ttMatrixFromDense, ttSvd } from "./decompose.js";
 export {
+  assertBackend,
   BACKENDS,
   type BackendCandidate,
   type BackendName,
@@ -15,6 +16,7 @@ export {
   type EngineInfo,
   type InitEngineOptions,
   initEngine,
+  isNodeRuntime,
   type SkippedBackend,
 } from "./engine.js";
 export {
@@ -22,6 +24,7 @@ export {
   ConfigError,
   FormatError,
   formatShape,
+  PlatformError,
   RankError,
   ShapeError,
   TTError,

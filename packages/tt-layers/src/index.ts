@@ -8,7 +8,6 @@
  */
 
 export { DenseLinear, type DenseLinearArgs } from "./dense-linear.js";
-export { type GpuJsMode, GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";
 export { checkTTArtifacts, loadTTLayersModel } from "./io.js";
 export { BaseLayer, type DisposeResult, disposeLayer, type LayerArgs } from "./layer-base.js";
 export type { Strategy } from "./plan.js";

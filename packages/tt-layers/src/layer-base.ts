@@ -2,7 +2,7 @@
  * What the layers of this package share: input and shape checks, the bias weight, and disposal
  * that works whether or not a layer was ever applied.
  */
-import { ConfigError, formatShape, ShapeError } from "@tensor-tt/tt-core";
+import { assertBackend, ConfigError, formatShape, ShapeError } from "@tensor-tt/tt-core";
 import type * as tf from "@tensorflow/tfjs-core";
 import { initializers, type LayerVariable, layers } from "@tensorflow/tfjs-layers";
 
@@ -79,6 +79,12 @@ function releaseWeights(layer: layers.Layer): DisposeResult {
  * directly. Subclasses free what they hold besides weights in {@link releaseCaches}.
  */
 export abstract class BaseLayer extends layers.Layer {
+  /** @throws {BackendUnavailableError} when no TF.js backend is registered (the message says what to do). */
+  constructor(args: ConstructorParameters<typeof layers.Layer>[0]) {
+    super(args);
+    assertBackend();
+  }
+
   /** Frees what the layer holds besides its weights (called by `dispose`). */
   protected releaseCaches(): void {}
 

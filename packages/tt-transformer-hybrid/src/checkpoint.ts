@@ -4,10 +4,9 @@
  * and dropout masks are pure functions of (seed, step), so the step fixes the data position and
  * the RNG state: a resumed run replays bit for bit what the uninterrupted run computes.
  */
-import { promises as fs } from "node:fs";
-import { join } from "node:path";
 import { ConfigError, FormatError } from "@tensor-tt/tt-core";
-import { type AtomicWriteHooks, writeFileAtomic } from "@tensor-tt/tt-core/node";
+import type { AtomicWriteHooks } from "@tensor-tt/tt-core/node";
+import { joinPath, readBytes, writeAtomic } from "#platform";
 import { decodeContainer, encodeContainer, packTensors, readEntry, type TensorEntry } from "./io.js";
 import type { HybridTTTransformer } from "./model.js";
 import type { AdamW } from "./optim.js";
@@ -43,7 +42,7 @@ export interface CheckpointHeader extends CheckpointState {
 
 /** Path of the checkpoint file in a folder. */
 export function checkpointPath(dir: string): string {
-  return join(dir, CKPT_FILE);
+  return joinPath(dir, CKPT_FILE);
 }
 
 /** Writes the model, optimizer state and `state` atomically (`hooks`: crash simulation in tests). */
@@ -56,7 +55,7 @@ export async function writeCheckpoint(
 ): Promise<void> {
   const { entries, payload } = packTensors([...(await model.exportWeights()), ...(await opt.exportState())]);
   const full: CheckpointHeader = { format: CKPT_FORMAT, config: model.config, ...state, tensors: entries };
-  await writeFileAtomic(checkpointPath(dir), encodeContainer(full, payload), hooks);
+  await writeAtomic(checkpointPath(dir), encodeContainer(full, payload), hooks);
 }
 
 /** Reads a checkpoint file (header and tensors), or null when the folder has none. @throws {FormatError} when corrupt. */
@@ -66,9 +65,9 @@ export async function readCheckpoint(dir: string): Promise<{
 } | null> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await fs.readFile(checkpointPath(dir)));
+    bytes = await readBytes(checkpointPath(dir));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if ((e as { code?: unknown }).code === "ENOENT") return null;
     throw e;
   }
   const { header, payload } = decodeContainer<CheckpointHeader>(bytes, checkpointPath(dir));
@@ -84,28 +83,53 @@ export async function readCheckpoint(dir: string): Promise<{
   return { header, tensors };
 }
 
+/** A training run pointed at a folder that already holds a checkpoint, without `resume: true`. */
+export class CheckpointExistsError extends ConfigError {
+  constructor(
+    readonly path: string,
+    readonly step: number,
+  ) {
+    super(`${path} already holds a checkpoint (step ${step}); pass resume: true to continue it, or use another folder`, {
+      expected: "an empty checkpoint folder, or resume: true",
+      received: `a checkpoint at step ${step}`,
+    });
+  }
+}
+
+/** Names of the top-level fields in which two JSON-like records differ. */
+function differingFields(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+}
+
 /**
- * Restores the checkpoint in `dir` (if any) into `model` and `opt`.
+ * Restores the checkpoint in `dir` (if any) into `model` and `opt`; with `resume` false, a present checkpoint is an
+ * error instead.
  * @returns the restored progress, or null when there is no checkpoint.
- * @throws {ConfigError} a checkpoint written with another fingerprint or model config.
+ * @throws {CheckpointExistsError} a checkpoint is present and `resume` is false.
+ * @throws {ConfigError} a checkpoint written with another fingerprint or model config (the message names the fields).
  */
 export async function resumeCheckpoint(
   dir: string,
   model: HybridTTTransformer,
   opt: AdamW,
   fingerprint: Record<string, unknown>,
+  resume: boolean,
 ): Promise<{ step: number; losses: number[]; evals: EvalRecord[] } | null> {
   const ck = await readCheckpoint(dir);
   if (!ck) return null;
   const h = ck.header;
-  if (
-    JSON.stringify(h.fingerprint) !== JSON.stringify(fingerprint) ||
-    JSON.stringify(h.config) !== JSON.stringify(model.config)
-  ) {
-    throw new ConfigError("checkpoint was written by a run with other settings; cannot resume exactly", {
-      expected: JSON.stringify({ fingerprint, config: model.config }),
-      received: JSON.stringify({ fingerprint: h.fingerprint, config: h.config }),
-    });
+  if (!resume) throw new CheckpointExistsError(checkpointPath(dir), h.step);
+  const settings = differingFields(fingerprint, (h.fingerprint ?? {}) as Record<string, unknown>);
+  const config = differingFields(
+    model.config as unknown as Record<string, unknown>,
+    (h.config ?? {}) as Record<string, unknown>,
+  ).map((k) => `config.${k}`);
+  if (settings.length + config.length > 0) {
+    throw new ConfigError(
+      `${checkpointPath(dir)} was written by a run with other settings (${[...settings, ...config].join(", ")}); resume it with the same settings, or use another folder`,
+      { expected: "the settings of the checkpointed run", received: `different ${[...settings, ...config].join(", ")}` },
+    );
   }
   model.importWeights(new Map([...ck.tensors].filter(([n]) => !n.startsWith("adam_"))), checkpointPath(dir));
   opt.importState(h.step, ck.tensors);

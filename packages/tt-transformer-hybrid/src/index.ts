@@ -34,7 +34,7 @@ export {
   type SaveHFGPT2Options,
   saveHuggingFaceGPT2Bytes,
 } from "./formats/hf-gpt2.js";
-export { saveHuggingFaceGPT2 } from "./formats/hf-gpt2-folder.js";
+export { saveHuggingFaceGPT2 } from "#platform";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
 export type { WeightsManifest } from "./io.js";
 export {
@@ -64,6 +64,7 @@ export {
   type ParamCount,
 } from "./stats.js";
 export {
+  CheckpointExistsError,
   type EvalRecord,
   evaluatePerplexity,
   NonFiniteLossError,

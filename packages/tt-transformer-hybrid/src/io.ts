@@ -5,10 +5,8 @@
  * - a small binary container (`TTCK` magic, JSON header, raw little-endian float32 payload) used
  *   for training checkpoints.
  */
-import { promises as fs } from "node:fs";
-import { join } from "node:path";
 import { FormatError } from "@tensor-tt/tt-core";
-import { writeFileAtomic } from "@tensor-tt/tt-core/node";
+import { ensureDir, joinPath, readBytes, readText, writeAtomic } from "#platform";
 import type { HybridTTConfig } from "./config.js";
 
 /** FNV-1a 32-bit over bytes (integrity check of weight files, not a security hash). */
@@ -136,10 +134,10 @@ export async function writeModelFolder(
   weights: NamedTensors,
 ): Promise<void> {
   const { entries, payload } = packTensors(weights);
-  await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "weights.bin"), payload);
-  await writeFileAtomic(
-    join(dir, "config.json"),
+  await ensureDir(dir);
+  await writeAtomic(joinPath(dir, "weights.bin"), payload);
+  await writeAtomic(
+    joinPath(dir, "config.json"),
     `${JSON.stringify({ format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config }, null, 2)}\n`,
   );
   const manifest: WeightsManifest = {
@@ -150,13 +148,13 @@ export async function writeModelFolder(
     checksum: fnv1a(payload),
     tensors: entries,
   };
-  await writeFileAtomic(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+  await writeAtomic(joinPath(dir, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
 }
 
 async function readJson<T>(dir: string, name: string): Promise<T> {
   let text: string;
   try {
-    text = await fs.readFile(join(dir, name), "utf8");
+    text = await readText(joinPath(dir, name));
   } catch (e) {
     throw new FormatError(`cannot read ${name} in ${dir}`, {
       expected: "a saved model folder",
@@ -200,7 +198,7 @@ export async function readModelFolder(dir: string): Promise<{
     throw new FormatError("config.json has no config", { expected: "{ config }", received: "none" });
   let payload: Uint8Array;
   try {
-    payload = new Uint8Array(await fs.readFile(join(dir, manifest.weightsFile)));
+    payload = await readBytes(joinPath(dir, manifest.weightsFile));
   } catch (e) {
     throw new FormatError(`cannot read ${manifest.weightsFile}`, {
       expected: "the weights file",
@@ -224,4 +222,59 @@ export async function readModelFolder(dir: string): Promise<{
   for (const e of manifest.tensors)
     tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, manifest.weightsFile) });
   return { config: cfgFile.config, tensors };
+}
+
+/** Header of the one-file model container written by {@link encodeModelBytes}. */
+interface ModelBytesHeader {
+  format: string;
+  version: number;
+  config: HybridTTConfig;
+  checksum: number;
+  tensors: TensorEntry[];
+}
+
+/** A model as one byte array (container of {@link encodeContainer}: config, entries, checksum, float32 payload). */
+export function encodeModelBytes(config: HybridTTConfig, weights: NamedTensors): Uint8Array {
+  const { entries, payload } = packTensors(weights);
+  const header: ModelBytesHeader = {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    config,
+    checksum: fnv1a(payload),
+    tensors: entries,
+  };
+  return encodeContainer(header, payload);
+}
+
+/**
+ * Reads {@link encodeModelBytes} output. The config is returned as stored (the caller validates it).
+ * @throws {FormatError} not a model container, another version, a checksum mismatch, or entries outside the payload.
+ */
+export function decodeModelBytes(
+  bytes: Uint8Array,
+  where: string,
+): { config: HybridTTConfig; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new FormatError(`${where}: model bytes must be a Uint8Array`, {
+      expected: "Uint8Array",
+      received: bytes === null ? "null" : typeof bytes,
+    });
+  }
+  const { header, payload } = decodeContainer<Partial<ModelBytesHeader>>(bytes, where);
+  if (header.format !== MODEL_FORMAT || header.version !== MODEL_FORMAT_VERSION || !header.config) {
+    throw new FormatError(`${where} is not a hybrid TT transformer of a known version`, {
+      expected: `${MODEL_FORMAT} v${MODEL_FORMAT_VERSION}`,
+      received: `${String(header.format)} v${String(header.version)}`,
+    });
+  }
+  const sum = fnv1a(payload);
+  if (sum !== header.checksum) {
+    throw new FormatError(`${where}: checksum mismatch (truncated or altered)`, {
+      expected: `fnv1a ${String(header.checksum)}`,
+      received: `fnv1a ${sum}`,
+    });
+  }
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const e of header.tensors ?? []) tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, where) });
+  return { config: header.config, tensors };
 }

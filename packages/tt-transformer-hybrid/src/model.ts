@@ -14,12 +14,12 @@
  * Dropout masks are a pure function of (dropout seed, site): training passes
  * `hash(seed, step)` so that runs are reproducible and resumable.
  */
-import { ConfigError, FormatError, matMul, ShapeError } from "@tensor-tt/tt-core";
+import { assertBackend, ConfigError, FormatError, matMul, ShapeError } from "@tensor-tt/tt-core";
 import { hashInts } from "@tensor-tt/tt-core/random";
 import type { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import { type HybridTTConfig, type MatrixPlan, type ModelPlan, resolvePlan } from "./config.js";
-import { readModelFolder, writeModelFolder } from "./io.js";
+import { decodeModelBytes, encodeModelBytes, readModelFolder, writeModelFolder } from "./io.js";
 import {
   DenseEmbeddingModule,
   DenseLinearModule,
@@ -96,6 +96,7 @@ export class HybridTTTransformer {
    * @throws {ConfigError} / {RankError} / {ShapeError} from {@link resolvePlan}.
    */
   constructor(source: HybridTTConfig | ModelPlan, init: ModelInit = {}) {
+    assertBackend();
     this.plan = isPlan(source) ? source : resolvePlan(source);
     const c = this.plan.config;
     this.config = c;
@@ -416,22 +417,42 @@ export class HybridTTTransformer {
   }
 
   /**
-   * Saves to a directory: `config.json`, `weights.bin` (float32 LE) and `manifest.json`
+   * Saves to a directory (Node): `config.json`, `weights.bin` (float32 LE) and `manifest.json`
    * (names, shapes, offsets, byte length, FNV-1a checksum). Each file is written atomically,
-   * the manifest last.
+   * the manifest last. In a browser use {@link toBytes}.
    */
   async save(dir: string): Promise<void> {
     await writeModelFolder(dir, this.config, await this.exportWeights());
   }
 
+  /** The model as one byte array (config, tensor table, checksum, float32 weights): for IndexedDB, fetch or a download. */
+  async toBytes(): Promise<Uint8Array> {
+    return encodeModelBytes(this.config, await this.exportWeights());
+  }
+
   /**
-   * Loads a model written by {@link save}.
+   * Loads a model written by {@link save} (Node).
    * @throws {FormatError} for a missing/corrupt file, wrong format or version, size or checksum
    *   mismatch, or tensors that do not match the config; {@link ConfigError} for an invalid config
    *   or a vocabulary other than `expectVocabSize`.
    */
   static async load(dir: string, opts: { expectVocabSize?: number } = {}): Promise<HybridTTTransformer> {
     const { config, tensors } = await readModelFolder(dir);
+    return HybridTTTransformer.fromTensors(config, tensors, `${dir}/weights.bin`, opts);
+  }
+
+  /** Loads a model written by {@link toBytes}. @throws as {@link load}. */
+  static fromBytes(bytes: Uint8Array, opts: { expectVocabSize?: number } = {}): HybridTTTransformer {
+    const { config, tensors } = decodeModelBytes(bytes, "model bytes");
+    return HybridTTTransformer.fromTensors(config, tensors, "model bytes", opts);
+  }
+
+  private static fromTensors(
+    config: HybridTTConfig,
+    tensors: Map<string, { shape: number[]; data: Float32Array }>,
+    where: string,
+    opts: { expectVocabSize?: number },
+  ): HybridTTTransformer {
     const plan = resolvePlan(config);
     if (opts.expectVocabSize !== undefined && opts.expectVocabSize !== plan.config.vocabSize) {
       throw new ConfigError("saved model vocabulary does not match the tokenizer", {
@@ -441,7 +462,7 @@ export class HybridTTTransformer {
     }
     const model = new HybridTTTransformer(plan);
     try {
-      model.importWeights(tensors, `${dir}/weights.bin`);
+      model.importWeights(tensors, where);
     } catch (e) {
       model.dispose();
       throw e;

@@ -5,7 +5,7 @@ import { resolveWikiText2 } from "@tensor-tt/datasets";
 import { ConfigError, initEngine } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readCheckpoint } from "./checkpoint.js";
+import { CheckpointExistsError, readCheckpoint } from "./checkpoint.js";
 import { defaultConfig, type HybridTTConfig } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
 import { AdamW, learningRate } from "./optim.js";
@@ -196,7 +196,17 @@ describe("train on a WikiText-2 slice", () => {
     a.dispose();
     // A fresh process would build a fresh model: different init seed on purpose, the checkpoint overrides it.
     const b = new HybridTTTransformer(tiny({ seed: 2, attentionRanks: [2, 4, 2] }));
-    const second = await train(b, { train: trainIds }, { ...opts, checkpointDir: ckdir, checkpointEvery: 4 });
+    const refused = await train(b, { train: trainIds }, { ...opts, checkpointDir: ckdir, checkpointEvery: 4 }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(CheckpointExistsError);
+    expect((refused as CheckpointExistsError).step).toBe(4);
+    expect((refused as Error).message.length).toBeLessThan(300);
+    const second = await train(
+      b,
+      { train: trainIds },
+      { ...opts, checkpointDir: ckdir, checkpointEvery: 4, resume: true },
+    );
     expect(second.resumedFrom).toBe(4);
     expect(second.losses).toEqual(ref.losses);
     const x = tf.tensor2d(trainIds.subarray(0, 64), [2, 32], "int32");
@@ -210,9 +220,14 @@ describe("train on a WikiText-2 slice", () => {
     const ckdir = join(dir, "mismatch");
     const m = new HybridTTTransformer(tiny());
     await train(m, { train: trainIds }, { ...run, steps: 2, checkpointDir: ckdir });
-    await expect(train(m, { train: trainIds }, { ...run, steps: 3, checkpointDir: ckdir })).rejects.toThrow(
-      ConfigError,
+    const e = await train(m, { train: trainIds }, { ...run, steps: 3, checkpointDir: ckdir, resume: true }).catch(
+      (x: unknown) => x,
     );
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e).not.toBeInstanceOf(CheckpointExistsError);
+    // One sentence naming what differs, not a dump of both settings.
+    expect((e as Error).message).toMatch(/other settings \(sched, totalSteps\)/);
+    expect((e as Error).message.length).toBeLessThan(400);
     m.dispose();
   });
 
@@ -241,7 +256,7 @@ describe("train on a WikiText-2 slice", () => {
     const r = await train(
       again,
       { train: trainIds },
-      { ...run, steps: 6, checkpointDir: ckdir, checkpointEvery: 2 },
+      { ...run, steps: 6, checkpointDir: ckdir, checkpointEvery: 2, resume: true },
     );
     expect(r.resumedFrom).toBe(2);
     expect(r.status).toBe("completed");

@@ -18,7 +18,7 @@ import { AdamW, globalNorm, learningRate, type ScheduleOptions } from "./optim.j
 
 /** The trainer's batch sampler; its home is `@tensor-tt/datasets/batching`. */
 export { WindowSampler } from "@tensor-tt/datasets/batching";
-export type { EvalRecord } from "./checkpoint.js";
+export { CheckpointExistsError, type EvalRecord } from "./checkpoint.js";
 
 /** Raised (or returned in {@link TrainResult.error}) when the loss or gradient norm is not finite. */
 export class NonFiniteLossError extends ValueError {
@@ -75,7 +75,10 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Write a checkpoint every n steps (default: at evaluations and at the end). */
   checkpointEvery?: number;
-  /** Resume from the checkpoint in `checkpointDir` when present (default true). */
+  /**
+   * Continue from the checkpoint in `checkpointDir` when there is one (default false: a run never silently picks up
+   * an earlier one, and refuses to overwrite it; see {@link CheckpointExistsError}).
+   */
   resume?: boolean;
   /** Stop (as if killed) after this many steps of this run's schedule; the schedule still spans `steps`. */
   stopAfterStep?: number;
@@ -389,7 +392,7 @@ export async function train(
     ...(opts.evalTokens !== undefined ? { maxTokens: opts.evalTokens } : {}),
   };
   try {
-    const resumed = dir && opts.resume !== false ? await resumeCheckpoint(dir, model, opt, fp) : null;
+    const resumed = dir ? await resumeCheckpoint(dir, model, opt, fp, opts.resume === true) : null;
     if (resumed) Object.assign(st, resumed, { resumedFrom: resumed.step, lastCheckpoint: resumed.step });
     const stopAt = Math.min(totalSteps, opts.stopAfterStep ?? totalSteps);
     const progressEvery = opts.progressEvery ?? 1;

@@ -19,6 +19,7 @@
 import { ConfigError, FormatError, ValueError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { HybridTTConfig } from "../config.js";
+import { openHFGPT2Folder } from "#platform";
 import { HybridTTTransformer } from "../model.js";
 import type { LinearModule } from "../nn.js";
 import { hfConfigToHybrid, hybridConfigToHF } from "./hf-gpt2-config.js";
@@ -279,7 +280,6 @@ export async function loadHuggingFaceGPT2(
   opts: LoadHFGPT2Options = {},
 ): Promise<HybridTTTransformer> {
   if (typeof source === "string") {
-    const { openHFGPT2Folder } = await import("./hf-gpt2-folder.js");
     const { config, store } = await openHFGPT2Folder(source, opts);
     try {
       return await importGPT2(config, store, opts, source);

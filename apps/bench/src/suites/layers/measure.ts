@@ -10,7 +10,8 @@
  * whatever the inference cache holds) plus the peak of one forward call above what was allocated
  * before it.
  */
-import { DenseLinear, GpuJsTTExecutor, probeGpuJsModes, TTLinear } from "@tensor-tt/tt-layers";
+import { DenseLinear, TTLinear } from "@tensor-tt/tt-layers";
+import { GpuJsTTExecutor, probeGpuJsModes } from "@tensor-tt/tt-layers/gpujs";
 import { forwardPlan, layerPlan } from "@tensor-tt/tt-layers/planning";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";

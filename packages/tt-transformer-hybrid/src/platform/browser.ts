@@ -1,0 +1,56 @@
+/**
+ * File-system access of the package, browser implementation (see ./node.ts): every folder API throws a
+ * {@link PlatformError} naming the bytes API to use instead (IndexedDB, fetch or a download link carry the bytes).
+ */
+import type { AtomicWriteHooks } from "@tensor-tt/tt-core/node";
+import { PlatformError } from "@tensor-tt/tt-core";
+import type { HybridTTTransformer } from "../model.js";
+import type { FolderAccessOptions } from "../formats/files.js";
+import type { SaveHFGPT2Options, TensorStore } from "../formats/hf-gpt2.js";
+
+/** False: no file system here. */
+export const hasFileSystem = false;
+
+const BYTES_APIS =
+  "model.toBytes() / HybridTTTransformer.fromBytes(bytes), loadHuggingFaceGPT2({ config, safetensors }), " +
+  "saveHuggingFaceGPT2Bytes(model), and train() without checkpointDir";
+
+function unsupported(path: string): never {
+  throw new PlatformError(`files and folders need Node's file system, which this runtime lacks; use the bytes APIs: ${BYTES_APIS}`, {
+    expected: "Node.js",
+    received: `a browser, path ${JSON.stringify(path)}`,
+  });
+}
+
+export const joinPath = (...parts: string[]): string => parts.join("/");
+
+export async function readBytes(path: string): Promise<Uint8Array> {
+  return unsupported(path);
+}
+
+export async function readText(path: string): Promise<string> {
+  return unsupported(path);
+}
+
+export async function ensureDir(path: string): Promise<void> {
+  return unsupported(path);
+}
+
+export async function writeAtomic(path: string, _data: Uint8Array | string, _hooks?: AtomicWriteHooks): Promise<void> {
+  return unsupported(path);
+}
+
+export async function openHFGPT2Folder(
+  dir: string,
+  _opts: FolderAccessOptions = {},
+): Promise<{ config: unknown; store: TensorStore }> {
+  return unsupported(dir);
+}
+
+export async function saveHuggingFaceGPT2(
+  _model: HybridTTTransformer,
+  dir: string,
+  _opts: SaveHFGPT2Options = {},
+): Promise<void> {
+  return unsupported(dir);
+}
