@@ -37,14 +37,17 @@ const lines = [
 ];
 let failed = false;
 for (const pkg of pkgs) {
-  const parts = readdirSync(out).filter((f) => f.endsWith(".json") && !f.endsWith(".incremental.json") && partOf(f, pkg) !== undefined);
+  const parts = readdirSync(out).filter(
+    (f) => f.endsWith(".json") && !f.endsWith(".incremental.json") && partOf(f, pkg) !== undefined,
+  );
   if (parts.length === 0) {
     lines.push(`## ${pkg}`, "", "no report yet", "");
     failed = true;
     continue;
   }
   const report = { files: {} };
-  for (const f of parts.sort()) Object.assign(report.files, JSON.parse(readFileSync(join(out, f), "utf8")).files);
+  for (const f of parts.sort())
+    Object.assign(report.files, JSON.parse(readFileSync(join(out, f), "utf8")).files);
   const total = empty();
   const rows = [];
   for (const [path, f] of Object.entries(report.files).sort()) {

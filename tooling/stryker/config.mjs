@@ -21,7 +21,9 @@ export function strykerConfig(pkg, parts, exclude = []) {
   if (process.env.STRYKER_LIST_PARTS === "1") return {};
   const part = process.env.STRYKER_PART ?? (names.length === 1 ? names[0] : undefined);
   if (part === undefined || !(part in parts)) {
-    throw new Error(`STRYKER_PART must be one of ${names.map((n) => JSON.stringify(n)).join(", ")}; got ${JSON.stringify(part)}`);
+    throw new Error(
+      `STRYKER_PART must be one of ${names.map((n) => JSON.stringify(n)).join(", ")}; got ${JSON.stringify(part)}`,
+    );
   }
   const stem = part === "" ? pkg : `${pkg}.${part}`;
   return {

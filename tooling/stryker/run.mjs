@@ -5,8 +5,8 @@
  * Usage (from a package folder): node ../../tooling/stryker/run.mjs [part ...]
  */
 import { spawnSync } from "node:child_process";
-import { pathToFileURL } from "node:url";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 process.env.STRYKER_LIST_PARTS = "1";
 const { parts } = await import(pathToFileURL(join(process.cwd(), "stryker.config.mjs")).href);
@@ -14,12 +14,18 @@ delete process.env.STRYKER_LIST_PARTS;
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((p) => !(p in parts));
 if (unknown.length > 0) {
-  console.error(`unknown part(s) ${unknown.join(", ")}; this package has ${Object.keys(parts).join(", ") || '""'}`);
+  console.error(
+    `unknown part(s) ${unknown.join(", ")}; this package has ${Object.keys(parts).join(", ") || '""'}`,
+  );
   process.exit(2);
 }
 for (const part of wanted.length > 0 ? wanted : Object.keys(parts)) {
   console.log(`\n== stryker part ${JSON.stringify(part)} ==`);
-  const r = spawnSync("stryker", ["run"], { stdio: "inherit", shell: false, env: { ...process.env, STRYKER_PART: part } });
+  const r = spawnSync("stryker", ["run"], {
+    stdio: "inherit",
+    shell: false,
+    env: { ...process.env, STRYKER_PART: part },
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

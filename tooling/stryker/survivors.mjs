@@ -22,6 +22,8 @@ for (const [path, f] of Object.entries(files).sort()) {
   for (const m of left) {
     const l = m.location.start.line;
     const tag = m.status === "Survived" ? "surv" : "nocov";
-    console.log(`${l}\t${tag}\t${m.mutatorName}\t${src[l - 1].trim().slice(0, 100)}\t=> ${(m.replacement ?? "").slice(0, 70)}`);
+    console.log(
+      `${l}\t${tag}\t${m.mutatorName}\t${src[l - 1].trim().slice(0, 100)}\t=> ${(m.replacement ?? "").slice(0, 70)}`,
+    );
   }
 }

@@ -224,7 +224,13 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
       urls: Object.fromEntries(SPLITS.map((s) => [s, `${base}/files/${s}.txt`])),
     };
     const cacheDir = join(t.dir, "cache1");
-    const r = await resolveWikiText2({ env: EMPTY_ENV, cacheDir, shared: false, mirrors: [mirror], allowSample: true });
+    const r = await resolveWikiText2({
+      env: EMPTY_ENV,
+      cacheDir,
+      shared: false,
+      mirrors: [mirror],
+      allowSample: true,
+    });
     expect(r.source).toBe("download");
     expect(listing(join(cacheDir, "wikitext-2"))).toEqual([
       "wiki.test.tokens",
@@ -274,7 +280,13 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
     routes.set("/drop/valid.txt", dropAfter(f.valid!, 300_000));
     const cacheDir = join(t.dir, "cache3");
     const mirror: Mirror = { kind: "files", name: "drops", urls: { valid: `${base}/drop/valid.txt` } };
-    const r = await resolveWikiText2({ env: EMPTY_ENV, cacheDir, shared: false, mirrors: [mirror], allowSample: true });
+    const r = await resolveWikiText2({
+      env: EMPTY_ENV,
+      cacheDir,
+      shared: false,
+      mirrors: [mirror],
+      allowSample: true,
+    });
     expect(r.source).toBe("sample");
     expect(r.looked.join("\n")).toMatch(/drops valid: download of .* broke off/);
     expect(listing(join(cacheDir, "wikitext-2"))).toEqual(["wiki.valid.tokens.partial"]);

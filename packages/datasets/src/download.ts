@@ -7,9 +7,9 @@
  * answers 200 and the file restarts from zero). Wrong bytes (size or sha256 mismatch) delete the
  * `.partial` file.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "@tensor-tt/tt-core/node";
 import { ChecksumError, DataError, DownloadError, fmtInt } from "./errors.js";

@@ -88,7 +88,12 @@ describe.skipIf(!SHARED)("loadWordLevel on the full WikiText-2 (shared/data)", (
 
 describe("loadWordLevel on the embedded sample", () => {
   it("falls back to the sample only when asked, with source 'sample', a note, and the sample's token counts", async () => {
-    const none = { env: EMPTY_ENV, cacheDir: "/nonexistent-tt-cache", shared: false, download: false } as const;
+    const none = {
+      env: EMPTY_ENV,
+      cacheDir: "/nonexistent-tt-cache",
+      shared: false,
+      download: false,
+    } as const;
     await expect(loadWordLevel(none)).rejects.toBeInstanceOf(DataNotFoundError);
     const c = await loadWordLevel({ ...none, allowSample: true });
     const m = sampleManifest().files.word;

@@ -138,7 +138,12 @@ function tfjsNode(packageName: string): BackendCandidate {
  */
 export function defaultCandidates(node: boolean = isNodeRuntime()): BackendCandidate[] {
   if (node) {
-    return [tfjsNode("@tensorflow/tfjs-node-gpu"), tfjsNode("@tensorflow/tfjs-node"), tfjsBackend("wasm"), tfjsBackend("cpu")];
+    return [
+      tfjsNode("@tensorflow/tfjs-node-gpu"),
+      tfjsNode("@tensorflow/tfjs-node"),
+      tfjsBackend("wasm"),
+      tfjsBackend("cpu"),
+    ];
   }
   return [tfjsBackend("webgpu"), tfjsBackend("webgl"), tfjsBackend("wasm"), tfjsBackend("cpu")];
 }

@@ -16,7 +16,7 @@ beforeAll(async () => {
 
 describe("model bytes", () => {
   it("round-trip: same config, same logits, bit for bit", async () => {
-    const a = new HybridTTTransformer(tinyConfig(), { seed: 3 });
+    const a = new HybridTTTransformer(tinyConfig({ seed: 3 }));
     const bytes = await a.toBytes();
     expect(bytes).toBeInstanceOf(Uint8Array);
     const b = HybridTTTransformer.fromBytes(bytes);
@@ -32,14 +32,14 @@ describe("model bytes", () => {
   });
 
   it("a flipped payload byte, a truncation or foreign bytes are FormatErrors", async () => {
-    const a = new HybridTTTransformer(tinyConfig(), { seed: 3 });
+    const a = new HybridTTTransformer(tinyConfig({ seed: 3 }));
     const bytes = await a.toBytes();
     a.dispose();
     const flipped = bytes.slice();
     flipped[flipped.length - 5] = (flipped[flipped.length - 5] ?? 0) ^ 0xff;
     expect(() => HybridTTTransformer.fromBytes(flipped)).toThrow(/checksum/);
     expect(() => HybridTTTransformer.fromBytes(bytes.subarray(0, bytes.length - 8))).toThrow(FormatError);
-    expect(() => HybridTTTransformer.fromBytes(new TextEncoder().encode("{\"not\":\"a model\"}"))).toThrow(
+    expect(() => HybridTTTransformer.fromBytes(new TextEncoder().encode('{"not":"a model"}'))).toThrow(
       FormatError,
     );
     expect(() => HybridTTTransformer.fromBytes(null as unknown as Uint8Array)).toThrow(FormatError);

@@ -89,10 +89,13 @@ export class CheckpointExistsError extends ConfigError {
     readonly path: string,
     readonly step: number,
   ) {
-    super(`${path} already holds a checkpoint (step ${step}); pass resume: true to continue it, or use another folder`, {
-      expected: "an empty checkpoint folder, or resume: true",
-      received: `a checkpoint at step ${step}`,
-    });
+    super(
+      `${path} already holds a checkpoint (step ${step}); pass resume: true to continue it, or use another folder`,
+      {
+        expected: "an empty checkpoint folder, or resume: true",
+        received: `a checkpoint at step ${step}`,
+      },
+    );
   }
 }
 
@@ -128,7 +131,10 @@ export async function resumeCheckpoint(
   if (settings.length + config.length > 0) {
     throw new ConfigError(
       `${checkpointPath(dir)} was written by a run with other settings (${[...settings, ...config].join(", ")}); resume it with the same settings, or use another folder`,
-      { expected: "the settings of the checkpointed run", received: `different ${[...settings, ...config].join(", ")}` },
+      {
+        expected: "the settings of the checkpointed run",
+        received: `different ${[...settings, ...config].join(", ")}`,
+      },
     );
   }
   model.importWeights(new Map([...ck.tensors].filter(([n]) => !n.startsWith("adam_"))), checkpointPath(dir));

@@ -26,15 +26,15 @@ export {
   resolvePlan,
   validateConfig,
 } from "./config.js";
-export type { FolderAccessOptions } from "./formats/files.js";
 export {
+  type FolderAccessOptions,
   type HFGPT2Bytes,
   type LoadHFGPT2Options,
   loadHuggingFaceGPT2,
   type SaveHFGPT2Options,
+  saveHuggingFaceGPT2,
   saveHuggingFaceGPT2Bytes,
 } from "./formats/hf-gpt2.js";
-export { saveHuggingFaceGPT2 } from "#platform";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
 export type { WeightsManifest } from "./io.js";
 export {

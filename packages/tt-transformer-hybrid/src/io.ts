@@ -275,6 +275,7 @@ export function decodeModelBytes(
     });
   }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const e of header.tensors ?? []) tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, where) });
+  for (const e of header.tensors ?? [])
+    tensors.set(e.name, { shape: e.shape, data: readEntry(payload, e, where) });
   return { config: header.config, tensors };
 }

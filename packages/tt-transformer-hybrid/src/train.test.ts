@@ -196,9 +196,11 @@ describe("train on a WikiText-2 slice", () => {
     a.dispose();
     // A fresh process would build a fresh model: different init seed on purpose, the checkpoint overrides it.
     const b = new HybridTTTransformer(tiny({ seed: 2, attentionRanks: [2, 4, 2] }));
-    const refused = await train(b, { train: trainIds }, { ...opts, checkpointDir: ckdir, checkpointEvery: 4 }).catch(
-      (e: unknown) => e,
-    );
+    const refused = await train(
+      b,
+      { train: trainIds },
+      { ...opts, checkpointDir: ckdir, checkpointEvery: 4 },
+    ).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(CheckpointExistsError);
     expect((refused as CheckpointExistsError).step).toBe(4);
     expect((refused as Error).message.length).toBeLessThan(300);
@@ -220,9 +222,11 @@ describe("train on a WikiText-2 slice", () => {
     const ckdir = join(dir, "mismatch");
     const m = new HybridTTTransformer(tiny());
     await train(m, { train: trainIds }, { ...run, steps: 2, checkpointDir: ckdir });
-    const e = await train(m, { train: trainIds }, { ...run, steps: 3, checkpointDir: ckdir, resume: true }).catch(
-      (x: unknown) => x,
-    );
+    const e = await train(
+      m,
+      { train: trainIds },
+      { ...run, steps: 3, checkpointDir: ckdir, resume: true },
+    ).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ConfigError);
     expect(e).not.toBeInstanceOf(CheckpointExistsError);
     // One sentence naming what differs, not a dump of both settings.

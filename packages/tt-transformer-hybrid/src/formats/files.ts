@@ -6,16 +6,8 @@
 import { constants, type promises as fsp } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
+import type { FolderAccessOptions } from "./hf-gpt2.js";
 import { SafetensorsError } from "./safetensors.js";
-
-/** Options of folder access. */
-export interface FolderAccessOptions {
-  /**
-   * Accept a file that is a symbolic link resolving outside the folder (default false). The
-   * Hugging Face hub cache's `snapshots/<rev>/` folders are such links into `../../blobs/`.
-   */
-  allowLinksOutside?: boolean;
-}
 
 /**
  * Path of `name` inside `dir`. `name` must be a plain file name (no separators, not `.`/`..`);

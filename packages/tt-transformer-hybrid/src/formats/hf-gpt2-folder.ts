@@ -14,8 +14,13 @@ import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { isAtomicTempName, writeFileAtomic } from "@tensor-tt/tt-core/node";
 import type { HybridTTTransformer } from "../model.js";
-import { type FolderAccessOptions, readJsonFile, resolveInFolder } from "./files.js";
-import { exportHuggingFaceGPT2, type SaveHFGPT2Options, type TensorStore } from "./hf-gpt2.js";
+import { readJsonFile, resolveInFolder } from "./files.js";
+import {
+  exportHuggingFaceGPT2,
+  type FolderAccessOptions,
+  type SaveHFGPT2Options,
+  type TensorStore,
+} from "./hf-gpt2.js";
 import { encodeSafetensors, SafetensorsError, type SafetensorsTensorInfo } from "./safetensors.js";
 import { SafetensorsFile } from "./safetensors-file.js";
 

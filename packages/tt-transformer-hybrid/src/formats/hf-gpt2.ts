@@ -18,8 +18,8 @@
  */
 import { ConfigError, FormatError, ValueError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
+import { openHFGPT2Folder, saveHuggingFaceGPT2 as saveFolder } from "#platform";
 import type { HybridTTConfig } from "../config.js";
-import { openHFGPT2Folder } from "#platform";
 import { HybridTTTransformer } from "../model.js";
 import type { LinearModule } from "../nn.js";
 import { hfConfigToHybrid, hybridConfigToHF } from "./hf-gpt2-config.js";
@@ -30,6 +30,15 @@ import {
   type SafetensorsTensorInfo,
   type SafetensorsTensorInput,
 } from "./safetensors.js";
+
+/** Options of folder access. */
+export interface FolderAccessOptions {
+  /**
+   * Accept a file that is a symbolic link resolving outside the folder (default false). The
+   * Hugging Face hub cache's `snapshots/<rev>/` folders are such links into `../../blobs/`.
+   */
+  allowLinksOutside?: boolean;
+}
 
 /** Tensors of one checkpoint, possibly spread over several files. */
 export interface TensorStore {
@@ -392,4 +401,19 @@ export async function saveHuggingFaceGPT2Bytes(
 ): Promise<{ config: Record<string, unknown>; safetensors: Uint8Array }> {
   const { config, tensors } = await exportHuggingFaceGPT2(model, opts);
   return { config, safetensors: encodeSafetensors(tensors, { format: "pt" }) };
+}
+
+/**
+ * Writes a dense model as a Hugging Face GPT-2 folder (Node; in a browser use {@link saveHuggingFaceGPT2Bytes}):
+ * `model.safetensors` and `config.json` for GPT2LMHeadModel, loadable by `GPT2LMHeadModel.from_pretrained(dir)`
+ * and by {@link loadHuggingFaceGPT2}. Each file is written atomically.
+ * @throws {ConfigError} for a model with TT layers (the message says how to densify it).
+ * @throws {PlatformError} in a runtime without a file system.
+ */
+export async function saveHuggingFaceGPT2(
+  model: HybridTTTransformer,
+  dir: string,
+  opts: SaveHFGPT2Options = {},
+): Promise<void> {
+  await saveFolder(model, dir, opts);
 }

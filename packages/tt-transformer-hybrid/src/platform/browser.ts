@@ -2,11 +2,11 @@
  * File-system access of the package, browser implementation (see ./node.ts): every folder API throws a
  * {@link PlatformError} naming the bytes API to use instead (IndexedDB, fetch or a download link carry the bytes).
  */
-import type { AtomicWriteHooks } from "@tensor-tt/tt-core/node";
+
 import { PlatformError } from "@tensor-tt/tt-core";
+import type { AtomicWriteHooks } from "@tensor-tt/tt-core/node";
+import type { FolderAccessOptions, SaveHFGPT2Options, TensorStore } from "../formats/hf-gpt2.js";
 import type { HybridTTTransformer } from "../model.js";
-import type { FolderAccessOptions } from "../formats/files.js";
-import type { SaveHFGPT2Options, TensorStore } from "../formats/hf-gpt2.js";
 
 /** False: no file system here. */
 export const hasFileSystem = false;
@@ -16,10 +16,13 @@ const BYTES_APIS =
   "saveHuggingFaceGPT2Bytes(model), and train() without checkpointDir";
 
 function unsupported(path: string): never {
-  throw new PlatformError(`files and folders need Node's file system, which this runtime lacks; use the bytes APIs: ${BYTES_APIS}`, {
-    expected: "Node.js",
-    received: `a browser, path ${JSON.stringify(path)}`,
-  });
+  throw new PlatformError(
+    `files and folders need Node's file system, which this runtime lacks; use the bytes APIs: ${BYTES_APIS}`,
+    {
+      expected: "Node.js",
+      received: `a browser, path ${JSON.stringify(path)}`,
+    },
+  );
 }
 
 export const joinPath = (...parts: string[]): string => parts.join("/");
@@ -36,7 +39,11 @@ export async function ensureDir(path: string): Promise<void> {
   return unsupported(path);
 }
 
-export async function writeAtomic(path: string, _data: Uint8Array | string, _hooks?: AtomicWriteHooks): Promise<void> {
+export async function writeAtomic(
+  path: string,
+  _data: Uint8Array | string,
+  _hooks?: AtomicWriteHooks,
+): Promise<void> {
   return unsupported(path);
 }
 

@@ -31,6 +31,10 @@ export async function ensureDir(path: string): Promise<void> {
 }
 
 /** Writes a file atomically (temporary file + rename); `hooks` simulate crashes in tests. */
-export async function writeAtomic(path: string, data: Uint8Array | string, hooks?: AtomicWriteHooks): Promise<void> {
+export async function writeAtomic(
+  path: string,
+  data: Uint8Array | string,
+  hooks?: AtomicWriteHooks,
+): Promise<void> {
   await writeFileAtomic(path, data, hooks);
 }

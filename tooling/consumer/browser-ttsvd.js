@@ -1,0 +1,3 @@
+import { ttSvd } from "@tensor-tt/tt-core";
+
+export { ttSvd };
