@@ -28,3 +28,17 @@ export function coreStddev(targetVar: number, innerRanks: readonly number[], ord
   for (const r of innerRanks) rp *= r;
   return (targetVar / rp) ** (1 / (2 * order));
 }
+
+/**
+ * Seed of core k's initializer for a layer seed (undefined: random). TF.js treats a seed of 0 as "no seed"
+ * (`seed ? seed : Math.random()`), so the one sum that is 0 is replaced by a fixed non-zero value: every core of a
+ * seeded layer is reproducible, seed 0 included. Other sums are `seed + k`, as before.
+ */
+export function coreSeed(seed: number | undefined, k: number): number | undefined {
+  if (seed === undefined) return undefined;
+  const s = seed + k;
+  return s === 0 ? ZERO_SEED : s;
+}
+
+/** Stand-in for a core seed of 0 (see {@link coreSeed}). */
+export const ZERO_SEED = 0x7ffffff1;

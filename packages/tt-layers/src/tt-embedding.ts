@@ -30,7 +30,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initializers, type LayerVariable } from "@tensorflow/tfjs-layers";
 import { fresh, ttFull, ttMatmul } from "./contract.js";
 import { coreTensors, denseMatrix, svdOptions } from "./from-dense.js";
-import { coreStddev } from "./init.js";
+import { coreSeed, coreStddev } from "./init.js";
 import {
   BaseLayer,
   checkLastAxis,
@@ -168,7 +168,7 @@ export class TTEmbedding extends BaseLayer {
       const init = initializers.randomNormal({
         mean: 0,
         stddev: std,
-        seed: this.seed === undefined ? undefined : this.seed + k,
+        seed: coreSeed(this.seed, k),
       });
       this.coreVars.push(this.addWeight(`core_${k}`, shape, "float32", init));
     }

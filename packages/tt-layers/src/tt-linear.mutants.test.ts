@@ -120,12 +120,25 @@ describe("TTLinear options", () => {
 
   it("flopsPerCall: the plan's FLOPs plus the bias adds", () => {
     // full: merge 2·(1·2·4)·3·(3·5·1) = 720, GEMM 2·B·6·20 = 240·B
-    const full = { inFeatures: 6, outFeatures: 20, inModes: [2, 3], outModes: [4, 5], ranks: [3], strategy: "full" } as const;
+    const full: TTLinearArgs = {
+      inFeatures: 6,
+      outFeatures: 20,
+      inModes: [2, 3],
+      outModes: [4, 5],
+      ranks: [3],
+      strategy: "full",
+    };
     expect(new TTLinear(full).flopsPerCall(3)).toBe(720 + 720 + 3 * 20);
     expect(new TTLinear({ ...full, useBias: false }).flopsPerCall(3)).toBe(720 + 720);
     // auto, 4 rows (inference plan [0][1][2] ltr): steps 2·64·(4·1)·(4·2) + 2·64·(4·2)·(4·2) +
     // 2·64·(4·2)·(4·1) = 16384 (the plan under a tape merges cores 0-1: 22528)
-    const auto = new TTLinear({ inFeatures: 64, outFeatures: 64, inModes: [4, 4, 4], outModes: [4, 4, 4], ranks: [2, 2] });
+    const auto = new TTLinear({
+      inFeatures: 64,
+      outFeatures: 64,
+      inModes: [4, 4, 4],
+      outModes: [4, 4, 4],
+      ranks: [2, 2],
+    });
     expect(auto.flopsPerCall(4)).toBe(16384 + 4 * 64);
   });
 
@@ -151,7 +164,12 @@ describe("TTLinear.fromDense options", () => {
       cacheMaxBytes: 1234,
     });
     expect(layer.name).toBe("compressed_fc");
-    expect(layer).toMatchObject({ strategy: "contract", cacheKernel: false, cacheMaxBytes: 1234, useBias: false });
+    expect(layer).toMatchObject({
+      strategy: "contract",
+      cacheKernel: false,
+      cacheMaxBytes: 1234,
+      useBias: false,
+    });
     layer.dispose();
     k.dispose();
   });
@@ -161,7 +179,12 @@ describe("TTLinear.fromDense options", () => {
     const b = tf.ones([20]) as tf.Tensor1D;
     const { layer } = TTLinear.fromDense(k, b, modes);
     expect(layer.name).toMatch(/^tt_linear/);
-    expect(layer).toMatchObject({ strategy: "auto", cacheKernel: true, cacheMaxBytes: 6 * 20 * 4, useBias: true });
+    expect(layer).toMatchObject({
+      strategy: "auto",
+      cacheKernel: true,
+      cacheMaxBytes: 6 * 20 * 4,
+      useBias: true,
+    });
     layer.dispose();
     tf.dispose([k, b]);
   });
@@ -169,7 +192,15 @@ describe("TTLinear.fromDense options", () => {
 
 describe("TTLinear forward on inputs of rank 1, 2 and 3", () => {
   const make = (useBias: boolean) => {
-    const l = new TTLinear({ inFeatures: 12, outFeatures: 10, inModes: [3, 4], outModes: [2, 5], ranks: [3], useBias, seed: 4 });
+    const l = new TTLinear({
+      inFeatures: 12,
+      outFeatures: 10,
+      inModes: [3, 4],
+      outModes: [2, 5],
+      ranks: [3],
+      useBias,
+      seed: 4,
+    });
     if (useBias) l.setWeights([...l.cores(), tf.randomNormal([10], 0, 1, "float32", 5)]);
     return l;
   };

@@ -33,7 +33,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initializers, type LayerVariable } from "@tensorflow/tfjs-layers";
 import { reshapeTo, ttFull } from "./contract.js";
 import { decomposeKernel, type TTLinearFromDenseOptions } from "./from-dense.js";
-import { coreStddev, targetVariance } from "./init.js";
+import { coreSeed, coreStddev, targetVariance } from "./init.js";
 import {
   BaseLayer,
   checkLastAxis,
@@ -228,7 +228,7 @@ export class TTLinear extends BaseLayer {
         this.outModes[k] as number,
         this.ranks[k + 1] as number,
       ];
-      const seed = this.seed === undefined ? undefined : this.seed + k;
+      const seed = coreSeed(this.seed, k);
       const init = initializers.randomNormal({ mean: 0, stddev: std, seed });
       this.coreVars.push(this.addWeight(`core_${k}`, coreShape, "float32", init));
     }

@@ -4,7 +4,7 @@
  * correction at the imported step, against a float64 AdamW written out below), and the weight-decay
  * guard for a non-positive λ.
  */
-import { initEngine, ValueError } from "@tensor-tt/tt-core";
+import { ConfigError, initEngine, ValueError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AdamW } from "./optim.js";
@@ -162,18 +162,39 @@ describe("AdamW resumed from imported state", () => {
   });
 });
 
-describe("AdamW weight-decay guard", () => {
-  it("λ ≤ 0 applies no decay: a zero gradient leaves even a decay-flagged parameter in place", () => {
-    // With g = 0 the moments stay 0 and the Adam step is exactly 0, so only decay could move θ:
-    // λ = −0.5 taken literally would scale θ by 1 + η·0.5 = 1.05 per step.
-    for (const wd of [0, -0.5]) {
-      const w = tf.variable(tf.tensor1d([2, -4]));
-      const opt = new AdamW([{ name: "w", variable: w, decay: true }], { weightDecay: wd });
-      const z = tf.zeros([2]);
-      for (let s = 0; s < 3; s++) opt.apply({ [w.name]: z }, 0.1);
-      expect(Array.from(w.dataSync()), `λ ${wd}`).toEqual([2, -4]);
-      opt.dispose();
-      tf.dispose([w, z]);
+describe("AdamW options", () => {
+  it("λ = 0 applies no decay: a zero gradient leaves even a decay-flagged parameter in place", () => {
+    // With g = 0 the moments stay 0 and the Adam step is exactly 0, so only decay could move θ.
+    const w = tf.variable(tf.tensor1d([2, -4]));
+    const opt = new AdamW([{ name: "w", variable: w, decay: true }], { weightDecay: 0 });
+    const z = tf.zeros([2]);
+    for (let s = 0; s < 3; s++) opt.apply({ [w.name]: z }, 0.1);
+    expect(Array.from(w.dataSync())).toEqual([2, -4]);
+    opt.dispose();
+    tf.dispose([w, z]);
+  });
+
+  it("rejects out-of-range hyper-parameters with a ConfigError naming them", () => {
+    const w = tf.variable(tf.tensor1d([1]));
+    const params = [{ name: "w", variable: w, decay: true }];
+    const cases: Array<[Record<string, number>, string, string]> = [
+      [{ weightDecay: -0.5 }, "weightDecay", "a finite number ≥ 0"],
+      [{ weightDecay: Number.NaN }, "weightDecay", "a finite number ≥ 0"],
+      [{ beta1: 1 }, "beta1", "a finite number [0, 1)"],
+      [{ beta1: -0.1 }, "beta1", "a finite number [0, 1)"],
+      [{ beta2: 1.5 }, "beta2", "a finite number [0, 1)"],
+      [{ eps: 0 }, "eps", "a finite number > 0"],
+    ];
+    for (const [opts, name, expected] of cases) {
+      const e = caught(() => new AdamW(params, opts));
+      expect(e, name).toBeInstanceOf(ConfigError);
+      expect((e as Error).message).toContain(`AdamW ${name} out of range`);
+      expect((e as ConfigError).expected).toBe(expected);
+      expect((e as ConfigError).received).toBe(String(Object.values(opts)[0]));
     }
+    expect(() =>
+      new AdamW(params, { beta1: 0, beta2: 0.999, eps: 1e-12, weightDecay: 0 }).dispose(),
+    ).not.toThrow();
+    tf.dispose(w);
   });
 });

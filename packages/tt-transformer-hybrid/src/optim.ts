@@ -9,7 +9,7 @@
  * parameters flagged `decay` (matrices, embeddings, TT cores; not biases or LayerNorms).
  */
 
-import { ValueError } from "@tensor-tt/tt-core";
+import { ConfigError, ValueError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { type NamedWeight, variableFrom } from "./nn.js";
 
@@ -18,6 +18,16 @@ export interface AdamWOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+}
+
+/** @throws {ConfigError} when `value` is not a finite number satisfying `ok`. */
+function checkRange(name: string, value: number, range: string, ok: (x: number) => boolean): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || !ok(value)) {
+    throw new ConfigError(`AdamW ${name} out of range`, {
+      expected: `a finite number ${range}`,
+      received: String(value),
+    });
+  }
 }
 
 export class AdamW {
@@ -38,6 +48,10 @@ export class AdamW {
     this.beta2 = o.beta2 ?? 0.95;
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0.1;
+    checkRange("beta1", this.beta1, "[0, 1)", (x) => x >= 0 && x < 1);
+    checkRange("beta2", this.beta2, "[0, 1)", (x) => x >= 0 && x < 1);
+    checkRange("eps", this.eps, "> 0", (x) => x > 0);
+    checkRange("weightDecay", this.weightDecay, "≥ 0", (x) => x >= 0);
     this.m = params.map((p) => variableFrom(() => tf.zerosLike(p.variable), false));
     this.v = params.map((p) => variableFrom(() => tf.zerosLike(p.variable), false));
   }
