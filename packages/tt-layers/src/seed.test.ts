@@ -1,6 +1,5 @@
 /** Seeded layers are reproducible for every seed, 0 included (TF.js reads a seed of 0 as "random"). */
 import { initEngine } from "@tensor-tt/tt-core";
-import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { coreSeed, ZERO_SEED } from "./init.js";
 import { TTEmbedding } from "./tt-embedding.js";
