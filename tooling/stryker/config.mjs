@@ -35,7 +35,7 @@ export function strykerConfig(pkg, parts, exclude = []) {
     ignoreStatic: true,
     coverageAnalysis: "perTest",
     concurrency: 2,
-    timeoutMS: 20000,
+    timeoutMS: 10000,
     incremental: true,
     incrementalFile: join(reports, `${stem}.incremental.json`),
     reporters: ["clear-text", "json", "progress"],

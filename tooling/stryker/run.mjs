@@ -5,12 +5,18 @@
  * Usage (from a package folder): node ../../tooling/stryker/run.mjs [part ...]
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 process.env.STRYKER_LIST_PARTS = "1";
 const { parts } = await import(pathToFileURL(join(process.cwd(), "stryker.config.mjs")).href);
 delete process.env.STRYKER_LIST_PARTS;
+const stryker = join(
+  resolve(dirname(fileURLToPath(import.meta.url)), "../.."),
+  "node_modules",
+  ".bin",
+  "stryker",
+);
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((p) => !(p in parts));
 if (unknown.length > 0) {
@@ -21,7 +27,7 @@ if (unknown.length > 0) {
 }
 for (const part of wanted.length > 0 ? wanted : Object.keys(parts)) {
   console.log(`\n== stryker part ${JSON.stringify(part)} ==`);
-  const r = spawnSync("stryker", ["run"], {
+  const r = spawnSync(stryker, ["run"], {
     stdio: "inherit",
     shell: false,
     env: { ...process.env, STRYKER_PART: part },
