@@ -3,15 +3,17 @@
  *
  * ```
  * pnpm bench [suite] [--preset smoke|standard|paper] [--out DIR] [--backend NAME] [--seed N] [--resume]
+ * pnpm bench pretrained [--model DIR] [--policies uniform,hybrid,budget] [--finetune-steps N]
+ *                       [--max-length N] [--stride N] [--max-tokens N]
  * ```
  * No suite means `ppl` on the `smoke` preset. Every mistake throws {@link UsageError}; the CLI prints
  * it with the usage text and exits with status 2.
  */
 import { parseArgs } from "node:util";
-import type { PresetName } from "./types.js";
+import type { PresetName, PretrainedOptions, PretrainedPolicy } from "./types.js";
 
 /** Suites the CLI knows, in the order `all` runs them. */
-export const SUITE_NAMES = ["decompose", "data", "layers", "ppl", "model"] as const;
+export const SUITE_NAMES = ["decompose", "data", "layers", "ppl", "model", "pretrained"] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 export const PRESETS: readonly PresetName[] = ["smoke", "standard", "paper"];
 /** Values of `--backend` (tt-core's backend names plus `auto`). */
@@ -19,6 +21,9 @@ export const BACKEND_CHOICES = ["auto", "tensorflow", "wasm", "cpu"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export const DEFAULT_SEED = 1234;
+
+/** Rank policies of the `pretrained` suite (`--policies`), in table order. */
+export const PRETRAINED_POLICIES: readonly PretrainedPolicy[] = ["uniform", "hybrid", "budget"];
 
 export interface CliOptions {
   /** One suite, or `all` (every suite in {@link SUITE_NAMES} order). */
@@ -30,6 +35,8 @@ export interface CliOptions {
   seed: number;
   resume: boolean;
   help: boolean;
+  /** Options of the `pretrained` suite (undefined when none was given; `--model` as given). */
+  pretrained?: PretrainedOptions | undefined;
 }
 
 /** A command-line mistake: the CLI prints the message and the usage, then exits 2. */
@@ -48,6 +55,8 @@ Suites:
   data       dataset loading and batching throughput
   layers     TT-Linear / TT-Embedding throughput vs batch size
   model      transformer training / inference throughput
+  pretrained a Hugging Face GPT-2 checkpoint: import time and memory, WikiText-2 raw (GPT-2 BPE)
+             token and word perplexity, dense vs uniform / hybrid / budget TT, optional fine-tuning
   all        every suite above, one sub-folder each
 
 Options:
@@ -60,11 +69,22 @@ Options:
                   latest run folder of this suite and preset when --out is omitted
   -h, --help      show this text
 
+Options of the pretrained suite (default: the preset's):
+  --model DIR           Hugging Face GPT-2 folder (config.json + model.safetensors, or shards);
+                        default: a small random checkpoint committed as a test fixture
+  --policies LIST       comma-separated subset of uniform,hybrid,budget (default all three)
+  --finetune-steps N    fine-tune every row N steps on the raw train split, then evaluate again
+                        (default 0; skipped, with a note, when the raw train split is absent)
+  --max-length N        evaluation window (default 1024, capped at the model's n_positions)
+  --stride N            sliding-window stride (default 512; scaled with the window when capped)
+  --max-tokens N        score only the first N test tokens (default: the preset's)
+
 Examples:
   pnpm bench                                  # ppl, smoke preset, embedded sample
   pnpm bench ppl --preset standard
   pnpm bench ppl --preset standard --resume   # after Ctrl-C
-  pnpm bench layers --backend cpu --out /tmp/layers-cpu`;
+  pnpm bench layers --backend cpu --out /tmp/layers-cpu
+  pnpm bench pretrained --model ~/models/gpt2 --preset standard --finetune-steps 200`;
 
 function oneOf<T extends string>(value: string, choices: readonly T[], what: string): T {
   if ((choices as readonly string[]).includes(value)) return value as T;
@@ -104,6 +124,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (values.out !== undefined && values.out.trim() === "") {
     throw new UsageError("--out expects a folder path, received an empty string");
   }
+  const pretrained = pretrainedOptions(values, suite);
   return {
     suite,
     preset,
@@ -112,7 +133,63 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     seed,
     resume: values.resume ?? false,
     help: values.help ?? false,
+    ...(pretrained !== undefined ? { pretrained } : {}),
   };
+}
+
+/** An integer option ≥ `min`, or undefined when absent. */
+function intOption(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+    throw new UsageError(`--${name} expects an integer >= ${min}, received "${value}"`);
+  }
+  return Number(value);
+}
+
+/** `--policies uniform,hybrid`: known names, each once, at least one. */
+function policyList(value: string): PretrainedPolicy[] {
+  const names = value.split(",").map((p) => oneOf(p.trim(), PRETRAINED_POLICIES, "policy"));
+  if (new Set(names).size !== names.length) {
+    throw new UsageError(`--policies lists a policy twice: "${value}"`);
+  }
+  return names;
+}
+
+/**
+ * The `pretrained` suite's options; undefined when none was given.
+ * @throws {UsageError} a bad value, a stride above --max-length, or one of these options with another suite.
+ */
+function pretrainedOptions(
+  values: ReturnType<typeof parse>["values"],
+  suite: SuiteName | "all",
+): PretrainedOptions | undefined {
+  const o: PretrainedOptions = {};
+  if (values.model !== undefined) {
+    if (values.model.trim() === "") throw new UsageError("--model expects a folder path, received an empty string");
+    o.model = values.model;
+  }
+  if (values.policies !== undefined) o.policies = policyList(values.policies);
+  const ints: [keyof PretrainedOptions, string, string | undefined, number][] = [
+    ["finetuneSteps", "finetune-steps", values["finetune-steps"], 0],
+    ["maxLength", "max-length", values["max-length"], 2],
+    ["stride", "stride", values.stride, 1],
+    ["maxTokens", "max-tokens", values["max-tokens"], 1],
+  ];
+  for (const [key, name, value, min] of ints) {
+    const n = intOption(name, value, min);
+    if (n !== undefined) (o as Record<string, unknown>)[key] = n;
+  }
+  const given = Object.keys(o);
+  if (given.length === 0) return undefined;
+  if (suite !== "pretrained" && suite !== "all") {
+    throw new UsageError(
+      `${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}: option(s) of the pretrained suite, received suite "${suite}"`,
+    );
+  }
+  if (o.stride !== undefined && o.maxLength !== undefined && o.stride > o.maxLength) {
+    throw new UsageError(`--stride (${o.stride}) must not exceed --max-length (${o.maxLength})`);
+  }
+  return o;
 }
 
 function parse(argv: readonly string[]) {
@@ -127,6 +204,12 @@ function parse(argv: readonly string[]) {
       seed: { type: "string" },
       resume: { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      model: { type: "string" },
+      policies: { type: "string" },
+      "finetune-steps": { type: "string" },
+      "max-length": { type: "string" },
+      stride: { type: "string" },
+      "max-tokens": { type: "string" },
     },
   });
 }

@@ -243,6 +243,7 @@ async function runOneSuite(
     referenceDir,
     command,
     gitCwd: repo,
+    suiteOptions: opts.pretrained !== undefined ? { pretrained: opts.pretrained } : undefined,
   });
   renderer.log(`== ${name}: ${suite.description}`);
   try {
@@ -260,6 +261,17 @@ async function runOneSuite(
   }
 }
 
+/** `--model DIR` made absolute (against the caller's cwd, as `--out`); a folder that does not exist is a usage error. */
+async function resolveModelDir(opts: CliOptions, io: MainIO): Promise<void> {
+  const model = opts.pretrained?.model;
+  if (opts.pretrained === undefined || model === undefined) return;
+  const abs = isAbsolute(model) ? model : resolve(io.cwd, model);
+  if (!(await isDirectory(abs))) {
+    throw new UsageError(`--model: ${abs} is not a folder (expected a Hugging Face GPT-2 checkpoint folder)`);
+  }
+  opts.pretrained.model = abs;
+}
+
 /** Options and run folder of a command line; an exit status for --help (0) or a usage error (2). */
 async function parseAndResolve(
   argv: readonly string[],
@@ -273,6 +285,7 @@ async function parseAndResolve(
       return 0;
     }
     const seedGiven = argv.some((a) => a === "--seed" || a.startsWith("--seed="));
+    await resolveModelDir(opts, io);
     return { opts, resolved: await resolveRun(opts, seedGiven, io, err) };
   } catch (e) {
     if (e instanceof UsageError) {

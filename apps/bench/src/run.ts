@@ -27,7 +27,7 @@ import {
 } from "./io.js";
 import type { ProgressRenderer } from "./progress.js";
 import { type ReportInput, renderReport } from "./report.js";
-import type { PresetName, Suite, SuiteContext, SuiteResult } from "./types.js";
+import type { PresetName, Suite, SuiteContext, SuiteOptions, SuiteResult } from "./types.js";
 
 /** Saved partial results of one run folder (`<outDir>/partial/<key>.json`). */
 export class PartialStore {
@@ -129,6 +129,8 @@ export interface BenchRunOptions {
   command: string;
   /** Folder for `git rev-parse` (default: cwd). */
   gitCwd?: string;
+  /** Suite-specific command-line options, handed to the suite in its context. */
+  suiteOptions?: SuiteOptions | undefined;
   /** Injected machine / git facts (tests). */
   machine?: MachineInfo;
   git?: GitInfo;
@@ -162,6 +164,7 @@ export class BenchRun {
       log: (message) => o.renderer.log(message),
       savePartial: (key, value) => this.partials.save(key, value),
       loadPartial: async <T>(key: string) => (o.resume ? this.partials.load<T>(key) : undefined),
+      ...(o.suiteOptions !== undefined ? { suiteOptions: o.suiteOptions } : {}),
     };
   }
 

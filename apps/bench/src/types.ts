@@ -30,6 +30,25 @@ export interface Plot {
   file: string;
 }
 
+/** Rank policies of the `pretrained` suite. */
+export type PretrainedPolicy = "uniform" | "hybrid" | "budget";
+
+/** Command-line options of the `pretrained` suite; an absent field means the preset's value. */
+export interface PretrainedOptions {
+  /** Hugging Face GPT-2 folder (the CLI resolves it to an absolute path). */
+  model?: string;
+  policies?: PretrainedPolicy[];
+  finetuneSteps?: number;
+  maxLength?: number;
+  stride?: number;
+  maxTokens?: number;
+}
+
+/** Suite-specific command-line options, by suite. */
+export interface SuiteOptions {
+  pretrained?: PretrainedOptions;
+}
+
 export interface SuiteContext {
   preset: PresetName;
   /** The run folder: write any extra artifacts here (atomically: see writeFileAtomic in io.ts). */
@@ -50,6 +69,8 @@ export interface SuiteContext {
    */
   savePartial(key: string, value: unknown): Promise<void>;
   loadPartial<T>(key: string): Promise<T | undefined>;
+  /** Suite-specific command-line options (absent: none given). */
+  suiteOptions?: SuiteOptions;
 }
 
 export interface SuiteResult {
@@ -64,7 +85,7 @@ export interface SuiteResult {
 }
 
 export interface Suite {
-  /** CLI name: `decompose`, `data`, `layers`, `ppl`, `model` (transformer throughput). */
+  /** CLI name: `decompose`, `data`, `layers`, `ppl`, `model` (transformer throughput), `pretrained`. */
   name: string;
   description: string;
   run(ctx: SuiteContext): Promise<SuiteResult>;

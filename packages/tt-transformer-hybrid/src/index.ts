@@ -68,6 +68,8 @@ export {
   type EvalRecord,
   evaluatePerplexity,
   NonFiniteLossError,
+  type PerplexityOptions,
+  type PerplexityResult,
   type TrainOptions,
   type TrainProgress,
   type TrainResult,

@@ -89,6 +89,43 @@ function referenceNll(
   return { nll: sum / count, count };
 }
 
+/**
+ * Sum of the per-token NLLs of every target of `ids`, one window at a time through
+ * `model.tokenNll` (batch 1): windows start at k·stride, the last one moved back to end at the
+ * last token, each target counted in the first window that contains it.
+ */
+function summedTokenNll(
+  m: HybridTTTransformer,
+  ids: Int32Array,
+  seqLen: number,
+  stride: number,
+): { sum: number; count: number } {
+  const n = ids.length;
+  let sum = 0;
+  let count = 0;
+  let scoredUpTo = 0;
+  for (let s = 0; scoredUpTo < n - 1; s += stride) {
+    const start = s + seqLen > n - 1 ? Math.max(0, n - 1 - seqLen) : s;
+    const len = Math.min(seqLen, n - 1 - start);
+    const nll = tf.tidy(() =>
+      m
+        .tokenNll(
+          tf.tensor2d(ids.subarray(start, start + len), [1, len], "int32"),
+          tf.tensor2d(ids.subarray(start + 1, start + 1 + len), [1, len], "int32"),
+        )
+        .dataSync(),
+    );
+    for (let t = 0; t < len; t++) {
+      if (start + t + 1 > scoredUpTo) {
+        sum += nll[t] as number;
+        count++;
+      }
+    }
+    scoredUpTo = start + len;
+  }
+  return { sum, count };
+}
+
 describe("optimizer and schedule", () => {
   it("AdamW's first step moves each weight by lr·sign(g) plus decoupled decay", () => {
     const v = tf.variable(tf.tensor1d([1, -2, 3]));
@@ -154,6 +191,38 @@ describe("train on a WikiText-2 slice", () => {
     }
     // With a stride, tokens after the first window see more context: a different mean.
     expect(b.nll).not.toBe(a.nll);
+    m.dispose();
+  });
+
+  it("word-level perplexity: the same total NLL over the word count", async () => {
+    const m = new HybridTTTransformer(tiny({ dropout: 0 }));
+    const v = validIds.subarray(0, 301);
+    const words = 137; // fewer words than tokens, as for BPE over English text
+    for (const stride of [32, 16, 5]) {
+      const r = await evaluatePerplexity(m, v, { seqLen: 32, batchSize: 4, stride, wordCount: words });
+      const ref = summedTokenNll(m, v, 32, stride);
+      expect(ref.count).toBe(300);
+      expect(r.tokens).toBe(300);
+      expect(Math.abs(r.nll / (ref.sum / ref.count) - 1)).toBeLessThan(1e-5);
+      expect(Math.abs(r.ppl / Math.exp(ref.sum / ref.count) - 1)).toBeLessThan(1e-4);
+      expect(Math.abs((r.wordPpl as number) / Math.exp(ref.sum / words) - 1)).toBeLessThan(1e-4);
+      // log wordPpl / log ppl = tokens / words; words < tokens → word ppl > token ppl.
+      expect(Math.log(r.wordPpl as number) / Math.log(r.ppl)).toBeCloseTo(300 / words, 5);
+      expect(r.wordPpl as number).toBeGreaterThan(r.ppl);
+    }
+    // maxTokens: the word count describes the scored prefix; the NLL is the prefix's.
+    const cut = await evaluatePerplexity(m, v, { seqLen: 32, batchSize: 4, maxTokens: 100, wordCount: 40 });
+    const refCut = summedTokenNll(m, v.subarray(0, 101), 32, 32);
+    expect(cut.tokens).toBe(100);
+    expect(Math.abs((cut.wordPpl as number) / Math.exp(refCut.sum / 40) - 1)).toBeLessThan(1e-4);
+    // No word count, no word perplexity; a word count that is not a positive integer is refused.
+    expect(await evaluatePerplexity(m, v, { seqLen: 32, batchSize: 4 })).not.toHaveProperty("wordPpl");
+    for (const bad of [0, -3, 1.5, Number.NaN]) {
+      await expect(
+        evaluatePerplexity(m, v, { seqLen: 32, batchSize: 4, wordCount: bad }),
+        String(bad),
+      ).rejects.toThrow(ConfigError);
+    }
     m.dispose();
   });
 

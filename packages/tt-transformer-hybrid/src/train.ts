@@ -114,21 +114,58 @@ export interface TrainResult {
   error?: NonFiniteLossError;
 }
 
+/** Options of {@link evaluatePerplexity}. */
+export interface PerplexityOptions {
+  /** Window length (at most the model's maxSeqLen). */
+  seqLen: number;
+  batchSize: number;
+  /** Sliding-window step (default seqLen: non-overlapping windows). */
+  stride?: number;
+  /** Score only the first maxTokens targets (ids[0..maxTokens]). */
+  maxTokens?: number;
+  /**
+   * Words of the text the scored ids cover (e.g. whitespace-split words of the untokenized text):
+   * when given, the result also holds the word-level perplexity exp(total NLL / wordCount).
+   */
+  wordCount?: number;
+}
+
+/** Result of {@link evaluatePerplexity}. */
+export interface PerplexityResult {
+  /** Mean NLL per scored token (nats). */
+  nll: number;
+  /** Token-level perplexity exp(nll). */
+  ppl: number;
+  /** Tokens scored. */
+  tokens: number;
+  /** Word-level perplexity exp(nll · tokens / wordCount), only when `wordCount` is given. */
+  wordPpl?: number;
+}
+
 /**
  * Perplexity = exp(mean NLL over every scored target token), over `@tensor-tt/datasets/batching`'s
  * evaluation windows (each target scored exactly once; with a stride, later windows score only
- * their last `stride` positions so each token sees up to seqLen − stride tokens of context).
- * @throws {ConfigError} seqLen above the model's maxSeqLen.
+ * their last `stride` positions so each token sees up to seqLen − stride tokens of context, as in
+ * Hugging Face's sliding-window perplexity). With `wordCount`, also the word-level perplexity:
+ * the same total NLL divided by the word count instead of the token count.
+ * @throws {ConfigError} seqLen above the model's maxSeqLen, or a wordCount that is not a positive integer.
  */
 export async function evaluatePerplexity(
   model: HybridTTTransformer,
   ids: Int32Array,
-  opts: { seqLen: number; batchSize: number; stride?: number; maxTokens?: number },
-): Promise<{ nll: number; ppl: number; tokens: number }> {
+  opts: PerplexityOptions,
+): Promise<PerplexityResult> {
   if (opts.seqLen > model.config.maxSeqLen) {
     throw new ConfigError("evaluation seqLen exceeds the model's maxSeqLen", {
       expected: `<= ${model.config.maxSeqLen}`,
       received: String(opts.seqLen),
+    });
+  }
+  const { wordCount } = opts;
+  if (wordCount !== undefined && !(Number.isSafeInteger(wordCount) && wordCount > 0)) {
+    throw new ConfigError("wordCount must be a positive integer", {
+      expected: "an integer >= 1",
+      received: String(wordCount),
     });
   }
   const data =
@@ -156,7 +193,9 @@ export async function evaluatePerplexity(
     }
   }
   const mean = count > 0 ? sum / count : Number.NaN;
-  return { nll: mean, ppl: Math.exp(mean), tokens: count };
+  const result: PerplexityResult = { nll: mean, ppl: Math.exp(mean), tokens: count };
+  if (wordCount !== undefined) result.wordPpl = count > 0 ? Math.exp(sum / wordCount) : Number.NaN;
+  return result;
 }
 
 /** The options of one run after defaults and checks. */

@@ -3,7 +3,7 @@
  * run, and plain verdicts on the reference claim and the targets.
  */
 import type { CompressionStats, HybridTTConfig } from "@tensor-tt/tt-transformer-hybrid";
-import { scatterSpec, writePlot } from "../../plot.js";
+import { type ScatterPoint, scatterSpec, writePlot } from "../../plot.js";
 import type { Plot, SuiteContext, SuiteResult, Table } from "../../types.js";
 import type { RankChoice } from "./ranks.js";
 import type { Data, RowResult } from "./rows.js";
@@ -16,7 +16,8 @@ function initLabel(r: RowResult): string {
 
 const REFERENCE = { dense: 35, uniform: { ratio: 2.2, ppl: 198.92 }, hybrid: { ratio: 2.5, ppl: 44.66 } };
 
-function pct(a: number, b: number): string {
+/** `+12.3%`: a relative to b. */
+export function pct(a: number, b: number): string {
   const d = (a / b - 1) * 100;
   return `${d >= 0 ? "+" : ""}${d.toFixed(1)}%`;
 }
@@ -92,8 +93,43 @@ function pplTable(ctx: SuiteContext, s: PplSettings, a: AssembleInput): Table {
   };
 }
 
+/** What {@link writePplPlot} draws. */
+export interface PplPlotOptions {
+  file: string;
+  /** Title of the plot in the report. */
+  title: string;
+  /** Title drawn on the chart. */
+  chartTitle: string;
+  yTitle: string;
+  points: ScatterPoint[];
+  seriesOrder: string[];
+  /** The dense model's perplexity, drawn as a rule. */
+  dense?: number | undefined;
+}
+
+/**
+ * Perplexity (log scale) vs total compression ratio, one labelled point per row, the dense model
+ * as a horizontal rule: the plot of the `ppl` and `pretrained` suites.
+ */
+export function writePplPlot(ctx: SuiteContext, o: PplPlotOptions): Promise<Plot> {
+  return writePlot(
+    ctx.outDir,
+    o.file,
+    o.title,
+    scatterSpec({
+      title: o.chartTitle,
+      xTitle: "total compression ratio (×, all parameters)",
+      yTitle: o.yTitle,
+      points: o.points,
+      seriesOrder: o.seriesOrder,
+      yLog: true,
+      ...(o.dense !== undefined ? { rules: [{ y: o.dense, label: `dense ${o.dense.toFixed(1)}` }] } : {}),
+    }),
+  );
+}
+
 /** Test perplexity vs total compression, one point per row, the dense row as a rule. */
-async function pplPlot(ctx: SuiteContext, rows: RowResult[], byId: Map<string, RowResult>): Promise<Plot> {
+function pplPlot(ctx: SuiteContext, rows: RowResult[], byId: Map<string, RowResult>): Promise<Plot> {
   const points = rows.map((r) => ({
     x: r.totalRatio,
     y: r.testPpl,
@@ -105,23 +141,15 @@ async function pplPlot(ctx: SuiteContext, rows: RowResult[], byId: Map<string, R
           : "dense"
         : `${r.kind}${r.init === "compressed" ? " (TT-SVD+FT)" : " (scratch)"}`,
   }));
-  const denseRow = byId.get("dense");
-  return writePlot(
-    ctx.outDir,
-    "ppl-vs-compression.svg",
-    "Test perplexity vs total compression",
-    scatterSpec({
-      title: `WikiText-2 test perplexity vs compression (${ctx.preset})`,
-      xTitle: "total compression ratio (×, all parameters)",
-      yTitle: "test perplexity",
-      points,
-      seriesOrder: ["dense", "uniform", "hybrid", "hybrid-fast", "auto"],
-      yLog: true,
-      ...(denseRow
-        ? { rules: [{ y: denseRow.testPpl, label: `dense ${denseRow.testPpl.toFixed(1)}` }] }
-        : {}),
-    }),
-  );
+  return writePplPlot(ctx, {
+    file: "ppl-vs-compression.svg",
+    title: "Test perplexity vs total compression",
+    chartTitle: `WikiText-2 test perplexity vs compression (${ctx.preset})`,
+    yTitle: "test perplexity",
+    points,
+    seriesOrder: ["dense", "uniform", "hybrid", "hybrid-fast", "auto"],
+    dense: byId.get("dense")?.testPpl,
+  });
 }
 
 /** Verdicts of a partial (paper, capped) run: what was run, nothing judged. */

@@ -64,7 +64,8 @@ export interface RowResult {
   wallS: number;
 }
 
-function describeRanks(stats: CompressionStats): string {
+/** The ranks of a model in words: attention and FFN ranks of layer 0 (or "per-matrix"), embedding. */
+export function describeRanks(stats: CompressionStats): string {
   const parts: string[] = [];
   const attn = stats.layers[0]?.matrices.find((m) => m.path.endsWith("/q"));
   const ffn = stats.layers[0]?.matrices.find((m) => m.path.endsWith("/up"));
@@ -83,7 +84,8 @@ function describeRanks(stats: CompressionStats): string {
   return parts.join(", ");
 }
 
-function rowFigures(stats: CompressionStats) {
+/** Parameter count and compression ratios (total, per component, attention + FFN block) of a model. */
+export function rowFigures(stats: CompressionStats) {
   const blockOrig = stats.components.attention.originalParams + stats.components.ffn.originalParams;
   const blockComp = stats.components.attention.compressedParams + stats.components.ffn.compressedParams;
   return {
