@@ -12,6 +12,7 @@
  * 4. esbuild --bundle --platform=browser of tooling/consumer/browser-entry.js (all four packages) and of a
  *    ttSvd-only entry, TF.js external: sizes minified and min+gzip; the ttSvd-only bundle must stay under 80 KiB.
  * 5. Time to import @tensor-tt/tt-transformer-hybrid in Node (median of 5 fresh processes), reported.
+ * 6. The example of each package README (its one ```ts example block) type-checks with app.ts and runs as written.
  *
  * Usage: node tooling/scripts/consumer-test.mjs [--keep] [--only npm|pnpm] [--tfjs 4.21.0]
  * Writes a JSON summary to reports/consumer/summary.json.
@@ -127,7 +128,23 @@ function project(manager, tarballs) {
   for (const f of ["app.ts", "no-backend.mjs", "browser-entry.js", "browser-ttsvd.js", "tsconfig.json"]) {
     cpSync(join(root, "tooling", "consumer", f), join(dir, f));
   }
+  for (const p of PACKAGES) {
+    const readme = readFileSync(join(root, "packages", p, "README.md"), "utf8");
+    const m = /```ts example\n([\s\S]*?)```/.exec(readme);
+    if (!m) fail(`packages/${p}/README.md has no \`\`\`ts example block`);
+    else writeFileSync(join(dir, `readme-${p}.ts`), `${m[1]}export {};\n`);
+  }
   return dir;
+}
+
+function readmeExamples(manager, dir) {
+  for (const p of PACKAGES) {
+    const file = join("out", `readme-${p}.js`);
+    if (!existsSync(join(dir, file))) continue;
+    const r = run(process.execPath, [file], dir, { allowFail: true });
+    if (r.status === 0) pass(`${manager}: README example of ${p} runs as written`);
+    else fail(`${manager}: README example of ${p} exited ${r.status}:\n${r.out.slice(-1500)}`);
+  }
 }
 
 function install(manager, dir) {
@@ -232,6 +249,7 @@ try {
     summary.managers[manager] = s;
     if (s.installExit !== 0) continue;
     typecheckAndRun(manager, dir, s);
+    readmeExamples(manager, dir);
     if (manager === (only ?? "npm")) {
       bundles(dir);
       importTime(dir);
