@@ -165,7 +165,9 @@ export function deserializeTT(bytes: Uint8Array): TTTensor | TTMatrix {
     if (header.kind === "tensor") return new TTTensor(cores, header.shape ?? [], ranks);
   } catch (e) {
     if (e instanceof TTError)
-      throw new FormatError(`TT header is invalid: ${e.message}`, { received: JSON.stringify(header).slice(0, 200) });
+      throw new FormatError(`TT header is invalid: ${e.message}`, {
+        received: JSON.stringify(header).slice(0, 200),
+      });
     throw e;
   }
   throw new FormatError("unknown kind in TT header", {
