@@ -43,7 +43,7 @@ describe("parseCliArgs", () => {
   it("rejects an unknown suite and names the choices", () => {
     expect(() => parseCliArgs(["pp"])).toThrow(UsageError);
     expect(() => parseCliArgs(["pp"])).toThrow(
-      /unknown suite "pp".*decompose, data, layers, ppl, model, all/,
+      /unknown suite "pp".*decompose, data, layers, ppl, model, pretrained, all/,
     );
   });
 
@@ -73,6 +73,59 @@ describe("parseCliArgs", () => {
 
   it("rejects two suites", () => {
     expect(() => parseCliArgs(["ppl", "layers"])).toThrow(/at most one suite, received 2/);
+  });
+
+  it("reads the pretrained suite's options", () => {
+    const o = parseCliArgs([
+      "pretrained",
+      "--model",
+      "models/gpt2",
+      "--policies",
+      "hybrid, budget",
+      "--finetune-steps",
+      "0",
+      "--max-length=64",
+      "--stride",
+      "32",
+      "--max-tokens",
+      "100",
+    ]);
+    expect(o.suite).toBe("pretrained");
+    expect(o.pretrained).toEqual({
+      model: "models/gpt2",
+      policies: ["hybrid", "budget"],
+      finetuneSteps: 0,
+      maxLength: 64,
+      stride: 32,
+      maxTokens: 100,
+    });
+    expect(parseCliArgs(["pretrained"]).pretrained).toBeUndefined();
+    expect(parseCliArgs(["all", "--max-tokens", "5"]).pretrained).toEqual({ maxTokens: 5 });
+  });
+
+  it("rejects bad pretrained options, and pretrained options given to another suite", () => {
+    const bad: [string[], RegExp][] = [
+      [["pretrained", "--policies", "dense"], /unknown policy "dense".*uniform, hybrid, budget/],
+      [["pretrained", "--policies", "hybrid,hybrid"], /lists a policy twice/],
+      [["pretrained", "--policies", ""], /unknown policy ""/],
+      [["pretrained", "--finetune-steps=-1"], /--finetune-steps expects an integer >= 0/],
+      [["pretrained", "--max-length", "1"], /--max-length expects an integer >= 2/],
+      [["pretrained", "--stride", "0"], /--stride expects an integer >= 1/],
+      [["pretrained", "--max-tokens", "1e3"], /--max-tokens expects an integer >= 1/],
+      [
+        ["pretrained", "--max-length", "64", "--stride", "65"],
+        /--stride \(65\) must not exceed --max-length \(64\)/,
+      ],
+      [["pretrained", "--model", " "], /--model expects a folder path/],
+      [
+        ["ppl", "--model", "x", "--max-tokens", "9"],
+        /--model, --max-tokens: option\(s\) of the pretrained suite, received suite "ppl"/,
+      ],
+    ];
+    for (const [argv, msg] of bad) {
+      expect(() => parseCliArgs(argv), argv.join(" ")).toThrow(UsageError);
+      expect(() => parseCliArgs(argv), argv.join(" ")).toThrow(msg);
+    }
   });
 
   it("rejects a value given to a boolean flag", () => {

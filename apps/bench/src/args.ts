@@ -165,7 +165,8 @@ function pretrainedOptions(
 ): PretrainedOptions | undefined {
   const o: PretrainedOptions = {};
   if (values.model !== undefined) {
-    if (values.model.trim() === "") throw new UsageError("--model expects a folder path, received an empty string");
+    if (values.model.trim() === "")
+      throw new UsageError("--model expects a folder path, received an empty string");
     o.model = values.model;
   }
   if (values.policies !== undefined) o.policies = policyList(values.policies);

@@ -4,12 +4,13 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { latestRunFolder, main, timestamp } from "./cli.js";
+import { parseCliArgs } from "./args.js";
+import { latestRunFolder, main, pretrainedFlags, timestamp } from "./cli.js";
 import { readJsonIfExists } from "./io.js";
 import { loadSuite, SuiteLoadError } from "./registry.js";
 import type { RunRecord } from "./run.js";
 import { fakeEngine, fakeSuite, RecordingStream, scratchDir } from "./testing/fixtures.js";
-import type { Suite } from "./types.js";
+import type { Suite, SuiteOptions } from "./types.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -154,6 +155,39 @@ describe("main: resume", () => {
     expect(await latestRunFolder(root, "ppl", "smoke")).toBe(join(root, "ppl-smoke-20260101-000000"));
     expect(await latestRunFolder(root, "layers", "smoke")).toBeUndefined();
     expect(timestamp(new Date("2026-02-03T04:05:06.789Z"))).toBe("20260203-040506");
+  });
+});
+
+describe("main: pretrained options", () => {
+  it("resolves --model against the caller's cwd and hands the options to the suite; a missing folder exits 2", async () => {
+    const root = await scratchDir("cli");
+    await mkdir(join(root, "models", "gpt2"), { recursive: true });
+    const seen: (SuiteOptions | undefined)[] = [];
+    const suite: Suite = {
+      name: "pretrained",
+      description: "fake",
+      run: async (ctx) => {
+        seen.push(ctx.suiteOptions);
+        return { settings: {}, figures: {}, tables: [], plots: [], verdicts: [] };
+      },
+    };
+    const t = io(root, { pretrained: suite });
+    expect(
+      await main(["pretrained", "--model", "models/gpt2", "--max-tokens", "7", "--out", "o"], t.opts),
+    ).toBe(0);
+    expect(await main(["pretrained", "--out", "o2"], t.opts)).toBe(0);
+    expect(seen).toEqual([{ pretrained: { model: join(root, "models", "gpt2"), maxTokens: 7 } }, undefined]);
+    const bad = io(root, { pretrained: suite });
+    expect(await main(["pretrained", "--model", "nope"], bad.opts)).toBe(2);
+    expect(bad.stderr.text).toContain(`--model: ${join(root, "nope")} is not a folder`);
+    expect(seen).toHaveLength(2);
+    // The Ctrl-C resume hint repeats them.
+    expect(
+      pretrainedFlags(
+        parseCliArgs(["pretrained", "--model", "/m", "--policies", "hybrid,budget", "--stride", "8"]),
+      ),
+    ).toBe(" --model /m --policies hybrid,budget --stride 8");
+    expect(pretrainedFlags(parseCliArgs(["ppl"]))).toBe("");
   });
 });
 

@@ -166,6 +166,24 @@ async function writeAllReport(
   io.stdout.write(`${plainTable(table)}\n\nSummary: ${join(resolved.outDir, "report.md")}\n`);
 }
 
+/** The `pretrained` suite's options as flags (` --model DIR --max-tokens N`…), for the resume hint. */
+export function pretrainedFlags(opts: CliOptions): string {
+  const o = opts.pretrained;
+  if (o === undefined) return "";
+  const flags: [string, unknown][] = [
+    ["model", o.model],
+    ["policies", o.policies?.join(",")],
+    ["finetune-steps", o.finetuneSteps],
+    ["max-length", o.maxLength],
+    ["stride", o.stride],
+    ["max-tokens", o.maxTokens],
+  ];
+  return flags
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` --${k} ${String(v)}`)
+    .join("");
+}
+
 /** What the SIGINT handler needs to see: the suite running now, and whether Ctrl-C was pressed. */
 interface RunState {
   current: BenchRun | undefined;
@@ -195,7 +213,7 @@ function sigintHandler(
       ? run.interrupt().then((r) => {
           err(`Partial report: ${join(r.outDir, "report.md")}`);
           err(
-            `Resume with: pnpm bench ${opts.suite} --preset ${opts.preset} --resume --out ${resolved.outDir}`,
+            `Resume with: pnpm bench ${opts.suite} --preset ${opts.preset}${pretrainedFlags(opts)} --resume --out ${resolved.outDir}`,
           );
         })
       : Promise.resolve();

@@ -118,6 +118,7 @@ export interface TrainResult {
 export interface PerplexityOptions {
   /** Window length (at most the model's maxSeqLen). */
   seqLen: number;
+  /** Windows per forward pass. */
   batchSize: number;
   /** Sliding-window step (default seqLen: non-overlapping windows). */
   stride?: number;

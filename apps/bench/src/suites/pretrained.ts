@@ -41,7 +41,12 @@ import { evalWindow, type PretrainedSettings, pretrainedSettings } from "./pretr
 
 export { countWords, foldIds } from "./pretrained/data.js";
 export type { PretrainedRow } from "./pretrained/rows.js";
-export { evalWindow, FIXTURE_DIR, type PretrainedSettings, pretrainedSettings } from "./pretrained/settings.js";
+export {
+  evalWindow,
+  FIXTURE_DIR,
+  type PretrainedSettings,
+  pretrainedSettings,
+} from "./pretrained/settings.js";
 
 /** The child-process import measurement (saved, so `--resume` does not repeat it). */
 async function importStep(

@@ -4,6 +4,7 @@
  * chart) and plain verdicts.
  */
 import type { HybridTTConfig } from "@tensor-tt/tt-transformer-hybrid";
+import type { ScatterPoint } from "../../plot.js";
 import type { Plot, SuiteContext, SuiteResult, Table } from "../../types.js";
 import type { RankChoice } from "../ppl/ranks.js";
 import { pct, writePplPlot } from "../ppl/report.js";
@@ -133,7 +134,7 @@ async function plots(ctx: SuiteContext, a: AssembleInput): Promise<Plot[]> {
     const before = (r: PretrainedRow) => (level === "token" ? r.tokenPpl : r.wordPpl);
     const after = (r: PretrainedRow) => (level === "token" ? r.tokenPplAfterFt : r.wordPplAfterFt);
     const points = a.rows.flatMap((r) => {
-      const p = [{ x: r.totalRatio, y: before(r), series: r.id, label: r.id }];
+      const p: ScatterPoint[] = [{ x: r.totalRatio, y: before(r), series: r.id, label: r.id }];
       const ft = after(r);
       if (ft !== null) p.push({ x: r.totalRatio, y: ft, series: r.id, label: `${r.id} +FT` });
       return p;
@@ -223,7 +224,11 @@ export async function assemble(ctx: SuiteContext, a: AssembleInput): Promise<Sui
       importError: a.importError ?? null,
       inProcessImportS: a.inProcessImportS,
       fileBytes: a.fileBytes,
-      tokens: { evaluated: data.test.length, testTotal: data.testTokensTotal, train: data.train?.length ?? 0 },
+      tokens: {
+        evaluated: data.test.length,
+        testTotal: data.testTokensTotal,
+        train: data.train?.length ?? 0,
+      },
       words: data.words,
       wordsFrom: data.wordsFrom,
       folded: a.folded,

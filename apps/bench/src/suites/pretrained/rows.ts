@@ -122,22 +122,30 @@ async function evaluate(r: PretrainedRunner, model: HybridTTTransformer) {
 }
 
 /** Fine-tunes `model` in place for `s.finetuneSteps` steps on the train ids. */
-async function finetune(r: PretrainedRunner, model: HybridTTTransformer, id: string): Promise<FinetuneResult> {
+async function finetune(
+  r: PretrainedRunner,
+  model: HybridTTTransformer,
+  id: string,
+): Promise<FinetuneResult> {
   const { ctx, s } = r;
   const steps = s.finetuneSteps;
   const bar = ctx.progress(`fine-tune ${id}`, steps);
   const t0 = performance.now();
-  const tr = await train(model, { train: r.trainIds as Int32Array }, {
-    steps,
-    batchSize: s.finetuneBatchSize,
-    seqLen: Math.min(s.finetuneSeqLen, r.win.maxLength),
-    lr: s.finetuneLr,
-    warmupSteps: Math.max(1, Math.round(steps * 0.05)),
-    seed: ctx.seed + 1,
-    onProgress: (p: TrainProgress) => {
-      bar.tick(1, `loss ${p.loss.toFixed(3)}, ${Math.round(p.tokensPerSec)} tok/s`);
+  const tr = await train(
+    model,
+    { train: r.trainIds as Int32Array },
+    {
+      steps,
+      batchSize: s.finetuneBatchSize,
+      seqLen: Math.min(s.finetuneSeqLen, r.win.maxLength),
+      lr: s.finetuneLr,
+      warmupSteps: Math.max(1, Math.round(steps * 0.05)),
+      seed: ctx.seed + 1,
+      onProgress: (p: TrainProgress) => {
+        bar.tick(1, `loss ${p.loss.toFixed(3)}, ${Math.round(p.tokensPerSec)} tok/s`);
+      },
     },
-  });
+  );
   bar.done();
   if (tr.status === "diverged") {
     ctx.log(`pretrained: ${id}: fine-tuning diverged at step ${tr.steps}: ${tr.error?.message ?? ""}`);
