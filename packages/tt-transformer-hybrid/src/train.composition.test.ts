@@ -6,7 +6,7 @@
  * (clip 1, β 0.9/0.95, ε 1e-8, λ 0.1, warmup min(100, ⌊steps/10⌋), minLr lr/10).
  */
 import { WindowSampler } from "@tensor-tt/datasets/batching";
-import { initEngine } from "@tensor-tt/tt-core";
+import { ConfigError, initEngine } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HybridTTTransformer } from "./model.js";
@@ -65,7 +65,10 @@ async function byHand(opts: TrainOptions & { steps: number; seed: number }, h: H
     const lr = rateAt(s, opts.steps, h);
     const t = s + 1;
     ws.forEach((w, i) => {
-      const [th, mi, vi, gi] = [theta[i], m[i], v[i], g[i]] as Float64Array[];
+      const th = theta[i] as Float64Array;
+      const mi = m[i] as Float64Array;
+      const vi = v[i] as Float64Array;
+      const gi = g[i] as Float64Array;
       for (let k = 0; k < th.length; k++) {
         const gk = (gi[k] as number) * scale;
         mi[k] = h.b1 * (mi[k] as number) + (1 - h.b1) * gk;
@@ -167,4 +170,76 @@ describe("train() composition", () => {
       expect(updateDistance(other.theta, ref.theta, ref.theta0), JSON.stringify(wrong)).toBeGreaterThan(1e-3);
     }
   }, 120_000);
+});
+
+describe("train() options and interruption", () => {
+  const base = { seqLen: 8, batchSize: 4, seed: 11, steps: 3 };
+
+  it("rejects out-of-range numeric options with a ConfigError naming them", async () => {
+    const model = new HybridTTTransformer(cfg);
+    const bad: Array<[Partial<TrainOptions>, string]> = [
+      [{ lr: Number.NaN }, "lr"],
+      [{ lr: Number.POSITIVE_INFINITY }, "lr"],
+      [{ lr: -1 }, "lr"],
+      [{ lr: 0.01, minLr: 0.02 }, "minLr"],
+      [{ warmupSteps: -5 }, "warmupSteps"],
+      [{ warmupSteps: 1.5 }, "warmupSteps"],
+      [{ clipNorm: Number.NaN }, "clipNorm"],
+      [{ seed: 0.5 }, "seed"],
+      [{ steps: 2.5 }, "steps"],
+      [{ progressEvery: 0 }, "progressEvery"],
+      [{ weightDecay: Number.NaN }, "weightDecay"],
+    ];
+    const before = model.namedWeights().map((w) => Array.from(w.variable.dataSync()));
+    for (const [over, name] of bad) {
+      const e = await train(model, { train: ids }, { ...base, ...over } as TrainOptions).catch(
+        (x: unknown) => x,
+      );
+      expect(e, name).toBeInstanceOf(ConfigError);
+      expect((e as Error).message, name).toContain(name);
+    }
+    // Nothing was trained by a refused call.
+    expect(model.namedWeights().map((w) => Array.from(w.variable.dataSync()))).toEqual(before);
+    const floats = await train(model, { train: Float32Array.from(ids) as unknown as Int32Array }, base).catch(
+      (x: unknown) => x,
+    );
+    expect(floats).toBeInstanceOf(ConfigError);
+    expect((floats as ConfigError).received).toBe("Float32Array");
+    model.dispose();
+  });
+
+  it("yields to the event loop while training, and an AbortSignal stops it between steps", async () => {
+    const model = new HybridTTTransformer(cfg);
+    const controller = new AbortController();
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks++;
+      if (ticks === 3) controller.abort();
+    }, 5);
+    const r = await train(model, { train: ids }, { ...base, steps: 10_000, signal: controller.signal });
+    clearInterval(timer);
+    expect(r.status).toBe("aborted");
+    expect(ticks).toBeGreaterThanOrEqual(3);
+    expect(r.steps).toBeGreaterThan(0);
+    expect(r.steps).toBeLessThan(10_000);
+    expect(r.losses.length).toBe(r.steps);
+    model.dispose();
+  });
+
+  it("a failing beforeUpdate hook leaks no tensor", async () => {
+    const model = new HybridTTTransformer(cfg);
+    // One forward first: the model keeps its causal mask from then on (state, not a leak).
+    const x = tf.tensor2d(ids.subarray(0, 8), [1, 8], "int32");
+    tf.dispose([model.logits(x), x]);
+    const before = tf.memory().numTensors;
+    const fail = () => {
+      throw new Error("hook failed");
+    };
+    await expect(train(model, { train: ids }, { ...base, beforeUpdate: fail })).rejects.toThrow(
+      "hook failed",
+    );
+    // The step's gradients and loss and the optimizer's moments are freed with it.
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
 });

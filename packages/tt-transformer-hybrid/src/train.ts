@@ -92,10 +92,16 @@ export interface TrainOptions {
   checkpointHooks?: AtomicWriteHooks;
   /** Called after each step's gradients are computed and before the update (tests inject faults here). */
   beforeUpdate?: (step: number) => void;
+  /**
+   * Stops the run between two steps when aborted: the result has `status: "aborted"` and, with `checkpointDir`, a
+   * checkpoint of the last completed step is written first (resume it with `resume: true`). The loop also yields to
+   * the event loop about every 20 ms, so timers, I/O and an abort get through during training.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
-  status: "completed" | "stopped" | "diverged";
+  status: "completed" | "stopped" | "diverged" | "aborted";
   /** Steps completed in total (including resumed ones). */
   steps: number;
   totalSteps: number;
@@ -212,6 +218,39 @@ interface RunSettings {
   fingerprint: Record<string, unknown> & { beta1: number; beta2: number; eps: number; weightDecay: number };
 }
 
+/** @throws {ConfigError} naming the option when `value` is given and fails `ok`. */
+function checkOption(
+  name: string,
+  value: number | undefined,
+  expected: string,
+  ok: (x: number) => boolean,
+): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || !ok(value)) {
+    throw new ConfigError(`train(): ${name} out of range`, { expected, received: String(value) });
+  }
+}
+
+const isCount = (x: number) => Number.isInteger(x) && x >= 0;
+const isPositiveInt = (x: number) => Number.isInteger(x) && x >= 1;
+
+/** Every numeric option of {@link train}, checked once (AdamW checks its own hyper-parameters). */
+function checkNumericOptions(opts: TrainOptions): void {
+  checkOption("lr", opts.lr, "a finite number > 0", (x) => x > 0);
+  checkOption("minLr", opts.minLr, "a finite number in [0, lr]", (x) => x >= 0 && x <= (opts.lr ?? 1e-3));
+  checkOption("warmupSteps", opts.warmupSteps, "an integer >= 0", isCount);
+  checkOption("clipNorm", opts.clipNorm, "a finite number >= 0 (0 disables)", (x) => x >= 0);
+  checkOption("seed", opts.seed, "an integer", Number.isInteger);
+  checkOption("steps", opts.steps, "an integer >= 1", isPositiveInt);
+  checkOption("maxTokens", opts.maxTokens, "an integer >= 1", isPositiveInt);
+  checkOption("evalEvery", opts.evalEvery, "an integer >= 0", isCount);
+  checkOption("evalTokens", opts.evalTokens, "an integer >= 1", isPositiveInt);
+  checkOption("evalBatchSize", opts.evalBatchSize, "an integer >= 1", isPositiveInt);
+  checkOption("checkpointEvery", opts.checkpointEvery, "an integer >= 0", isCount);
+  checkOption("progressEvery", opts.progressEvery, "an integer >= 1", isPositiveInt);
+  checkOption("stopAfterStep", opts.stopAfterStep, "an integer >= 0", isCount);
+}
+
 /** @throws {ConfigError} ids outside the model's vocabulary. */
 function checkIds(name: string, ids: Int32Array, vocab: number): void {
   let max = -1;
@@ -235,6 +274,18 @@ function runSettings(
   data: { train: Int32Array; valid?: Int32Array },
   opts: TrainOptions,
 ): RunSettings {
+  checkNumericOptions(opts);
+  for (const [name, ids] of [
+    ["train", data.train],
+    ["valid", data.valid],
+  ] as const) {
+    if (ids !== undefined && !(ids instanceof Int32Array)) {
+      throw new ConfigError(`train(): data.${name} must be an Int32Array of token ids`, {
+        expected: "Int32Array",
+        received: ids === null ? "null" : ((ids as object).constructor?.name ?? typeof ids),
+      });
+    }
+  }
   const { seqLen, batchSize } = opts;
   if (!Number.isInteger(seqLen) || seqLen < 1 || seqLen > model.config.maxSeqLen) {
     throw new ConfigError("seqLen must be an integer in [1, maxSeqLen]", {
@@ -302,14 +353,22 @@ async function trainStep(
     model.trainableVariables(),
   );
   tf.dispose([x, y]);
-  const stat = tf.tidy(() => tf.stack([value, globalNorm(Object.values(grads))]));
-  const [loss, norm] = Array.from((await stat.data()) as Float32Array) as [number, number];
-  tf.dispose([stat, value]);
-  beforeUpdate?.(step);
-  const finite = Number.isFinite(loss) && Number.isFinite(norm);
-  if (finite) opt.apply(grads, rate, s.clip > 0 && norm > s.clip ? s.clip / norm : 1);
-  tf.dispose(Object.values(grads));
-  return { loss, norm, rate, finite };
+  try {
+    const stat = tf.tidy(() => tf.stack([value, globalNorm(Object.values(grads))]));
+    const [loss, norm] = Array.from((await stat.data()) as Float32Array) as [number, number];
+    stat.dispose();
+    beforeUpdate?.(step);
+    const finite = Number.isFinite(loss) && Number.isFinite(norm);
+    if (finite) opt.apply(grads, rate, s.clip > 0 && norm > s.clip ? s.clip / norm : 1);
+    return { loss, norm, rate, finite };
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+}
+
+/** Lets timers, I/O and abort signals run (a macrotask: setTimeout 0 works in Node and browsers). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** The mutable progress of a run. */
@@ -436,7 +495,19 @@ export async function train(
     if (resumed) Object.assign(st, resumed, { resumedFrom: resumed.step, lastCheckpoint: resumed.step });
     const stopAt = Math.min(totalSteps, opts.stopAfterStep ?? totalSteps);
     const progressEvery = opts.progressEvery ?? 1;
+    let lastYield = performance.now();
     while (st.step < stopAt) {
+      if (performance.now() - lastYield > 20) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+      if (opts.signal?.aborted) {
+        if (dir && st.lastCheckpoint !== st.step && st.step > 0) {
+          if (!(await saveCheckpoint(dir, model, opt, st, s, sampler, opts.checkpointHooks)))
+            return diverged(Number.NaN, Number.NaN);
+        }
+        return resultOf(st, s, t0, dir, "aborted");
+      }
       const ts = performance.now();
       const r = await trainStep(model, opt, sampler.batch(st.step), s, st.step, opts.beforeUpdate);
       if (!r.finite) return diverged(r.loss, r.norm);
