@@ -1,72 +1,30 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
-import { crc32, deflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadFile, downloadSplits } from "./download.js";
 import { ChecksumError, DataFormatError, DownloadError } from "./errors.js";
 import { type Mirror, SPLITS } from "./manifest.js";
 import { resolveWikiText2 } from "./resolve.js";
 import { EMPTY_ENV, noteSkip, SHARED, tempDir } from "./testing/helpers.js";
+import { dropAfter, type LocalServer, type Route, serve, startServer } from "./testing/server.js";
+import { makeZip } from "./testing/zip.js";
 import { loadWordLevel } from "./wordlevel.js";
 import { readZipMember } from "./zip.js";
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-let server: Server;
+let server: LocalServer;
 let base = "";
-const routes = new Map<string, Route>();
-const hits: { path: string; range: string | undefined }[] = [];
+let routes: Map<string, Route>;
+let hits: LocalServer["hits"];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = req.url ?? "/";
-    hits.push({ path, range: req.headers.range });
-    const r = routes.get(path);
-    if (r) r(req, res);
-    else {
-      res.statusCode = 404;
-      res.end("not found");
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startServer();
+  ({ base, routes, hits } = server);
 });
-afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+afterAll(() => server.close());
 
 const t = tempDir();
 afterAll(t.cleanup);
-
-/** Serves `body`, honouring `Range: bytes=N-`. */
-function serve(body: Uint8Array, opts: { ranges?: boolean } = {}): Route {
-  return (req, res) => {
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
-    if (m && opts.ranges !== false) {
-      const from = Number(m[1]);
-      if (from >= body.length) {
-        res.statusCode = 416;
-        res.end();
-        return;
-      }
-      res.statusCode = 206;
-      res.setHeader("content-range", `bytes ${from}-${body.length - 1}/${body.length}`);
-      res.setHeader("content-length", body.length - from);
-      res.end(body.subarray(from));
-      return;
-    }
-    res.setHeader("content-length", body.length);
-    res.end(body);
-  };
-}
-
-/** Announces the full length, sends `cut` bytes, then destroys the socket. */
-function dropAfter(body: Uint8Array, cut: number): Route {
-  return (_req, res) => {
-    res.setHeader("content-length", body.length);
-    res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
-  };
-}
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const bytes = (n: number, seed: number) =>
@@ -96,11 +54,11 @@ describe("downloadFile", () => {
     expect(listing(dir)).toEqual([]);
   });
 
-  it("too many bytes: ChecksumError, nothing left in the folder", async () => {
+  it("too many bytes declared: DownloadError before the body is read, nothing left in the folder", async () => {
     routes.set("/long.bin", serve(bytes(1000, 4)));
     const dir = join(t.dir, "long");
     await expect(downloadFile(`${base}/long.bin`, join(dir, "l.bin"), { bytes: 999 })).rejects.toBeInstanceOf(
-      ChecksumError,
+      DownloadError,
     );
     expect(listing(dir)).toEqual([]);
   });
@@ -157,47 +115,6 @@ describe("downloadFile", () => {
     expect(sha(readFileSync(dest))).toBe(sha(body));
   });
 });
-
-/** A zip archive with deflated members. */
-function makeZip(members: Record<string, Uint8Array>): Uint8Array {
-  const local: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of Object.entries(members)) {
-    const nameB = Buffer.from(name);
-    const comp = deflateRawSync(data);
-    const crc = crc32(data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(comp.length, 18);
-    lh.writeUInt32LE(data.length, 22);
-    lh.writeUInt16LE(nameB.length, 26);
-    local.push(lh, nameB, comp);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(data.length, 24);
-    ch.writeUInt16LE(nameB.length, 28);
-    ch.writeUInt32LE(offset, 42);
-    central.push(ch, nameB);
-    offset += 30 + nameB.length + comp.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(Object.keys(members).length, 8);
-  eocd.writeUInt16LE(Object.keys(members).length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...local, cd, eocd]);
-}
 
 describe("readZipMember", () => {
   it("inflates a member and rejects a missing one with the list of members", () => {

@@ -8,7 +8,7 @@
 export * from "./batching.js";
 export { type BpeCorpus, loadBpe } from "./bpe.js";
 export { BpeTokenizer } from "./bpe-tokenizer.js";
-export { type DownloadOptions, downloadFile } from "./download.js";
+export { type DownloadExpect, type DownloadOptions, downloadFile } from "./download.js";
 export {
   ArgumentError,
   ChecksumError,

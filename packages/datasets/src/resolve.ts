@@ -16,7 +16,9 @@
  * sub-folder. Steps 1-2 are explicit: a folder given there must hold at least one split, else
  * the call fails instead of silently using another copy. Steps 3-4 are used when complete; when no
  * complete copy exists and no download succeeds, a partial one (e.g. the raw variant's valid and
- * test without train) is preferred to the sample, and its `note` names the missing splits.
+ * test without train) is preferred to the sample, and its `note` names the missing splits. When a
+ * download was tried and failed, the `note` of a partial copy or of the sample says so, with each
+ * mirror's reason (also listed in `looked`): a fallback is never silent.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -191,6 +193,8 @@ interface Search {
   verify: boolean;
   looked: string[];
   partials: [CorpusSource, Found][];
+  /** Why the download step did not deliver a complete copy (each mirror's reason), when it ran. */
+  downloadFailed?: string;
   result(source: CorpusSource, f: Found, note: string): ResolvedCorpus;
 }
 
@@ -282,9 +286,8 @@ async function fromDownload(
   if (after.count === 3) {
     return search.result("download", after, `WikiText-2 ${variant} downloaded into the cache ${after.dir}.`);
   }
-  looked.push(
-    `download into ${cacheFolder}: ${failures.join(" | ") || "no mirror offers the missing splits"}`,
-  );
+  search.downloadFailed = failures.join(" | ") || "no mirror offers the missing splits";
+  looked.push(`download into ${cacheFolder}: ${search.downloadFailed}`);
   if (after.count > cached.count) search.partials.unshift(["cache", after]);
   return undefined;
 }
@@ -317,17 +320,23 @@ export async function resolveWikiText2(opts: ResolveOptions = {}): Promise<Resol
     if (downloaded) return downloaded;
   } else looked.push(`download: disabled${offline ? " (TT_OFFLINE)" : ""}`);
 
+  const failed = search.downloadFailed
+    ? ` The download of the missing files failed (${search.downloadFailed}).`
+    : "";
   const partial = partials[0];
   if (partial) {
     const [source, f] = partial;
     return search.result(
       source,
       f,
-      `Partial WikiText-2 ${variant} from ${f.dir}; no complete copy was found.`,
+      `Partial WikiText-2 ${variant} from ${f.dir}; no complete copy was found.${failed}`,
     );
   }
 
-  if (opts.allowSample === true) return sampleResolved(variant, search.verify, looked);
+  if (opts.allowSample === true) {
+    const r = sampleResolved(variant, search.verify, looked);
+    return { ...r, note: `${r.note}${failed}` };
+  }
   looked.push("embedded sample: not used (pass allowSample: true to fall back to it)");
   throw new DataNotFoundError(
     `WikiText-2 ${variant} not found. Looked at: ${looked.join("; ")}. ${howToProvide(variant)}`,

@@ -6,13 +6,25 @@
  * checked as UTF-8 (fatal: invalid bytes throw {@link EncodingError}); because `\n` never occurs
  * inside a multi-byte UTF-8 sequence, checking line-aligned blocks is exactly a streaming decode
  * with `fatal: true`. The sha256 is computed over the same chunks as they arrive (one pass).
+ *
+ * Files are treated as hostile: a line is at most {@link MAX_LINE_BYTES} long (the read buffer
+ * grows to that and no further), and {@link readTextFile} refuses a file whose text could not be
+ * one JavaScript string, both with a {@link DataFormatError} before the memory is spent.
  */
 
 import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { ChecksumError, EmptyFileError, EncodingError, fmtInt, TruncatedFileError } from "./errors.js";
+import {
+  ArgumentError,
+  ChecksumError,
+  DataFormatError,
+  EmptyFileError,
+  EncodingError,
+  fmtInt,
+  TruncatedFileError,
+} from "./errors.js";
 import type { FileSpec } from "./manifest.js";
 
 /** How a file is checked while it is read. */
@@ -23,6 +35,8 @@ export interface FileCheck {
   verify?: boolean;
   /** Words naming the file in messages, e.g. `WikiText-2 word-level train split`. */
   label?: string;
+  /** Longest line accepted, terminator included (default {@link MAX_LINE_BYTES}). */
+  maxLineBytes?: number;
 }
 
 export interface ReadSummary {
@@ -33,14 +47,55 @@ export interface ReadSummary {
 
 const CHUNK = 1 << 20;
 
+/** Longest line a corpus file may have (64 MiB; WikiText lines are under 100 KB). */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 /**
- * Size checks that need no read: empty file, shorter than published (truncated), longer than
- * published (not the published file).
- * @throws EmptyFileError, TruncatedFileError, ChecksumError
+ * Largest file {@link readTextFile} reads into one string (256 MiB; V8 strings stop at 2^29 − 24
+ * UTF-16 units, and a UTF-8 byte never decodes to more than one).
+ */
+export const MAX_TEXT_BYTES = 256 * 1024 * 1024;
+
+function lineBound(check: FileCheck): number {
+  const max = check.maxLineBytes ?? MAX_LINE_BYTES;
+  if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1) {
+    throw new ArgumentError("maxLineBytes must be an integer >= 1", {
+      expected: "an integer >= 1",
+      received: String(max),
+    });
+  }
+  return max;
+}
+
+function lineTooLong(
+  path: string,
+  label: string,
+  max: number,
+  offset: number,
+  line: number,
+): DataFormatError {
+  return new DataFormatError(
+    `${label} ${path} has a line longer than ${fmtInt(max)} bytes (line ${fmtInt(line)}, from byte ` +
+      `${fmtInt(offset)}): not a line-oriented text corpus (pass maxLineBytes to allow longer lines)`,
+    { expected: `lines of at most ${fmtInt(max)} bytes`, received: `a longer line` },
+  );
+}
+
+/**
+ * Size checks that need no read: not a regular file, empty file, shorter than published
+ * (truncated), longer than published (not the published file).
+ * @throws DataFormatError, EmptyFileError, TruncatedFileError, ChecksumError
  */
 export async function checkFileSize(path: string, check: FileCheck = {}): Promise<number> {
-  const size = (await stat(path)).size;
+  const st = await stat(path);
   const label = check.label ?? "data file";
+  if (!st.isFile()) {
+    throw new DataFormatError(`${label} ${path} is not a regular file`, {
+      expected: "a regular file",
+      received: "a folder, device, pipe or socket",
+    });
+  }
+  const size = st.size;
   if (size === 0) {
     throw new EmptyFileError(`${label} ${path} is empty`, {
       expected: check.spec ? `${fmtInt(check.spec.bytes)} bytes` : "a non-empty UTF-8 text file",
@@ -69,13 +124,15 @@ export async function checkFileSize(path: string, check: FileCheck = {}): Promis
 /**
  * Reads `path` in line-aligned blocks: `onBlock(buf, end)` gets `buf[0..end)` holding whole lines
  * (the last block may lack a final newline). `buf` is reused: copy what you keep.
- * @throws EmptyFileError, TruncatedFileError, ChecksumError, EncodingError
+ * @throws DataFormatError (not a regular file, a line over the bound), EmptyFileError, TruncatedFileError,
+ *         ChecksumError, EncodingError
  */
 export async function readLineBlocks(
   path: string,
   check: FileCheck,
   onBlock: (buf: Uint8Array, end: number) => void,
 ): Promise<ReadSummary> {
+  const maxLine = lineBound(check);
   await checkFileSize(path, check);
   const verify = check.verify !== false;
   const label = check.label ?? "data file";
@@ -83,7 +140,7 @@ export async function readLineBlocks(
   // Synchronous reads: the work is CPU-bound (the scan blocks the loop anyway), and one thread-pool
   // round trip per chunk costs more than the read itself on a busy machine.
   const fd = openSync(path, "r");
-  let buf = new Uint8Array(CHUNK);
+  let buf = new Uint8Array(Math.min(CHUNK, maxLine));
   let carry = 0; // bytes of an unfinished line kept at the front of buf
   let offset = 0; // file offset of buf[0]
   let total = 0;
@@ -92,8 +149,9 @@ export async function readLineBlocks(
   try {
     for (;;) {
       if (carry === buf.length) {
-        // One line longer than the buffer: grow (rare; WikiText lines are < 100 KB).
-        const bigger = new Uint8Array(buf.length * 2);
+        // One line longer than the buffer: grow (rare; WikiText lines are < 100 KB), up to the bound.
+        if (buf.length >= maxLine) throw lineTooLong(path, label, maxLine, offset, linesBefore + 1);
+        const bigger = new Uint8Array(Math.min(buf.length * 2, maxLine));
         bigger.set(buf);
         buf = bigger;
       }
@@ -142,8 +200,16 @@ export async function readLineBlocks(
 /**
  * Reads a whole UTF-8 file as one string, with the same checks as {@link readLineBlocks}
  * (streaming `TextDecoder` with `fatal: true`).
+ * @throws DataFormatError when the file is larger than {@link MAX_TEXT_BYTES} (before reading it).
  */
 export async function readTextFile(path: string, check: FileCheck = {}): Promise<string> {
+  const size = (await stat(path)).size;
+  if (size > MAX_TEXT_BYTES) {
+    throw new DataFormatError(
+      `${check.label ?? "data file"} ${path} is too large to read as one text (WikiText-2 files are ~11 MB)`,
+      { expected: `at most ${fmtInt(MAX_TEXT_BYTES)} bytes`, received: `${fmtInt(size)} bytes` },
+    );
+  }
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const parts: string[] = [];
   await readLineBlocks(path, check, (buf, end) => {

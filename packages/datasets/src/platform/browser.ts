@@ -3,7 +3,7 @@ import { PlatformError } from "@tensor-tt/tt-core";
 
 function unsupported(path: string): never {
   throw new PlatformError(
-    "files need Node's file system, which this runtime lacks; use Vocabulary.toJSON() / fromJSON()",
+    "files need Node's file system, which this runtime lacks; use Vocabulary.toJSON() / fromJSON() / fromBytes()",
     {
       expected: "Node.js",
       received: `a browser, path ${JSON.stringify(path)}`,
@@ -11,7 +11,7 @@ function unsupported(path: string): never {
   );
 }
 
-export function readTextSync(path: string): string {
+export function readFileBoundedSync(path: string, _maxBytes: number, _label: string): Uint8Array {
   return unsupported(path);
 }
 
