@@ -138,11 +138,32 @@ export function defaultConfig(overrides: Partial<HybridTTConfig> = {}): HybridTT
   });
 }
 
-function positiveInt(v: unknown, field: string): number {
+/**
+ * Upper bounds of the sizes of a config: far above any model TF.js can hold (GPT-2 XL: vocabulary 50257,
+ * width 1600, 48 layers, 1024 positions), low enough that a tampered config is refused before anything
+ * is sized from it (mode factorizations, plans, tensors).
+ */
+export const CONFIG_LIMITS = {
+  vocabSize: 2 ** 31 - 1,
+  dModel: 2 ** 16,
+  nHeads: 2 ** 16,
+  nLayers: 2 ** 12,
+  dFF: 2 ** 20,
+  maxSeqLen: 2 ** 20,
+  order: 32,
+} as const;
+
+function positiveInt(v: unknown, field: keyof typeof CONFIG_LIMITS): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
     throw new ConfigError(`config.${field} must be a positive integer`, {
       expected: "integer >= 1",
       received: JSON.stringify(v),
+    });
+  }
+  if (v > CONFIG_LIMITS[field]) {
+    throw new ConfigError(`config.${field} is too large`, {
+      expected: `<= ${CONFIG_LIMITS[field]}`,
+      received: String(v),
     });
   }
   return v;
@@ -277,7 +298,7 @@ function checkedDimensions(c: HybridTTConfig) {
  * Checks every field and returns a normalized copy (defaults filled in). The model, the plan and
  * the policies call it once per config, at their entry ({@link resolvePlan}).
  *
- * @throws {ConfigError} for non-integer / non-positive sizes, dModel not divisible by nHeads, bad
+ * @throws {ConfigError} for non-integer / non-positive sizes or sizes above {@link CONFIG_LIMITS}, dModel not divisible by nHeads, bad
  *   dropout, an unknown modeLayout / rankOverflow, a schedule of the wrong length, targets < 1.
  * @throws {RankError} for rank lists of the wrong length or with entries < 1.
  * @throws {ShapeError} for explicit modes of the wrong count or whose product is below the dimension.

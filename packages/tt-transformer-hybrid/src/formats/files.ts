@@ -94,30 +94,56 @@ export async function readFully(fh: fsp.FileHandle, buf: Uint8Array, position: n
   return done;
 }
 
+/** Size limits of {@link readRegularFile}: exactly `bytes`, or at most `maxBytes`. */
+export type FileSizeLimit = { bytes: number; maxBytes?: undefined } | { maxBytes: number; bytes?: undefined };
+
 /**
- * Parses a JSON file of at most `maxBytes` bytes (checked before reading).
- * @throws {SafetensorsError} "file" for a missing/irregular/oversized file, "header" for bad JSON.
+ * Reads a whole regular file after checking its size on the open handle against `limit` (so
+ * nothing is allocated for a file of the wrong size, and a device never reaches a read).
+ * @throws {SafetensorsError} "file" for a missing or irregular file, a size outside the limit, or
+ *   a file that shrank while being read.
  */
-export async function readJsonFile(path: string, maxBytes: number): Promise<unknown> {
+export async function readRegularFile(path: string, limit: FileSizeLimit): Promise<Uint8Array> {
   const { fh, size } = await openRegularFile(path);
   try {
-    if (size > maxBytes) {
+    if (limit.bytes !== undefined && size !== limit.bytes) {
+      throw new SafetensorsError("file", `${path}: wrong size (truncated, or from another save)`, {
+        expected: `${limit.bytes} bytes`,
+        received: `${size} bytes`,
+      });
+    }
+    if (limit.maxBytes !== undefined && size > limit.maxBytes) {
       throw new SafetensorsError("file", `${path}: file too large`, {
-        expected: `<= ${maxBytes} bytes`,
+        expected: `<= ${limit.maxBytes} bytes`,
         received: `${size} bytes`,
       });
     }
     const buf = new Uint8Array(size);
     const got = await readFully(fh, buf, 0);
-    try {
-      return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, got)));
-    } catch (e) {
-      throw new SafetensorsError("header", `${path}: not valid UTF-8 JSON`, {
-        expected: "a JSON document",
-        received: (e as Error).message.slice(0, 120),
+    if (got !== size) {
+      throw new SafetensorsError("file", `${path}: changed while being read`, {
+        expected: `${size} bytes`,
+        received: `${got} bytes`,
       });
     }
+    return buf;
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Parses a JSON file of at most `maxBytes` bytes (checked before reading).
+ * @throws {SafetensorsError} "file" for a missing/irregular/oversized file, "header" for bad JSON.
+ */
+export async function readJsonFile(path: string, maxBytes: number): Promise<unknown> {
+  const buf = await readRegularFile(path, { maxBytes });
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf));
+  } catch (e) {
+    throw new SafetensorsError("header", `${path}: not valid UTF-8 JSON`, {
+      expected: "a JSON document",
+      received: (e as Error).message.slice(0, 120),
+    });
   }
 }

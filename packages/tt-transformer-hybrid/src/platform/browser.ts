@@ -5,6 +5,7 @@
 
 import { PlatformError } from "@tensor-tt/tt-core";
 import type { AtomicWriteHooks } from "@tensor-tt/tt-core/node";
+import type { FileSizeLimit } from "../formats/files.js";
 import type { FolderAccessOptions, SaveHFGPT2Options, TensorStore } from "../formats/hf-gpt2.js";
 import type { HybridTTTransformer } from "../model.js";
 
@@ -45,6 +46,30 @@ export async function writeAtomic(
   _hooks?: AtomicWriteHooks,
 ): Promise<void> {
   return unsupported(path);
+}
+
+export async function readFileInFolder(
+  dir: string,
+  name: string,
+  _limit: FileSizeLimit,
+): Promise<Uint8Array> {
+  return unsupported(`${dir}/${name}`);
+}
+
+export async function readJsonInFolder(dir: string, name: string, _maxBytes: number): Promise<unknown> {
+  return unsupported(`${dir}/${name}`);
+}
+
+export async function listFolder(dir: string): Promise<string[]> {
+  return unsupported(dir);
+}
+
+export async function removeInFolder(dir: string, name: string): Promise<void> {
+  return unsupported(`${dir}/${name}`);
+}
+
+export async function removeStaleTemps(dir: string, _isFinal: (name: string) => boolean): Promise<string[]> {
+  return unsupported(dir);
 }
 
 export async function openHFGPT2Folder(
