@@ -13,7 +13,7 @@
  *    (`--tt-embedding` lets the budget make the token embedding TT too).
  * 4. Fine-tunes the compressed model for `--ft-steps` steps and prints validation perplexity of the
  *    dense model, of the compressed model before fine-tuning and after it.
- * 5. Saves the fine-tuned model to `--out` (`config.json`, `weights.bin`, `manifest.json`) with the
+ * 5. Saves the fine-tuned model to `--out` (`config.json`, the weights file, `manifest.json`) with the
  *    vocabulary (`vocab.json`) and a summary (`example.json`); `generate` reads that folder. The trained
  *    dense model is saved beside it in `--out/dense`, as the baseline to compare against.
  */
@@ -268,7 +268,7 @@ export async function main(opts: CompressDenseOptions = {}): Promise<CompressDen
     await writeFileAtomic(join(out, "example.json"), `${JSON.stringify(summary, null, 2)}\n`);
     log("");
     log(
-      `saved to ${out} (config.json, weights.bin, manifest.json, vocab.json, example.json; dense baseline in dense/)`,
+      `saved to ${out} (config.json, weights, manifest.json, vocab.json, example.json; dense baseline in dense/)`,
     );
     log(`next: pnpm --filter @tensor-tt/examples generate ${out}`);
     return {

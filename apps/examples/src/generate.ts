@@ -3,7 +3,7 @@
  *
  *   pnpm --filter @tensor-tt/examples generate [./tt-model] [--prompt "the game"] [--tokens 40] [--greedy | --temperature 0.8 --top-k 40] [--seed 0]
  *
- * Loads `config.json` / `weights.bin` / `manifest.json` with `HybridTTTransformer.load` (sizes and
+ * Loads `config.json` / the weights file / `manifest.json` with `HybridTTTransformer.load` (sizes and
  * checksum verified) and the word vocabulary saved alongside (`vocab.json`), encodes the prompt
  * (unknown words become `<unk>`), samples with the KV-cached `generate` (greedy, or temperature
  * and top-k sampling with a seed: same seed, same text), and decodes the ids back to words.
@@ -59,7 +59,7 @@ export function loadVocabulary(dir: string): Vocabulary {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     throw new FormatError(`no vocabulary next to the model in ${dir}`, {
-      expected: "a folder written by compress-dense (config.json, weights.bin, manifest.json, vocab.json)",
+      expected: "a folder written by compress-dense (config.json, manifest.json, its weights file, vocab.json)",
       received: `${path} does not exist`,
     });
   }
