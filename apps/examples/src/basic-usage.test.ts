@@ -1,11 +1,8 @@
 import { ConfigError } from "@tensor-tt/tt-core";
-import {
-  computeCompressionStats,
-  type HybridTTConfig,
-  REFERENCE_CONFIG,
-} from "@tensor-tt/tt-transformer-hybrid";
+import { computeCompressionStats, type HybridTTConfig } from "@tensor-tt/tt-transformer-hybrid";
 import { describe, expect, it } from "vitest";
 import { main, parseOptions, REFERENCE, SMALL } from "./basic-usage.js";
+import { handCount, REFERENCE_COUNT } from "./testing/hand-counts.js";
 
 const tiny: HybridTTConfig = {
   vocabSize: 96,
@@ -20,27 +17,50 @@ const tiny: HybridTTConfig = {
   tieEmbeddings: true,
 };
 
+// Hand count of `tiny`: 32 = 2·2·2·4 and 64 = 2·4·2·4; no bond is clipped (bond 1 of a 32 × 32 map
+// is at most 2·2 = 4, bond 3 at most 4·4 = 16). q/k/v/o: 16 + 128 + 128 + 64 + bias 32 = 368; up:
+// 8 + 64 + 32 + 32 + bias 64 = 200; down: 8 + 64 + 32 + 32 + bias 32 = 168. Per layer 4·368 + 200 +
+// 168 + two LayerNorms 128 = 1,968; two layers + embedding 96·32 + positions 16·32 + final norm 64.
+const TINY_COUNT = handCount({
+  vocab: 96,
+  d: 32,
+  dFF: 64,
+  layers: 2,
+  positions: 16,
+  dModes: [2, 2, 2, 4],
+  ffModes: [2, 4, 2, 4],
+  attentionRanks: [4, 8, 4],
+  ffnRanks: [2, 4, 2],
+});
+
 describe("basic-usage", () => {
-  it("prints the reference config's stats, equal to the package's computeCompressionStats", async () => {
+  it("prints the reference config's stats: the parameters counted by hand from its shapes", async () => {
     const lines: string[] = [];
     const r = await main({ modelConfig: tiny, log: (l) => lines.push(l) });
-    const want = computeCompressionStats(REFERENCE_CONFIG);
-    expect(r.stats).toEqual(want);
-    expect(r.stats.total.originalParams).toBe(124_439_808);
-    expect(lines).toContain(`stats.total.compressionRatio = ${want.total.compressionRatio}`);
-    expect(
-      lines.some(
-        (l) => l.includes("124,439,808") && l.includes(want.total.compressedParams.toLocaleString("en-US")),
-      ),
-    ).toBe(true);
+    const want = REFERENCE_COUNT;
+    expect(want.total).toEqual({ originalParams: 124_439_808, compressedParams: 42_065_664 });
+    expect(r.stats.total).toEqual({ ...want.total, compressionRatio: 124_439_808 / 42_065_664 });
+    const c = r.stats.components;
+    for (const k of ["embeddings", "positions", "norms", "attention", "ffn"] as const)
+      expect(c[k], k).toMatchObject(want[k]);
+    expect(c.head).toMatchObject({ originalParams: 0, compressedParams: 0 });
+    for (const m of r.stats.layers.flatMap((l) => l.matrices)) {
+      const kind = m.path.endsWith("/up") ? "up" : m.path.endsWith("/down") ? "down" : "attention";
+      expect(m.compressedParams, m.path).toBe(want.perMatrix[kind]);
+    }
+    const [q, up] = ["/q", "/up"].map((p) => r.stats.layers[0]?.matrices.find((m) => m.path.endsWith(p)));
+    expect(q).toMatchObject({ inModes: [4, 6, 4, 8], outModes: [4, 6, 4, 8], ranks: [16, 48, 24] });
+    expect(up).toMatchObject({ inModes: [4, 6, 4, 8], outModes: [6, 8, 8, 8], ranks: [8, 16, 8] });
+    expect(lines).toContain(`stats.total.compressionRatio = ${124_439_808 / 42_065_664}`);
+    expect(lines.some((l) => l.includes("124,439,808") && l.includes("42,065,664"))).toBe(true);
   });
 
   it("writes out the reference configuration: GPT-2 small dimensions and the paper's ranks (hand counts)", () => {
-    // Hand counts (see the hybrid package's stats.test.ts): 124,439,808 dense parameters; the
-    // hybrid ranks, clipped to the TT limits of 768 = [4,6,4,8] and 3072 = [6,8,8,8], leave 42,065,664.
+    // Hand counts (testing/hand-counts.ts): 124,439,808 dense parameters; the hybrid ranks,
+    // clipped to the TT limits of 768 = [4,6,4,8] and 3072 = [6,8,8,8], leave 42,065,664.
     const s = computeCompressionStats(REFERENCE).total;
-    expect(s.originalParams).toBe(124_439_808);
-    expect(s.compressedParams).toBe(42_065_664);
+    expect(s.originalParams).toBe(REFERENCE_COUNT.total.originalParams);
+    expect(s.compressedParams).toBe(REFERENCE_COUNT.total.compressedParams);
     expect(REFERENCE).toMatchObject({
       vocabSize: 50257,
       dModel: 768,
@@ -54,11 +74,28 @@ describe("basic-usage", () => {
     });
   });
 
-  it("model stats equal the config's stats and the parameters the model allocates", async () => {
+  it("model stats and the parameters the model allocates equal the hand count", async () => {
     const r = await main({ modelConfig: tiny, log: () => {} });
-    expect(r.modelStats).toEqual(computeCompressionStats(tiny));
-    expect(r.allocatedParams).toBe(r.modelStats.total.compressedParams);
-    expect(r.modelStats.total.compressionRatio).toBeGreaterThan(1);
+    expect(TINY_COUNT.perMatrix).toEqual({ attention: 368, up: 200, down: 168 });
+    expect(TINY_COUNT.total).toEqual({ originalParams: 20_736, compressedParams: 7_584 });
+    // The tensors the model allocated, summed by the model (not from its stats).
+    expect(r.allocatedParams).toBe(7_584);
+    expect(r.modelStats.total).toEqual({ ...TINY_COUNT.total, compressionRatio: 20_736 / 7_584 });
+    const c = r.modelStats.components;
+    for (const k of ["embeddings", "positions", "norms", "attention", "ffn"] as const)
+      expect(c[k], k).toMatchObject(TINY_COUNT[k]);
+    const shapes = {
+      attention: { inModes: [2, 2, 2, 4], outModes: [2, 2, 2, 4], ranks: [4, 8, 4] },
+      up: { inModes: [2, 2, 2, 4], outModes: [2, 4, 2, 4], ranks: [2, 4, 2] },
+      down: { inModes: [2, 4, 2, 4], outModes: [2, 2, 2, 4], ranks: [2, 4, 2] },
+    };
+    const matrices = r.modelStats.layers.flatMap((l) => l.matrices);
+    expect(matrices).toHaveLength(12);
+    for (const m of matrices) {
+      const kind = m.path.endsWith("/up") ? "up" : m.path.endsWith("/down") ? "down" : "attention";
+      expect(m, m.path).toMatchObject({ kind: "tt", ...shapes[kind] });
+      expect(m.compressedParams, m.path).toBe(TINY_COUNT.perMatrix[kind]);
+    }
   });
 
   for (const seed of [0, 1, 2]) {

@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CompressDenseOptions, type CompressDenseResult, main, parseOptions } from "./compress-dense.js";
 import { main as generateMain } from "./generate.js";
+import { unigramPerplexity } from "./testing/baselines.js";
 
 const tiny: CompressDenseOptions = {
   maxVocab: 200,
@@ -19,9 +20,12 @@ const tiny: CompressDenseOptions = {
   nLayers: 1,
   dFF: 128,
   seqLen: 16,
-  batchSize: 4,
-  steps: 12,
-  ftSteps: 4,
+  // 400 steps of 16 × 16 tokens: long enough for the dense model to use context. Shorter runs only
+  // learn word frequencies: 12 steps of batch 4 left it at ppl ≈ 75, 200 steps of batch 4 at ≈ 19,
+  // the unigram baseline's level (measured). The whole example still runs in about 5 s.
+  batchSize: 16,
+  steps: 400,
+  ftSteps: 20,
   ratio: 1.5,
   evalTokens: 2000,
   seed: 0,
@@ -49,19 +53,30 @@ describe("compress-dense", () => {
 
   it("dense training runs every step with finite losses", () => {
     expect(result.denseTraining.status).toBe("completed");
-    expect(result.denseTraining.losses).toHaveLength(12);
+    expect(result.denseTraining.losses).toHaveLength(400);
     for (const l of result.denseTraining.losses) expect(Number.isFinite(l)).toBe(true);
     const first = result.denseTraining.losses[0] as number;
     expect(first).toBeCloseTo(Math.log(result.vocabSize), 0);
   });
 
-  it("perplexities are finite and below the uniform-guess perplexity (the vocabulary size)", () => {
-    for (const p of [result.ppl.dense, result.ppl.compressed, result.ppl.fineTuned]) {
-      expect(Number.isFinite(p)).toBe(true);
-      expect(p).toBeGreaterThan(1);
-    }
-    expect(result.ppl.dense).toBeLessThan(result.vocabSize);
+  it("the dense model beats the unigram baseline; TT-SVD costs perplexity, fine-tuning wins it back", async () => {
+    // Independent baseline from the same token ids: the add-one unigram model of the train split,
+    // scored on the 2,000 validation targets every perplexity here scores.
+    const { splits } = await loadWordLevel({ maxVocab: 200, download: false, allowSample: true });
+    const unigram = unigramPerplexity(splits.train, splits.valid, result.vocabSize, 2000);
     expect(result.evalTokens).toBe(2000);
+    const { dense, compressed, fineTuned } = result.ppl;
+    for (const p of [dense, compressed, fineTuned]) expect(p).toBeGreaterThan(1);
+    // Measured at these settings, seeds 0-5 (unigram 19.35 on the full WikiText-2, 17.24 on the
+    // embedded sample): dense 13.06-15.19 / 11.87-12.63, at most 0.785x the unigram; TT-SVD 15.99-44.30
+    // / 13.85-29.64, always above dense (at most 3.11x it); fine-tuned 14.68-17.47 / 13.09-15.96, always
+    // below the unigram (at most 0.926x) and the TT-SVD model, at most 1.33x dense.
+    expect(dense).toBeLessThan(0.85 * unigram);
+    expect(compressed).toBeGreaterThan(dense);
+    expect(compressed).toBeLessThan(4 * dense);
+    expect(fineTuned).toBeLessThan(unigram);
+    expect(fineTuned).toBeLessThanOrEqual(compressed);
+    expect(fineTuned).toBeLessThan(1.5 * dense);
   });
 
   it("the budget policy reaches the target ratio and the stats are the package's", () => {
@@ -109,7 +124,7 @@ describe("compress-dense", () => {
     try {
       expect(computeCompressionStats(model.config)).toEqual(result.compressedStats);
       const { splits } = await loadWordLevel({ maxVocab: 200, download: false });
-      const p = await evaluatePerplexity(model, splits.valid, { seqLen: 16, batchSize: 4, maxTokens: 2000 });
+      const p = await evaluatePerplexity(model, splits.valid, { seqLen: 16, batchSize: 16, maxTokens: 2000 });
       expect(p.ppl).toBeCloseTo(result.ppl.fineTuned, 3);
     } finally {
       model.dispose();

@@ -8,7 +8,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadWordLevel } from "@tensor-tt/datasets";
 import { describe, expect, it } from "vitest";
+import { unigramPerplexity } from "./testing/baselines.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..", "..");
@@ -42,7 +44,7 @@ describe("root README", () => {
     }
   });
 
-  it("runs the TypeScript quick start as written", () => {
+  it("runs the TypeScript quick start as written", async () => {
     const start = readme.indexOf("## Quick start");
     const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
     expect(block, "a ```ts block under ## Quick start").not.toBeNull();
@@ -61,11 +63,17 @@ describe("root README", () => {
       expect(r.stdout).toContain("originalParams: 124439808");
       expect(r.stdout).toContain("compressedParams: 42065664");
       expect(r.stdout).toContain("fastParams: 42927360");
-      const ppl = /ppl: ([\d.]+)/.exec(r.stdout);
-      expect(Number(ppl?.[1])).toBeGreaterThan(1);
-      // Uniform guessing over the 2,048-word vocabulary scores exactly 2,048; below half of that the
-      // model predicts at least one bit per token better than uniform (it has learned the data).
-      expect(Number(ppl?.[1])).toBeLessThan(1024);
+      const ppl = Number(/ppl: ([\d.]+)/.exec(r.stdout)?.[1]);
+      expect(ppl).toBeGreaterThan(1);
+      // Independent baseline from the same token ids (the same resolver call as the quick start, made
+      // after it): the add-one unigram model of the train split on the 8,192 validation targets it scores.
+      const corpus = await loadWordLevel({ maxVocab: 2048, allowSample: true });
+      const unigram = unigramPerplexity(corpus.splits.train, corpus.splits.valid, corpus.vocab.size, 8192);
+      // The quick start trains only 60 + 20 steps, which reach the unigram level but not below it:
+      // measured 107.52 vs unigram 100.20 (1.073x, full WikiText-2) and 85.37 vs 85.09 (1.003x, the
+      // embedded sample). Beating the unigram would take a longer README run; 1.15x is the strongest
+      // bound that holds with headroom (the old bound, half of uniform guessing's 2,048, was ~10x looser).
+      expect(ppl).toBeLessThan(1.15 * unigram);
       expect(readFileSync(join(cwd, "tt-model", "config.json"), "utf8")).toContain("vocabSize");
     } finally {
       rmSync(file, { force: true });

@@ -1,6 +1,6 @@
 /**
- * Baselines the example tests compare against, computed here from first principles and never
- * through the packages under test.
+ * A perplexity baseline the example tests compare against, computed here from the token ids and
+ * never through the packages under test.
  */
 
 /**
@@ -22,16 +22,4 @@ export function unigramPerplexity(
   let nll = 0;
   for (let i = 1; i <= last; i++) nll -= Math.log(((counts[evalIds[i] as number] as number) + 1) / denom);
   return Math.exp(nll / last);
-}
-
-/**
- * Parameters of the TT cores of one matrix with row modes m, column modes n and inner ranks
- * r_1..r_{d-1} (r_0 = r_d = 1): Σ_k r_{k-1}·m_k·n_k·r_k. Biases are not included.
- */
-export function ttCoreParams(inModes: number[], outModes: number[], innerRanks: number[]): number {
-  const r = [1, ...innerRanks, 1];
-  if (inModes.length !== outModes.length || r.length !== inModes.length + 1) {
-    throw new Error("modes and ranks do not describe one TT matrix");
-  }
-  return inModes.reduce((a, m, k) => a + (r[k] as number) * m * (outModes[k] as number) * (r[k + 1] as number), 0);
 }
