@@ -59,7 +59,8 @@ export function loadVocabulary(dir: string): Vocabulary {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     throw new FormatError(`no vocabulary next to the model in ${dir}`, {
-      expected: "a folder written by compress-dense (config.json, manifest.json, its weights file, vocab.json)",
+      expected:
+        "a folder written by compress-dense (config.json, manifest.json, its weights file, vocab.json)",
       received: `${path} does not exist`,
     });
   }
