@@ -123,7 +123,8 @@ describe("compress-dense", () => {
     const model = await HybridTTTransformer.load(out, { expectVocabSize: vocab.size });
     try {
       expect(computeCompressionStats(model.config)).toEqual(result.compressedStats);
-      const { splits } = await loadWordLevel({ maxVocab: 200, download: false });
+      // The corpus the example used: the full data when found, else the embedded sample.
+      const { splits } = await loadWordLevel({ maxVocab: 200, download: false, allowSample: true });
       const p = await evaluatePerplexity(model, splits.valid, { seqLen: 16, batchSize: 16, maxTokens: 2000 });
       expect(p.ppl).toBeCloseTo(result.ppl.fineTuned, 3);
     } finally {

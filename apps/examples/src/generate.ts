@@ -10,7 +10,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Vocabulary } from "@tensor-tt/datasets";
+import { DataNotFoundError, Vocabulary } from "@tensor-tt/datasets";
 import { describeEngine, FormatError, initEngine, ValueError } from "@tensor-tt/tt-core";
 import { generate, HybridTTTransformer } from "@tensor-tt/tt-transformer-hybrid";
 import { backendFlag, type CommonOptions, fmtInt, intFlag, numFlag, runIfEntryPoint } from "./cli.js";
@@ -57,7 +57,7 @@ export function loadVocabulary(dir: string): Vocabulary {
   try {
     return Vocabulary.load(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    if (!(e instanceof DataNotFoundError)) throw e;
     throw new FormatError(`no vocabulary next to the model in ${dir}`, {
       expected:
         "a folder written by compress-dense (config.json, manifest.json, its weights file, vocab.json)",
