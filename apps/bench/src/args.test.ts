@@ -36,6 +36,16 @@ describe("parseCliArgs", () => {
     });
   });
 
+  it("refuses an option given twice instead of taking the last", () => {
+    expect(() => parseCliArgs(["--preset", "smoke", "--preset=paper"])).toThrow(
+      new UsageError('--preset given 2 times: "smoke", "paper"; give it once'),
+    );
+    expect(() => parseCliArgs(["--out", "a", "--seed", "1", "--out", "b"])).toThrow(/--out given 2 times/);
+    expect(() => parseCliArgs(["--resume", "--resume"])).toThrow(
+      new UsageError("--resume given 2 times; give it once"),
+    );
+  });
+
   it("accepts all as a suite", () => {
     expect(parseCliArgs(["all", "--preset", "paper"]).suite).toBe("all");
   });

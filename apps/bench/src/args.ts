@@ -106,6 +106,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     throw new UsageError(msg.replace(/\s*\n\s*/g, " "));
   }
   const { values, positionals } = parsed;
+  rejectRepeats(parsed.tokens);
   if (positionals.length > 1) {
     throw new UsageError(
       `expected at most one suite, received ${positionals.length}: ${positionals.join(" ")}`,
@@ -135,6 +136,25 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     help: values.help ?? false,
     ...(pretrained !== undefined ? { pretrained } : {}),
   };
+}
+
+/**
+ * An option given twice is a mistake (`--preset smoke --preset paper` would silently run the last).
+ * @throws {UsageError} naming the option and the values received.
+ */
+function rejectRepeats(tokens: ReturnType<typeof parse>["tokens"]): void {
+  const seen = new Map<string, string[]>();
+  for (const t of tokens) {
+    if (t.kind !== "option") continue;
+    const values = seen.get(t.name) ?? [];
+    values.push(t.value ?? "");
+    seen.set(t.name, values);
+  }
+  for (const [name, values] of seen) {
+    if (values.length < 2) continue;
+    const given = values.some((v) => v !== "") ? `: ${values.map((v) => JSON.stringify(v)).join(", ")}` : "";
+    throw new UsageError(`--${name} given ${values.length} times${given}; give it once`);
+  }
 }
 
 /** An integer option ≥ `min`, or undefined when absent. */
@@ -198,6 +218,7 @@ function parse(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: true,
+    tokens: true,
     options: {
       preset: { type: "string" },
       out: { type: "string" },

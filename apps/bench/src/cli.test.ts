@@ -1,8 +1,6 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs } from "./args.js";
 import { latestRunFolder, main, pretrainedFlags, timestamp } from "./cli.js";
@@ -11,8 +9,6 @@ import { loadSuite, SuiteLoadError } from "./registry.js";
 import type { RunRecord } from "./run.js";
 import { fakeEngine, fakeSuite, RecordingStream, scratchDir } from "./testing/fixtures.js";
 import type { Suite, SuiteOptions } from "./types.js";
-
-const here = dirname(fileURLToPath(import.meta.url));
 
 function io(root: string, suites: Record<string, Suite | Error | "missing">) {
   const stdout = new RecordingStream();
@@ -108,6 +104,8 @@ describe("main: one suite", () => {
     expect(rec?.status).toBe("failed");
     expect(rec?.error?.message).toContain("fake failure before row b");
     expect(rec?.partial).toEqual({ "row:a": { row: "a", value: 1244 } });
+    expect(t.stderr.text).toContain(`partial report: ${join(root, "r", "report.md")}`);
+    expect(await readFile(join(root, "r", "report.md"), "utf8")).toContain("Status: FAILED");
   });
 });
 
@@ -228,65 +226,151 @@ describe("loadSuite", () => {
   });
 });
 
-describe("Ctrl-C", () => {
-  it("keeps the finished rows, writes an interrupted report and exits 130; --resume finishes the rest", async () => {
-    const root = await scratchDir("sigint");
-    const out = join(root, "run");
-    const script = join(root, "interrupt.ts");
-    const cli = join(here, "cli.ts");
-    const fixtures = join(here, "testing", "fixtures.ts");
-    await writeFile(
-      script,
-      `import { main } from ${JSON.stringify(cli)};
-import { fakeEngine, fakeSuite } from ${JSON.stringify(fixtures)};
-const suite = fakeSuite({
-  afterRow: async (i) => {
-    process.stdout.write("ROW " + i + "\\n");
-    if (i === 1) await new Promise(() => setInterval(() => {}, 1000));
-  },
-});
-main(["--out", ${JSON.stringify(out)}], {
-  handleSignals: true, resultsRoot: ${JSON.stringify(root)}, importer: async () => ({ suite }),
-  initEngine: async () => fakeEngine,
-}).then((c) => { process.exitCode = c; });
-`,
-    );
-    const tsx = join(here, "..", "node_modules", ".bin", "tsx");
-    const child = spawn(tsx, ["--conditions=@tensor-tt/source", script], {
-      stdio: ["ignore", "pipe", "pipe"],
+describe("Ctrl-C in-process (the worker's AbortSignal)", () => {
+  it("stops at the next row boundary: an interrupted record listing exactly the rows on disk, exit 130", async () => {
+    const root = await scratchDir("abort");
+    const controller = new AbortController();
+    const suite = fakeSuite({
+      afterRow: async (i) => {
+        if (i === 0) controller.abort();
+      },
     });
-    let stdout = "";
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-    });
-    const code = await new Promise<number | null>((resolvePromise, reject) => {
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`no progress; stdout=${stdout} stderr=${stderr}`));
-      }, 30_000);
-      child.stdout.on("data", (d) => {
-        stdout += String(d);
-        if (stdout.includes("ROW 1")) child.kill("SIGINT");
-      });
-      child.on("exit", (c) => {
-        clearTimeout(timer);
-        resolvePromise(c);
-      });
-    });
-    expect(code).toBe(130);
-    expect(stderr).toContain("Interrupted");
-    const rec = await readJsonIfExists<RunRecord>(join(out, "result.json"));
+    const t = io(root, { ppl: suite });
+    expect(await main(["--out", "r"], { ...t.opts, signal: controller.signal })).toBe(130);
+    expect(suite.computed).toEqual(["a"]);
+    const dir = join(root, "r");
+    const rec = await readJsonIfExists<RunRecord>(join(dir, "result.json"));
     expect(rec?.status).toBe("interrupted");
-    expect(Object.keys(rec?.partial ?? {}).sort()).toEqual(["row:a", "row:b"]);
-    const report = await readFile(join(out, "report.md"), "utf8");
-    expect(report).toContain("Status: INTERRUPTED");
-    expect(report).toContain("| row:b | b | 1,254 |");
-    expect(existsSync(join(out, "partial"))).toBe(true);
+    expect(Object.keys(rec?.partial ?? {})).toEqual(["row:a"]);
+    expect(await readdir(join(dir, "partial"))).toEqual(["row%3Aa.json"]);
+    const resume = `pnpm bench ppl --preset smoke --resume --out ${dir}`;
+    expect(rec?.resumeCommand).toBe(resume);
+    expect(await readFile(join(dir, "report.md"), "utf8")).toContain(resume);
+    expect(t.stderr.text).toContain(`Resume with: ${resume}`);
+    expect(t.stderr.text).toContain(`Partial report: ${join(dir, "report.md")}`);
+  });
 
+  it("keeps result.json and report.md in step with partial/ after every saved row", async () => {
+    const root = await scratchDir("running");
+    const seen: [string | undefined, string[]][] = [];
+    const suite = fakeSuite({
+      afterRow: async () => {
+        const rec = await readJsonIfExists<RunRecord>(join(root, "r", "result.json"));
+        seen.push([rec?.status, Object.keys(rec?.partial ?? {})]);
+      },
+    });
+    expect(await main(["--out", "r"], io(root, { ppl: suite }).opts)).toBe(0);
+    expect(seen).toEqual([
+      ["running", ["row:a"]],
+      ["running", ["row:a", "row:b"]],
+      ["running", ["row:a", "row:b", "row:c"]],
+    ]);
+  });
+
+  it("ends interrupted when Ctrl-C comes after the last row (what the suite returned is not trusted)", async () => {
+    const root = await scratchDir("abort-late");
+    const controller = new AbortController();
+    const suite = fakeSuite({
+      afterRow: async (i) => {
+        if (i === 2) controller.abort();
+      },
+    });
+    expect(await main(["--out", "r"], { ...io(root, { ppl: suite }).opts, signal: controller.signal })).toBe(
+      130,
+    );
+    const rec = await readJsonIfExists<RunRecord>(join(root, "r", "result.json"));
+    expect(rec?.status).toBe("interrupted");
+    expect(Object.keys(rec?.partial ?? {})).toEqual(["row:a", "row:b", "row:c"]);
+  });
+
+  it("removes the temporary files a killed run left behind", async () => {
+    const root = await scratchDir("stale");
+    const dir = join(root, "r");
+    await mkdir(join(dir, "partial"), { recursive: true });
+    // pid 2^22 + 1 is above Linux's pid_max: no such process.
+    const stale = [
+      join(dir, ".result.json.4194305.0123456789ab.tmp"),
+      join(dir, "partial", ".row%3Aa.json.4194305.0123456789ab.tmp"),
+    ];
+    for (const f of stale) await writeFile(f, "{");
+    expect(await main(["--out", "r"], io(root, { ppl: fakeSuite() }).opts)).toBe(0);
+    for (const f of stale) expect(existsSync(f), f).toBe(false);
+  });
+});
+
+describe("run folders read back and written (issue 16 #12)", () => {
+  it("a damaged run.json stops --resume with its path and what to do, no stack trace", async () => {
+    const root = await scratchDir("badmeta");
+    expect(
+      await main(["--out", "r", "--seed", "9"], io(root, { ppl: fakeSuite({ failAfter: 1 }) }).opts),
+    ).toBe(1);
+    const meta = join(root, "r", "run.json");
+    await writeFile(meta, '{"suite": "ppl", "preset": "smo');
+    const t = io(root, { ppl: fakeSuite() });
+    expect(await main(["--out", "r", "--resume"], t.opts)).toBe(1);
+    expect(t.stderr.text).toContain(`error: --resume: ${meta} is damaged (not valid JSON`);
+    expect(t.stderr.text).toContain("--resume --seed 9, the seed in its result.json");
+    expect(t.stderr.text).not.toMatch(/\n\s+at /);
+    // A tampered seed is refused the same way, not used.
+    await writeFile(meta, JSON.stringify({ suite: "ppl", preset: "smoke", seed: "abc" }));
+    const t2 = io(root, { ppl: fakeSuite() });
+    expect(await main(["--out", "r", "--resume"], t2.opts)).toBe(1);
+    expect(t2.stderr.text).toContain('field "seed" is "abc", expected a non-negative integer');
+    // As told: delete it and resume with the seed; the saved row is kept.
+    await rm(meta);
     const rest = fakeSuite();
-    const t = io(root, { ppl: rest });
-    expect(await main(["--out", out, "--resume"], t.opts)).toBe(0);
-    expect(rest.computed).toEqual(["c"]);
+    expect(await main(["--out", "r", "--resume", "--seed", "9"], io(root, { ppl: rest }).opts)).toBe(0);
+    expect(rest.computed).toEqual(["b", "c"]);
+  });
+
+  it("a truncated saved-row file stops --resume before anything runs, naming the file", async () => {
+    const root = await scratchDir("badrow");
+    expect(await main(["--out", "r"], io(root, { ppl: fakeSuite({ failAfter: 2 }) }).opts)).toBe(1);
+    const row = join(root, "r", "partial", "row%3Ab.json");
+    const text = await readFile(row, "utf8");
+    await writeFile(row, text.slice(0, 20));
+    let engineStarted = false;
+    const t = io(root, { ppl: fakeSuite() });
+    const code = await main(["--out", "r", "--resume"], {
+      ...t.opts,
+      initEngine: async () => {
+        engineStarted = true;
+        return fakeEngine;
+      },
+    });
+    expect(code).toBe(1);
+    expect(engineStarted).toBe(false);
+    expect(t.stderr.text).toContain(`a saved row file is damaged: ${row} (not valid JSON`);
+    expect(t.stderr.text).toContain("Delete it to compute that row again");
+    await rm(row);
+    const rest = fakeSuite();
+    expect(await main(["--out", "r", "--resume"], io(root, { ppl: rest }).opts)).toBe(0);
+    expect(rest.computed).toEqual(["b", "c"]);
+  });
+
+  it("an unwritable --out stops before the engine starts, with the reason and no report path", async () => {
+    const root = await scratchDir("unwritable");
+    await writeFile(join(root, "file"), "x");
+    const t = io(root, { ppl: fakeSuite() });
+    let engineStarted = false;
+    const code = await main(["--out", "file/run"], {
+      ...t.opts,
+      initEngine: async () => {
+        engineStarted = true;
+        return fakeEngine;
+      },
+    });
+    expect(code).toBe(1);
+    expect(engineStarted).toBe(false);
+    expect(t.stderr.text).toContain(
+      `cannot create the run folder ${join(root, "file", "run")}: ${join(root, "file")} is a file, not a folder`,
+    );
+    expect(t.stderr.text).not.toContain("report");
+  });
+
+  it("--preset given twice is a usage error (exit 2), not the last one silently", async () => {
+    const t = io(await scratchDir("twice"), { ppl: fakeSuite() });
+    expect(await main(["--preset", "smoke", "--preset", "paper"], t.opts)).toBe(2);
+    expect(t.stderr.text).toContain('error: --preset given 2 times: "smoke", "paper"; give it once');
   });
 });

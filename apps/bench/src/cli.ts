@@ -2,8 +2,12 @@
  * `pnpm bench [suite] [--preset P] [--out DIR] [--backend B] [--seed N] [--resume]`
  *
  * Runs one suite (or `all`) into a run folder and prints its tables and verdicts.
- * Exit status: 0 done, 1 a suite failed (or could not load / no backend), 2 usage error,
- * 130 interrupted (Ctrl-C; rows finished so far are saved and a partial report is written).
+ * Exit status: 0 done, 1 a suite failed (or could not load / no backend / the run folder cannot be
+ * written or read back), 2 usage error, 130 interrupted (Ctrl-C; rows finished so far are saved and
+ * the report is written).
+ *
+ * Run as a program, this file is a supervisor (supervisor.ts): it runs the suites in a worker
+ * process and owns Ctrl-C, so the run folder ends consistent whatever wrapper (pnpm, tsx) is around.
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
@@ -11,11 +15,20 @@ import { pathToFileURL } from "node:url";
 import { describeEngine, type EngineInfo, type InitEngineOptions, initEngine } from "@tensor-tt/tt-core";
 import { type CliOptions, parseCliArgs, SUITE_NAMES, type SuiteName, USAGE, UsageError } from "./args.js";
 import { repoRoot, sharedDir } from "./env.js";
+import { InterruptedError } from "./interrupt.js";
 import { isDirectory, listDirectories, readJsonIfExists, toJson, writeFileAtomic } from "./io.js";
 import { ProgressRenderer, type ProgressStream } from "./progress.js";
 import { loadSuite, type SuiteImporter, SuiteLoadError } from "./registry.js";
 import { markdownTable, plainTable } from "./report.js";
-import { BenchRun, type RunMeta, type RunRecord } from "./run.js";
+import { BenchRun, type RunRecord } from "./run.js";
+import {
+  damagedPartialsError,
+  prepareRunFolder,
+  RunFolderError,
+  readPartials,
+  readRunMeta,
+} from "./run-folder.js";
+import { type RunFolderInfo, runEntry } from "./supervisor.js";
 import type { Suite, Table } from "./types.js";
 
 export interface MainIO {
@@ -28,8 +41,13 @@ export interface MainIO {
   resultsRoot: string;
   importer: SuiteImporter | undefined;
   initEngine: (o: InitEngineOptions) => Promise<EngineInfo>;
-  /** Install the SIGINT handler (the real CLI does; tests do not). */
-  handleSignals: boolean;
+  /**
+   * Ctrl-C (the supervisor's worker aborts it on SIGINT): the running suite stops at its next row
+   * boundary, its `interrupted` record is written and `main` resolves 130.
+   */
+  signal: AbortSignal | undefined;
+  /** Told each run folder before a suite writes into it (the supervisor ends it if this process dies). */
+  onRunFolder: ((info: RunFolderInfo) => void) | undefined;
   /** Clock for run-folder names (tests). */
   now: () => Date;
 }
@@ -92,7 +110,11 @@ async function resolveRun(
   let resume = opts.resume;
   if (resume) {
     const metaPath = opts.suite === "all" ? join(outDir, "all.json") : join(outDir, "run.json");
-    const meta = await readJsonIfExists<RunMeta>(metaPath);
+    const meta = await readRunMeta(metaPath);
+    if (opts.suite !== "all") {
+      const { damaged } = await readPartials(join(outDir, "partial"));
+      if (damaged.length > 0) throw damagedPartialsError(damaged);
+    }
     if (meta === undefined) {
       log(`--resume: ${outDir} holds no earlier run; starting a fresh run there`);
       resume = opts.suite !== "all" && (await isDirectory(join(outDir, "partial")));
@@ -180,47 +202,19 @@ export function pretrainedFlags(opts: CliOptions): string {
   ];
   return flags
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => ` --${k} ${String(v)}`)
+    .map(([k, v]) => ` --${k} ${shellQuote(String(v))}`)
     .join("");
 }
 
-/** What the SIGINT handler needs to see: the suite running now, and whether Ctrl-C was pressed. */
-interface RunState {
-  current: BenchRun | undefined;
-  interrupted: boolean;
+/** `s` as one shell word (quoted only when it needs to be). */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-/** Ctrl-C: stop the bars, write the interrupted record of the running suite, exit 130 (twice: at once). */
-function sigintHandler(
-  state: RunState,
-  renderer: ProgressRenderer,
-  err: (s: string) => void,
-  opts: CliOptions,
-  resolved: Resolved,
-): () => void {
-  return () => {
-    if (state.interrupted) {
-      err("second Ctrl-C: exiting without waiting");
-      process.exit(130);
-    }
-    state.interrupted = true;
-    renderer.stop();
-    err(
-      "\nInterrupted: finished rows are saved; writing the partial report (Ctrl-C again to quit at once)...",
-    );
-    const run = state.current;
-    const done = run
-      ? run.interrupt().then((r) => {
-          err(`Partial report: ${join(r.outDir, "report.md")}`);
-          err(
-            `Resume with: pnpm bench ${opts.suite} --preset ${opts.preset}${pretrainedFlags(opts)} --resume --out ${resolved.outDir}`,
-          );
-        })
-      : Promise.resolve();
-    done
-      .catch((e) => err(`could not write the partial report: ${String(e)}`))
-      .finally(() => process.exit(130));
-  };
+/** The command that continues a run in `outDir` (the seed comes back from its run.json). */
+export function resumeCommand(opts: CliOptions, outDir: string): string {
+  const backend = opts.backend !== "auto" ? ` --backend ${opts.backend}` : "";
+  return `pnpm bench ${opts.suite} --preset ${opts.preset}${backend}${pretrainedFlags(opts)} --resume --out ${shellQuote(outDir)}`;
 }
 
 /** Everything one suite run needs from the CLI. */
@@ -235,21 +229,21 @@ interface SuiteRunEnv {
   repo: string;
   io: MainIO;
   err: (s: string) => void;
-  state: RunState;
 }
 
-/** Runs one suite into `outDir` and prints its summary; undefined when Ctrl-C interrupted it. */
+/** Runs one suite into `outDir` and prints its summary (on Ctrl-C: where the report is, how to resume). */
 async function runOneSuite(
   env: SuiteRunEnv,
   name: SuiteName,
   suite: Suite,
   outDir: string,
-): Promise<SuiteStatus | undefined> {
-  const { opts, resolved, engine, renderer, sharedDataDir, referenceDir, command, repo, io, err, state } =
-    env;
+): Promise<SuiteStatus> {
+  const { opts, resolved, engine, renderer, sharedDataDir, referenceDir, command, repo, io, err } = env;
   const resumeThis =
     resolved.resume && (opts.suite !== "all" || (await isDirectory(join(outDir, "partial"))));
-  state.current = new BenchRun({
+  const resume = resumeCommand(opts, resolved.outDir);
+  io.onRunFolder?.({ outDir, resumeCommand: resume });
+  const run = new BenchRun({
     suite,
     preset: opts.preset,
     outDir,
@@ -260,21 +254,29 @@ async function runOneSuite(
     sharedDataDir,
     referenceDir,
     command,
+    resumeCommand: resume,
+    signal: io.signal,
     gitCwd: repo,
     suiteOptions: opts.pretrained !== undefined ? { pretrained: opts.pretrained } : undefined,
   });
   renderer.log(`== ${name}: ${suite.description}`);
   try {
-    const record = await state.current.execute();
-    if (state.interrupted) return undefined;
+    const record = await run.execute();
     io.stdout.write(summaryText(record));
     return { suite: name, status: "complete", outDir, durationS: record.durationS };
   } catch (e) {
-    if (state.interrupted) return undefined;
+    renderer.stop();
+    if (e instanceof InterruptedError) {
+      err(`Interrupted: the rows finished so far are saved in ${join(outDir, "partial")}`);
+      if (run.reportPath !== undefined) err(`Partial report: ${run.reportPath}`);
+      err(`Resume with: ${resume}`);
+      return { suite: name, status: "interrupted", outDir };
+    }
     const msg = e instanceof Error ? e.message : String(e);
     err(`error: suite "${name}" failed: ${msg}`);
     if (e instanceof Error && e.stack && io.env["BENCH_DEBUG"]) err(e.stack);
-    err(`  partial report: ${join(outDir, "report.md")}`);
+    // Only a report this run wrote: an unwritable folder has none to point at.
+    if (run.reportPath !== undefined) err(`  partial report: ${run.reportPath}`);
     return { suite: name, status: "failed", outDir, message: msg };
   }
 }
@@ -304,11 +306,17 @@ async function parseAndResolve(
     }
     const seedGiven = argv.some((a) => a === "--seed" || a.startsWith("--seed="));
     await resolveModelDir(opts, io);
-    return { opts, resolved: await resolveRun(opts, seedGiven, io, err) };
+    const resolved = await resolveRun(opts, seedGiven, io, err);
+    await prepareRunFolder(resolved.outDir);
+    return { opts, resolved };
   } catch (e) {
     if (e instanceof UsageError) {
       err(`error: ${e.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (e instanceof RunFolderError) {
+      err(`error: ${e.message}`);
+      return 1;
     }
     throw e;
   }
@@ -324,7 +332,8 @@ function withDefaults(partialIO: Partial<MainIO>, root: string | undefined): Mai
     resultsRoot: partialIO.resultsRoot ?? join(root ?? ".", "bench-results"),
     importer: partialIO.importer,
     initEngine: partialIO.initEngine ?? initEngine,
-    handleSignals: partialIO.handleSignals ?? false,
+    signal: partialIO.signal,
+    onRunFolder: partialIO.onRunFolder,
     now: partialIO.now ?? (() => new Date()),
   };
 }
@@ -339,7 +348,6 @@ export async function main(argv: readonly string[], partialIO: Partial<MainIO> =
   if (typeof parsed === "number") return parsed;
   const { opts, resolved } = parsed;
 
-  const names: SuiteName[] = opts.suite === "all" ? [...SUITE_NAMES] : [opts.suite];
   // Load a single suite before starting the engine: a broken file is reported at once.
   const preloaded = new Map<string, Awaited<ReturnType<typeof loadSuite>>>();
   if (opts.suite !== "all") {
@@ -372,68 +380,84 @@ export async function main(argv: readonly string[], partialIO: Partial<MainIO> =
   const referenceDir = sharedDir(repo, "reference");
   const command = `pnpm bench ${argv.join(" ")}`.trim();
 
-  const state: RunState = { current: undefined, interrupted: false };
-  const onSigint = sigintHandler(state, renderer, err, opts, resolved);
-  if (io.handleSignals) process.on("SIGINT", onSigint);
-
-  const statuses: SuiteStatus[] = [];
+  const env: SuiteRunEnv = {
+    opts,
+    resolved,
+    engine,
+    renderer,
+    sharedDataDir,
+    referenceDir,
+    command,
+    repo,
+    io,
+    err,
+  };
+  let statuses: SuiteStatus[];
   try {
-    if (opts.suite === "all") {
-      await writeFileAtomic(
-        join(resolved.outDir, "all.json"),
-        toJson({
-          suite: "all",
-          preset: opts.preset,
-          seed: resolved.seed,
-          startedAt: new Date().toISOString(),
-          command,
-        }),
-      );
-    }
-    for (const name of names) {
-      const outDir = opts.suite === "all" ? join(resolved.outDir, name) : resolved.outDir;
-      if (opts.suite === "all" && resolved.resume) {
-        const prev = await readJsonIfExists<RunRecord>(join(outDir, "result.json"));
-        if (prev?.status === "complete") {
-          renderer.log(`${name}: already complete in ${outDir}, skipped`);
-          statuses.push({ suite: name, status: "complete (earlier run)", outDir, durationS: prev.durationS });
-          continue;
-        }
-      }
-      let suite = preloaded.get(name);
-      if (suite === undefined) {
-        try {
-          suite = await loadSuite(name, io.importer);
-        } catch (e) {
-          if (!(e instanceof SuiteLoadError)) throw e;
-          err(`error: ${e.message}`);
-          statuses.push({ suite: name, status: "not loaded", outDir, message: e.message });
-          continue;
-        }
-      }
-      const st = await runOneSuite(
-        { opts, resolved, engine, renderer, sharedDataDir, referenceDir, command, repo, io, err, state },
-        name,
-        suite,
-        outDir,
-      );
-      if (st === undefined) break;
-      statuses.push(st);
-    }
+    statuses = await runSuites(env, preloaded);
   } finally {
-    if (io.handleSignals) process.off("SIGINT", onSigint);
-    if (!state.interrupted) renderer.stop();
+    renderer.stop();
   }
-  if (state.interrupted) return 130;
-
   if (opts.suite === "all") await writeAllReport(opts, resolved, statuses, io);
+  if (statuses.some((s) => s.status === "interrupted")) return 130;
   return statuses.every((s) => s.status.startsWith("complete")) ? 0 : 1;
+}
+
+/** A suite's earlier `result.json` says complete (a damaged one does not: the suite runs again). */
+async function completeEarlier(outDir: string): Promise<RunRecord | undefined> {
+  const rec = await readJsonIfExists<RunRecord>(join(outDir, "result.json")).catch(() => undefined);
+  return rec?.status === "complete" ? rec : undefined;
+}
+
+/** Runs the suites of the command (one, or every one for `all`, stopping at Ctrl-C); their statuses. */
+async function runSuites(env: SuiteRunEnv, preloaded: Map<string, Suite>): Promise<SuiteStatus[]> {
+  const { opts, resolved, renderer, io, err } = env;
+  const names: SuiteName[] = opts.suite === "all" ? [...SUITE_NAMES] : [opts.suite];
+  const statuses: SuiteStatus[] = [];
+  if (opts.suite === "all") {
+    await writeFileAtomic(
+      join(resolved.outDir, "all.json"),
+      toJson({
+        suite: "all",
+        preset: opts.preset,
+        seed: resolved.seed,
+        startedAt: new Date().toISOString(),
+        command: env.command,
+      }),
+    );
+  }
+  for (const name of names) {
+    const outDir = opts.suite === "all" ? join(resolved.outDir, name) : resolved.outDir;
+    if (opts.suite === "all" && resolved.resume) {
+      const prev = await completeEarlier(outDir);
+      if (prev !== undefined) {
+        renderer.log(`${name}: already complete in ${outDir}, skipped`);
+        statuses.push({ suite: name, status: "complete (earlier run)", outDir, durationS: prev.durationS });
+        continue;
+      }
+    }
+    let suite = preloaded.get(name);
+    if (suite === undefined) {
+      try {
+        suite = await loadSuite(name, io.importer);
+      } catch (e) {
+        if (!(e instanceof SuiteLoadError)) throw e;
+        err(`error: ${e.message}`);
+        statuses.push({ suite: name, status: "not loaded", outDir, message: e.message });
+        continue;
+      }
+    }
+    const st = await runOneSuite(env, name, suite, outDir);
+    statuses.push(st);
+    if (st.status === "interrupted") break;
+  }
+  return statuses;
 }
 
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (invokedDirectly) {
-  main(process.argv.slice(2), { handleSignals: true }).then(
+  runEntry(process.argv.slice(2), main).then(
     (code) => {
       process.exitCode = code;
     },

@@ -105,6 +105,23 @@ describe("renderReport", () => {
     expect(md).toContain('"a": [');
   });
 
+  it("says what a running record means and how to resume, with the command and damaged files it was given", () => {
+    const md = renderReport({
+      ...base,
+      status: "running",
+      resumeCommand: "pnpm bench pretrained --preset smoke --model '/m x' --resume --out /tmp/run",
+      partial: { "row:a": { ppl: 1 } },
+      damagedPartials: [{ file: "/tmp/run/partial/row%3Ab.json", problem: "empty" }],
+    });
+    expect(md).toContain("Status: RUNNING.");
+    expect(md).toContain("1 saved row file(s) in `/tmp/run/partial/`");
+    expect(md).toContain(
+      "If no bench process is running, it was stopped without a chance to finish this report",
+    );
+    expect(md).toContain("`pnpm bench pretrained --preset smoke --model '/m x' --resume --out /tmp/run`");
+    expect(md).toContain("Damaged, left out: `/tmp/run/partial/row%3Ab.json` (empty).");
+  });
+
   it("groups flat partial records by key prefix", () => {
     const { tables, other } = partialTables({
       "row:a": { x: 1 },

@@ -67,7 +67,8 @@ export interface ReportInput {
   suite: string;
   description: string;
   preset: string;
-  status: "complete" | "interrupted" | "failed";
+  /** `running`: written when the run starts and after every saved row, until the run writes its end. */
+  status: "complete" | "interrupted" | "failed" | "running";
   startedAt: string;
   finishedAt: string;
   durationS: number;
@@ -83,8 +84,12 @@ export interface ReportInput {
   plots?: { title: string; file: string }[];
   verdicts?: string[];
   error?: { name: string; message: string };
-  /** Rows saved with `savePartial` (only for interrupted / failed runs). */
+  /** Rows saved with `savePartial` (only for running / interrupted / failed runs). */
   partial?: Record<string, unknown>;
+  /** Saved-row files that could not be read back (left out of `partial`). */
+  damagedPartials?: { file: string; problem: string }[];
+  /** The command that continues this run (`pnpm bench <suite> … --resume --out <folder>`). */
+  resumeCommand?: string;
 }
 
 function isFlatRecord(v: unknown): v is Record<string, string | number | boolean | null> {
@@ -132,20 +137,30 @@ export function partialTables(partial: Record<string, unknown>): {
   return { tables, other };
 }
 
+/** The sentence under the status of a run that is not complete: what is saved and how to go on. */
+function statusNote(r: ReportInput): string {
+  const resume = `\`${r.resumeCommand ?? `pnpm bench ${r.suite} --preset ${r.preset} --resume --out ${r.outDir}`}\``;
+  const saved = `${Object.keys(r.partial ?? {}).length} saved row file(s) in \`${r.outDir}/partial/\``;
+  const damaged = (r.damagedPartials ?? [])
+    .map((d) => ` Damaged, left out: \`${d.file}\` (${d.problem}).`)
+    .join("");
+  if (r.status === "interrupted") {
+    return `Rows finished before the interruption are saved (${saved}); continue with ${resume}.${damaged}`;
+  }
+  if (r.status === "running") {
+    return (
+      `The run was in progress when this report was written (${saved}). If no bench process is running, it was ` +
+      `stopped without a chance to finish this report: continue with ${resume}.${damaged}`
+    );
+  }
+  return `The suite threw ${r.error ? `\`${r.error.name}: ${r.error.message}\`` : "an error"}; ${saved}, continue with ${resume}.${damaged}`;
+}
+
 /** The whole `report.md` of a run. Verdicts come first: they are what the run was for. */
 export function renderReport(r: ReportInput): string {
   const out: string[] = [];
   out.push(`# Bench \`${r.suite}\` (${r.preset})`, "", r.description, "");
-  if (r.status !== "complete") {
-    out.push(
-      `> **Status: ${r.status.toUpperCase()}.** ${
-        r.status === "interrupted"
-          ? `Rows finished before the interruption are saved in \`${r.outDir}/partial/\`; continue with \`pnpm bench ${r.suite} --preset ${r.preset} --resume --out ${r.outDir}\`.`
-          : `The suite threw ${r.error ? `\`${r.error.name}: ${r.error.message}\`` : "an error"}.`
-      }`,
-      "",
-    );
-  }
+  if (r.status !== "complete") out.push(`> **Status: ${r.status.toUpperCase()}.** ${statusNote(r)}`, "");
   if (r.verdicts && r.verdicts.length > 0) {
     out.push("## Verdicts", "");
     for (const v of r.verdicts) out.push(`- ${v}`);

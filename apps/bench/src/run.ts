@@ -9,24 +9,22 @@
  * report.md         the same, for people
  * *.svg             plots written by the suite
  * ```
- * Every file is written with {@link writeFileAtomic}. An interrupted run (Ctrl-C) gets a
- * `result.json` / `report.md` with status `interrupted` that lists the saved rows; `--resume`
- * hands those rows back to the suite through `ctx.loadPartial`.
+ * Every file is written with {@link writeFileAtomic}. The folder is consistent at every moment: from
+ * the start, and again after every saved row, `result.json` / `report.md` say `running` and list the
+ * rows on disk with the command that resumes the run, so even a kill -9 leaves a report that matches
+ * `partial/`. The end of the run rewrites them as `complete`, `failed` or `interrupted` (Ctrl-C: the
+ * suite stops at its next row boundary, see interrupt.ts). `--resume` hands the saved rows back to
+ * the suite through `ctx.loadPartial`.
  */
-import { readdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { describeEngine, type EngineInfo } from "@tensor-tt/tt-core";
 import { type GitInfo, gitInfo, type MachineInfo, machineInfo } from "./env.js";
-import {
-  fileStemToKey,
-  keyToFileStem,
-  readJsonIfExists,
-  toJson,
-  writeFileAtomic,
-  writeJsonAtomic,
-} from "./io.js";
+import { InterruptedError, throwIfInterrupted } from "./interrupt.js";
+import { keyToFileStem, toJson, writeFileAtomic, writeJsonAtomic } from "./io.js";
 import type { ProgressRenderer } from "./progress.js";
 import { type ReportInput, renderReport } from "./report.js";
+import { RunFolderError, readPartialFile, readPartials, removeStaleTemps } from "./run-folder.js";
 import type { PresetName, Suite, SuiteContext, SuiteOptions, SuiteResult } from "./types.js";
 
 /** Saved partial results of one run folder (`<outDir>/partial/<key>.json`). */
@@ -53,29 +51,26 @@ export class PartialStore {
     return p;
   }
 
+  /**
+   * The value saved under `key`, undefined when none is.
+   * @throws {RunFolderError} when the file is damaged (it is named, with what to do).
+   */
   async load<T>(key: string): Promise<T | undefined> {
-    const doc = await readJsonIfExists<{ key: string; value: T }>(this.path(key));
-    return doc?.value;
+    const path = this.path(key);
+    const doc = await readPartialFile(path);
+    if (doc === undefined) return undefined;
+    if ("problem" in doc) {
+      throw new RunFolderError(
+        path,
+        `saved row file ${path} is damaged (${doc.problem}); delete it to compute that row again, or start a new run without --resume`,
+      );
+    }
+    return doc.value as T;
   }
 
-  /** Every saved key → value, in key order. */
+  /** Every saved key → value, in key order (damaged files left out). */
   async all(): Promise<Record<string, unknown>> {
-    let names: string[];
-    try {
-      names = (await readdir(this.dir)).filter((n) => n.endsWith(".json") && !n.startsWith("."));
-    } catch {
-      return {};
-    }
-    const out: Record<string, unknown> = {};
-    for (const n of names.sort()) {
-      try {
-        const doc = await readJsonIfExists<{ key?: string; value: unknown }>(join(this.dir, n));
-        if (doc !== undefined) out[doc.key ?? fileStemToKey(n.slice(0, -5))] = doc.value;
-      } catch {
-        // A file that is not JSON is not ours; leave it out of the report.
-      }
-    }
-    return out;
+    return (await readPartials(this.dir)).partial;
   }
 
   /** Waits for the saves in flight. */
@@ -127,6 +122,10 @@ export interface BenchRunOptions {
   referenceDir?: string | undefined;
   /** The command line, for the record. */
   command: string;
+  /** The command that continues this run after an interruption (for the record and report). */
+  resumeCommand?: string | undefined;
+  /** Aborted on Ctrl-C: the suite stops at its next row boundary and the run ends `interrupted`. */
+  signal?: AbortSignal | undefined;
   /** Folder for `git rev-parse` (default: cwd). */
   gitCwd?: string;
   /** Suite-specific command-line options, handed to the suite in its context. */
@@ -142,11 +141,19 @@ export class BenchRun {
   readonly partials: PartialStore;
   private startedAt = new Date();
   private t0 = performance.now();
-  private finished = false;
+  private facts: { machine: MachineInfo; git: GitInfo } | undefined;
+  /** Record writes, one after the other (a later one always lands last). */
+  private writes: Promise<unknown> = Promise.resolve();
+  private report: string | undefined;
 
   constructor(options: BenchRunOptions) {
     this.options = options;
     this.partials = new PartialStore(options.outDir);
+  }
+
+  /** `report.md` once this run has written it (undefined before: an unwritable folder has none). */
+  get reportPath(): string | undefined {
+    return this.report;
   }
 
   /** The context handed to the suite. */
@@ -160,19 +167,37 @@ export class BenchRun {
       resume: o.resume,
       sharedDataDir: o.sharedDataDir,
       referenceDir: o.referenceDir,
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
       progress: (label, total) => o.renderer.create(label, total),
       log: (message) => o.renderer.log(message),
-      savePartial: (key, value) => this.partials.save(key, value),
-      loadPartial: async <T>(key: string) => (o.resume ? this.partials.load<T>(key) : undefined),
+      // A saved row lands first; then the report is brought up to date, then a Ctrl-C stops the suite.
+      savePartial: async (key, value) => {
+        await this.partials.save(key, value);
+        await this.writeRecord("running");
+        throwIfInterrupted(o.signal);
+      },
+      // Suites ask for a row's saved value before computing it: a row boundary. The report is
+      // refreshed here too (rows saved by a child process of the suite).
+      loadPartial: async <T>(key: string) => {
+        throwIfInterrupted(o.signal);
+        await this.writeRecord("running");
+        throwIfInterrupted(o.signal);
+        return o.resume ? this.partials.load<T>(key) : undefined;
+      },
       ...(o.suiteOptions !== undefined ? { suiteOptions: o.suiteOptions } : {}),
     };
   }
 
-  /** Runs the suite and writes result.json + report.md (also when the suite throws, then rethrows). */
+  /**
+   * Runs the suite and writes result.json + report.md: `complete`, or `failed` (then rethrows), or
+   * `interrupted` when the signal was aborted (then throws {@link InterruptedError}).
+   */
   async execute(): Promise<RunRecord> {
     const o = this.options;
     this.startedAt = new Date();
     this.t0 = performance.now();
+    await removeStaleTemps(o.outDir);
+    await removeStaleTemps(this.partials.dir);
     if (!o.resume) await this.partials.clear();
     const meta: RunMeta = {
       suite: o.suite.name,
@@ -182,11 +207,16 @@ export class BenchRun {
       command: o.command,
     };
     await writeJsonAtomic(join(o.outDir, "run.json"), meta);
+    await this.writeRecord("running");
     let result: SuiteResult;
     try {
+      throwIfInterrupted(o.signal);
       result = await o.suite.run(this.context());
     } catch (e) {
-      if (this.finished) throw e;
+      if (e instanceof InterruptedError || o.signal?.aborted) {
+        await this.writeRecord("interrupted");
+        throw e instanceof InterruptedError ? e : new InterruptedError(undefined, { cause: e });
+      }
       const err = e instanceof Error ? e : new Error(String(e));
       await this.writeRecord("failed", undefined, {
         name: err.name,
@@ -195,50 +225,68 @@ export class BenchRun {
       });
       throw e;
     }
+    // Stopped during the suite's last steps (its children may have been killed by the same Ctrl-C):
+    // what it returned is not trusted; the saved rows are, and --resume assembles them again.
+    if (o.signal?.aborted) {
+      await this.writeRecord("interrupted");
+      throw new InterruptedError();
+    }
     return this.writeRecord("complete", result);
   }
 
-  /** Writes the interrupted record (saved rows included) once the saves in flight have landed. */
-  async interrupt(): Promise<RunRecord> {
-    return this.writeRecord("interrupted");
+  /** Queues one write of result.json + report.md (after the ones before it and the saves in flight). */
+  private writeRecord(
+    status: RunRecord["status"],
+    result?: SuiteResult,
+    error?: RunRecord["error"],
+  ): Promise<RunRecord> {
+    const next = this.writes.then(async () => {
+      await this.partials.flush();
+      const record = await this.record(status, result, error);
+      await writeJsonAtomic(join(this.options.outDir, "result.json"), record);
+      const report = join(this.options.outDir, "report.md");
+      await writeFileAtomic(report, renderReport(record));
+      this.report = report;
+      return record;
+    });
+    this.writes = next.catch(() => undefined);
+    return next;
   }
 
-  private async writeRecord(
+  private async record(
     status: RunRecord["status"],
     result?: SuiteResult,
     error?: RunRecord["error"],
   ): Promise<RunRecord> {
     const o = this.options;
-    this.finished = true;
-    await this.partials.flush();
-    const finishedAt = new Date();
-    const record: RunRecord = {
+    this.facts ??= { machine: o.machine ?? machineInfo(), git: o.git ?? gitInfo(o.gitCwd ?? process.cwd()) };
+    const saved = status !== "complete" ? await readPartials(this.partials.dir) : undefined;
+    return {
       schema: 1,
       suite: o.suite.name,
       description: o.suite.description,
       preset: o.preset,
       status,
       startedAt: this.startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
       durationS: (performance.now() - this.t0) / 1000,
       command: o.command,
+      ...(o.resumeCommand !== undefined ? { resumeCommand: o.resumeCommand } : {}),
       outDir: o.outDir,
       seed: o.seed,
       seeds: { base: o.seed },
       resumed: o.resume,
-      machine: o.machine ?? machineInfo(),
+      machine: this.facts.machine,
       engine: { ...o.engine, description: describeEngine(o.engine) },
-      git: o.git ?? gitInfo(o.gitCwd ?? process.cwd()),
+      git: this.facts.git,
       settings: result?.settings ?? {},
       figures: result?.figures ?? {},
       tables: result?.tables ?? [],
       plots: result?.plots ?? [],
       verdicts: result?.verdicts ?? [],
-      ...(status !== "complete" ? { partial: await this.partials.all() } : {}),
+      ...(saved !== undefined ? { partial: saved.partial } : {}),
+      ...(saved !== undefined && saved.damaged.length > 0 ? { damagedPartials: saved.damaged } : {}),
       ...(error ? { error } : {}),
     };
-    await writeJsonAtomic(join(o.outDir, "result.json"), record);
-    await writeFileAtomic(join(o.outDir, "report.md"), renderReport(record));
-    return record;
   }
 }

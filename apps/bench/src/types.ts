@@ -61,6 +61,13 @@ export interface SuiteContext {
   sharedDataDir: string | undefined;
   /** Path of ../shared/reference if present, else undefined. */
   referenceDir: string | undefined;
+  /**
+   * Aborted on Ctrl-C. Suites pass it to long operations (`train`, downloads, child processes) and
+   * throw `InterruptedError` (interrupt.ts) when one stops early; between rows they need not look at
+   * it: `loadPartial` and `savePartial` throw `InterruptedError` once it is aborted (a row handed to
+   * `savePartial` is saved first).
+   */
+  signal?: AbortSignal;
   progress(label: string, total: number): Progress;
   log(message: string): void;
   /**

@@ -36,6 +36,8 @@ export interface ChildOptions {
   onRecord?: (record: Record<string, unknown>) => void;
   /** Called with each line the child writes on stderr. */
   onStderrLine?: (line: string) => void;
+  /** Ctrl-C of the bench: the child gets SIGINT (if the terminal's did not reach it) and the run fails with "interrupted". */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ChildResult {
@@ -120,7 +122,14 @@ export function runChild(
     p.on("error", (e) => {
       error ??= e.message;
     });
+    const interrupt = () => {
+      error ??= "interrupted (Ctrl-C)";
+      p.kill("SIGINT");
+    };
+    if (o.signal?.aborted) interrupt();
+    else o.signal?.addEventListener("abort", interrupt, { once: true });
     p.on("close", (code, signal) => {
+      o.signal?.removeEventListener("abort", interrupt);
       if (timer !== undefined) clearTimeout(timer);
       take(pending);
       if (errPending) o.onStderrLine?.(errPending);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emitRecord, findPythonReference, runChild, runTsChild, tsChildArgs } from "../harness/child.js";
 import { fixed, median } from "../harness/stats.js";
+import { throwIfInterrupted } from "../interrupt.js";
 import type { Suite, SuiteContext, SuiteResult, Table } from "../types.js";
 
 const BATCH = 20;
@@ -191,12 +192,15 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const errors: string[] = [];
   const bar = ctx.progress("data pipeline runs", repeats * (refArgs ? 2 : 1));
   for (let i = 0; i < repeats; i++) {
-    const o = await oneRun(runTsChild(SELF, "dataChild", dataDir, { timeoutMs: 300_000 }));
+    throwIfInterrupted(ctx.signal);
+    const o = await oneRun(
+      runTsChild(SELF, "dataChild", dataDir, { timeoutMs: 300_000, signal: ctx.signal }),
+    );
     if (o.run) ours.push(o.run);
     else errors.push(`tensor-tt run ${i}: ${o.error}`);
     bar.tick(1, `tensor-tt ${i + 1}/${repeats}`);
     if (refArgs && "python" in ref) {
-      const p = await oneRun(runChild(ref.python, refArgs, { timeoutMs: 300_000 }));
+      const p = await oneRun(runChild(ref.python, refArgs, { timeoutMs: 300_000, signal: ctx.signal }));
       if (p.run) refs.push(p.run);
       else errors.push(`python reference run ${i}: ${p.error}`);
       bar.tick(1, `python ${i + 1}/${repeats}`);

@@ -13,6 +13,7 @@
  */
 import { denseLayerStats, type TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
+import { throwIfInterrupted } from "../interrupt.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { type MemRow, type Preset, presetOf, type Row, type ShapeSpec, VARIANTS } from "./layers/config.js";
 import { batchInputs, makeLayers, measureGpuJs, memoryRow, timeConfiguration } from "./layers/measure.js";
@@ -98,6 +99,8 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   let ref = await ctx.loadPartial<PytorchResult>("pytorch");
   if (!ref && p.python) {
     ref = await runPytorchReference(ctx, p.pythonBudgetS);
+    // A reference killed by the same Ctrl-C is not a result to keep for --resume.
+    throwIfInterrupted(ctx.signal);
     await ctx.savePartial("pytorch", ref);
   }
   const { timing, worst, worstAt } = timingTable(p, backend, m.rows, ref && "rows" in ref ? ref.rows : []);

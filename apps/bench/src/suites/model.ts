@@ -30,6 +30,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { runTsChild } from "../harness/child.js";
+import { throwIfInterrupted } from "../interrupt.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { compareModels, throughputTable } from "./model/report.js";
 import {
@@ -68,6 +69,7 @@ async function measure(ctx: SuiteContext, spec: SizeSpec, kind: ModelKind): Prom
   const r = await runTsChild(CHILD, "modelChild", job, {
     nodeFlags: ["--expose-gc"],
     timeoutMs: spec.timeoutMs,
+    signal: ctx.signal,
     onRecord: ({ stage, ...v }) => {
       Object.assign(m, v);
       ctx.log(`model: ${spec.name} ${kind}: ${String(stage)} done`);
@@ -90,6 +92,8 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
       }
       ctx.log(`model: ${spec.name} ${kind} (child process)`);
       const m = await measure(ctx, spec, kind);
+      // A child stopped by Ctrl-C measured nothing: not a row to keep for --resume.
+      throwIfInterrupted(ctx.signal);
       if (m.error) ctx.log(`model: ${spec.name} ${kind}: ${m.error}`);
       rows.push(m);
       await ctx.savePartial("rows", rows);

@@ -41,6 +41,7 @@ export async function runRowInChild(
     referenceDir: ctx.referenceDir,
   };
   const r = await runTsChild(SELF, "pplRowChild", job, {
+    signal: ctx.signal,
     onStderrLine: (line) => {
       if (line.startsWith("ppl:")) ctx.log(`  [child] ${line}`);
     },

@@ -17,6 +17,7 @@ import {
   train,
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../../harness/stats.js";
+import { InterruptedError } from "../../interrupt.js";
 import type { SuiteContext } from "../../types.js";
 import type { RankChoice } from "./ranks.js";
 import type { Init, Kind, PplSettings } from "./settings.js";
@@ -120,6 +121,7 @@ export async function loadData(ctx: SuiteContext, s: PplSettings): Promise<Data>
         })
       : await loadWordLevel({
           allowSample: false,
+          ...(ctx.signal !== undefined ? { downloadOptions: { signal: ctx.signal } } : {}),
           ...(ctx.sharedDataDir !== undefined ? { shared: ctx.sharedDataDir } : {}),
           ...(s.maxVocab !== null ? { maxVocab: s.maxVocab } : {}),
         });
@@ -266,12 +268,18 @@ async function trainRow(r: RowRunner, row: RowSpec, model: HybridTTTransformer, 
       ...(s.checkpointEvery > 0
         ? { checkpointDir: ckptDir, checkpointEvery: s.checkpointEvery, resume: ctx.resume }
         : {}),
+      ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}),
       onProgress: (p: TrainProgress) => {
         bar.tick(1, `loss ${p.loss.toFixed(3)}, ${Math.round(p.tokensPerSec)} tok/s`);
       },
     },
   );
   bar.done();
+  if (tr.status === "aborted") {
+    // Ctrl-C: the row is not finished (with checkpoints, --resume continues it from the last one).
+    disposeModel(model, ctx);
+    throw new InterruptedError(`ppl: ${row.id}: training interrupted at step ${tr.steps}`);
+  }
   if (tr.status === "diverged") {
     ctx.log(`ppl: ${row.id}: training diverged at step ${tr.steps}: ${tr.error?.message ?? ""}`);
   }

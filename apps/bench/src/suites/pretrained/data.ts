@@ -48,7 +48,12 @@ function resolveOptions(ctx: SuiteContext, s: PretrainedSettings): ResolveOption
       allowSample: true,
     };
   }
-  return { allowSample: true, download: c.download, shared: ctx.sharedDataDir ?? false };
+  return {
+    allowSample: true,
+    download: c.download,
+    shared: ctx.sharedDataDir ?? false,
+    ...(ctx.signal !== undefined ? { downloadOptions: { signal: ctx.signal } } : {}),
+  };
 }
 
 /**

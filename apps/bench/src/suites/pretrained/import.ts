@@ -60,7 +60,7 @@ export async function measureImport(
   timeoutS: number,
 ): Promise<{ measure?: ImportMeasure; error?: string }> {
   const job: ImportJob = { modelDir, backend: ctx.engine.backend };
-  const r = await runTsChild(SELF, "importChild", job, { timeoutMs: timeoutS * 1000 });
+  const r = await runTsChild(SELF, "importChild", job, { timeoutMs: timeoutS * 1000, signal: ctx.signal });
   const rec = r.records.at(-1)?.["import"] as Omit<ImportMeasure, "processWallS"> | undefined;
   if (r.error === undefined && rec !== undefined) return { measure: { ...rec, processWallS: r.wallS } };
   return { error: r.error ?? "the import child emitted no record" };

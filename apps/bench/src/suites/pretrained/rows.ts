@@ -13,6 +13,7 @@ import {
   train,
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../../harness/stats.js";
+import { InterruptedError } from "../../interrupt.js";
 import type { PretrainedPolicy, SuiteContext } from "../../types.js";
 import { hybridRanks, type RankChoice, uniformRanks } from "../ppl/ranks.js";
 import { describeRanks, disposeModel, rowFigures } from "../ppl/rows.js";
@@ -141,12 +142,15 @@ async function finetune(
       lr: s.finetuneLr,
       warmupSteps: Math.max(1, Math.round(steps * 0.05)),
       seed: ctx.seed + 1,
+      ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}),
       onProgress: (p: TrainProgress) => {
         bar.tick(1, `loss ${p.loss.toFixed(3)}, ${Math.round(p.tokensPerSec)} tok/s`);
       },
     },
   );
   bar.done();
+  if (tr.status === "aborted")
+    throw new InterruptedError(`pretrained: ${id}: fine-tuning interrupted at step ${tr.steps}`);
   if (tr.status === "diverged") {
     ctx.log(`pretrained: ${id}: fine-tuning diverged at step ${tr.steps}: ${tr.error?.message ?? ""}`);
   }
