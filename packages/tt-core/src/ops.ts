@@ -43,6 +43,24 @@ function contractAll(
 }
 
 /**
+ * Largest dense expansion {@link full} / {@link toDense} build: 2^28 elements (2 GiB in float64 for the float64
+ * intermediate). Above it the result could not be allocated (or would exhaust memory), so it is refused before
+ * anything is allocated; keep such tensors in TT form (TT algebra, products and rounding never expand them).
+ */
+export const MAX_DENSE_ELEMENTS = 2 ** 28;
+
+/** @throws {ShapeError} when the dense expansion of `sizes` exceeds {@link MAX_DENSE_ELEMENTS}. */
+function checkDenseSize(sizes: readonly number[], what: string): void {
+  const n = sizes.reduce((a, b) => a * b, 1);
+  if (n > MAX_DENSE_ELEMENTS) {
+    throw new ShapeError(`${what} would expand to ${n.toExponential(3)} elements; keep it in TT form`, {
+      expected: `at most ${MAX_DENSE_ELEMENTS} elements (2^28)`,
+      received: `${formatShape(sizes)} = ${n} elements`,
+    });
+  }
+}
+
+/**
  * The full tensor of a TT-tensor, row-major, same dtype as the cores.
  * Cost O(∏ n_k · max r²). @example full(ttSvd(x, [2, 3]).tt) // ≈ x
  */
@@ -55,6 +73,7 @@ export function full(tt: TTTensor): FloatArray {
         received: `${tt}`,
       }),
   );
+  checkDenseSize(tt.shape, "full()");
   return toDtype(contractAll(tt.cores, tt.shape, tt.ranks), tt.dtype);
 }
 
@@ -72,6 +91,7 @@ export function toDense(tt: TTMatrix): FloatArray {
       }),
   );
   const d = tt.order;
+  checkDenseSize([tt.rows, tt.cols], "toDense()");
   const inter = contractAll(tt.cores, modeSizes(tt), tt.ranks); // (m_1, n_1, ..., m_d, n_d)
   const shape: number[] = [];
   for (let k = 0; k < d; k++) shape.push(tt.rowModes[k]!, tt.colModes[k]!);

@@ -133,6 +133,12 @@ export function deserializeTT(bytes: Uint8Array): TTTensor | TTMatrix {
       received: String(e),
     });
   }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new FormatError("TT file header is not an object", {
+      expected: "a JSON object",
+      received: typeof header,
+    });
+  }
   const bpe = header.dtype === "float32" ? 4 : header.dtype === "float64" ? 8 : 0;
   if (bpe === 0)
     throw new FormatError("unknown dtype in TT header", {
@@ -145,6 +151,13 @@ export function deserializeTT(bytes: Uint8Array): TTTensor | TTMatrix {
       : (header.shape ?? []);
   const ranks = header.ranks ?? [];
   const counts = sizes.map((s, k) => (ranks[k] ?? Number.NaN) * s * (ranks[k + 1] ?? Number.NaN));
+  const badCount = counts.findIndex((c) => !Number.isSafeInteger(c) || c < 1);
+  if (badCount >= 0 || counts.length === 0) {
+    throw new FormatError("TT header has invalid sizes or ranks", {
+      expected: "positive integer ranks and mode sizes, one core or more",
+      received: counts.length === 0 ? "no cores" : `core ${badCount} of ${counts[badCount]} values`,
+    });
+  }
   const total = counts.reduce((a, b) => a + b, 0);
   if (!Number.isFinite(total) || total * bpe !== payload) {
     throw new FormatError("TT header does not describe the payload", {
