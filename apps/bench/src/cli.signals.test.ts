@@ -6,23 +6,23 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main } from "./cli.js";
 import { fileStemToKey, readJsonIfExists } from "./io.js";
 import type { RunRecord } from "./run.js";
-import { fakeEngine, fakeSuite, RecordingStream, scratchDir } from "./testing/fixtures.js";
+import { fakeEngine, fakeSuite, RecordingStream } from "./testing/fixtures.js";
+import { scratchDirs } from "./testing/helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const appDir = join(here, "..");
 const tsx = join(appDir, "node_modules", ".bin", "tsx");
-const scratch: string[] = [];
-afterAll(async () => {
-  for (const d of scratch) await rm(d, { recursive: true, force: true });
-});
+const scratch = scratchDirs();
+/** Node's arguments that run a TypeScript script as `pnpm bench` does. */
+const NODE_TSX = ["--conditions=@tensor-tt/source", "--import", "tsx"];
 
 /**
  * A program like cli.ts, on a fake suite: rows a-d, each printing `ROW i`; after row b (i = 1) it
@@ -52,6 +52,12 @@ runEntry(process.argv.slice(2), main, {
 `,
   );
   return script;
+}
+
+/** A scratch folder `root` (removed after the file), its run folder `out` and the fake program in it. */
+async function fakeRun(tag: string): Promise<{ root: string; out: string; script: string }> {
+  const root = await scratch(tag);
+  return { root, out: join(root, "run"), script: await fakeProgram(root) };
 }
 
 interface Outcome {
@@ -134,10 +140,7 @@ function expectConsistent(dir: string, status: RunRecord["status"]): RunRecord {
 
 describe("Ctrl-C on the program", () => {
   it("through the tsx CLI, while the suite holds the event loop: interrupted folder, resume hint, exit 130", async () => {
-    const root = await scratchDir("sigint-tsx");
-    scratch.push(root);
-    const out = join(root, "run");
-    const script = await fakeProgram(root);
+    const { root, out, script } = await fakeRun("sigint-tsx");
     const r = await runAndSignal(tsx, ["--conditions=@tensor-tt/source", script, "--out", out], {
       env: { BUSY_MS: "2000" },
       ready: (s) => s.includes("ROW 1"),
@@ -171,22 +174,15 @@ describe("Ctrl-C on the program", () => {
   }, 30_000);
 
   it("a second Ctrl-C stops a busy worker at once; the supervisor ends the folder from disk", async () => {
-    const root = await scratchDir("sigint-twice");
-    scratch.push(root);
-    const out = join(root, "run");
-    const script = await fakeProgram(root);
-    const r = await runAndSignal(
-      process.execPath,
-      ["--conditions=@tensor-tt/source", "--import", "tsx", script, "--out", out],
-      {
-        env: { BUSY_MS: "60000" },
-        ready: (s) => s.includes("ROW 1"),
-        signals: [
-          ["SIGINT", 0],
-          ["SIGINT", 1500],
-        ],
-      },
-    );
+    const { out, script } = await fakeRun("sigint-twice");
+    const r = await runAndSignal(process.execPath, [...NODE_TSX, script, "--out", out], {
+      env: { BUSY_MS: "60000" },
+      ready: (s) => s.includes("ROW 1"),
+      signals: [
+        ["SIGINT", 0],
+        ["SIGINT", 1500],
+      ],
+    });
     expect(r.code, r.stderr).toBe(130);
     expect(r.afterSignalS).toBeLessThan(10);
     expect(r.stderr).toContain("Second Ctrl-C: stopping at once");
@@ -197,15 +193,12 @@ describe("Ctrl-C on the program", () => {
   }, 30_000);
 
   it("a worker killed by something else (out of memory) leaves a failed folder and exit 1", async () => {
-    const root = await scratchDir("killed");
-    scratch.push(root);
-    const out = join(root, "run");
-    const script = await fakeProgram(root);
-    const r = await runAndSignal(
-      process.execPath,
-      ["--conditions=@tensor-tt/source", "--import", "tsx", script, "--out", out],
-      { env: { MODE: "oom" }, ready: () => false, signals: [] },
-    );
+    const { out, script } = await fakeRun("killed");
+    const r = await runAndSignal(process.execPath, [...NODE_TSX, script, "--out", out], {
+      env: { MODE: "oom" },
+      ready: () => false,
+      signals: [],
+    });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("killed by SIGKILL");
     const rec = expectConsistent(out, "failed");
@@ -216,9 +209,7 @@ describe("Ctrl-C on the program", () => {
 
 describe("pnpm run bench", () => {
   it("Ctrl-C during decompose (smoke) leaves a consistent run folder and exits 130", async () => {
-    const root = await scratchDir("sigint-pnpm");
-    scratch.push(root);
-    const out = join(root, "run");
+    const out = join(await scratch("sigint-pnpm"), "run");
     const r = await runAndSignal("pnpm", ["run", "--silent", "bench", "decompose", "--out", out], {
       ready: () => existsSync(join(out, "partial", "rows.json")),
       signals: [["SIGINT", 0]],

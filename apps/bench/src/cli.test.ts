@@ -38,6 +38,22 @@ function io(root: string, suites: Record<string, Suite | Error | "missing">) {
   };
 }
 
+/** `main(argv, opts)` with an engine start that is recorded: the exit code and whether the engine started. */
+async function mainWatchingEngine(
+  argv: string[],
+  opts: ReturnType<typeof io>["opts"],
+): Promise<{ code: number; engineStarted: boolean }> {
+  let engineStarted = false;
+  const code = await main(argv, {
+    ...opts,
+    initEngine: async () => {
+      engineStarted = true;
+      return fakeEngine;
+    },
+  });
+  return { code, engineStarted };
+}
+
 describe("main: usage errors", () => {
   it("exits 2 with the message and the usage on an unknown suite, preset or flag", async () => {
     const root = await scratchDir("cli");
@@ -329,15 +345,8 @@ describe("run folders read back and written (issue 16 #12)", () => {
     const row = join(root, "r", "partial", "row%3Ab.json");
     const text = await readFile(row, "utf8");
     await writeFile(row, text.slice(0, 20));
-    let engineStarted = false;
     const t = io(root, { ppl: fakeSuite() });
-    const code = await main(["--out", "r", "--resume"], {
-      ...t.opts,
-      initEngine: async () => {
-        engineStarted = true;
-        return fakeEngine;
-      },
-    });
+    const { code, engineStarted } = await mainWatchingEngine(["--out", "r", "--resume"], t.opts);
     expect(code).toBe(1);
     expect(engineStarted).toBe(false);
     expect(t.stderr.text).toContain(`a saved row file is damaged: ${row} (not valid JSON`);
@@ -352,14 +361,7 @@ describe("run folders read back and written (issue 16 #12)", () => {
     const root = await scratchDir("unwritable");
     await writeFile(join(root, "file"), "x");
     const t = io(root, { ppl: fakeSuite() });
-    let engineStarted = false;
-    const code = await main(["--out", "file/run"], {
-      ...t.opts,
-      initEngine: async () => {
-        engineStarted = true;
-        return fakeEngine;
-      },
-    });
+    const { code, engineStarted } = await mainWatchingEngine(["--out", "file/run"], t.opts);
     expect(code).toBe(1);
     expect(engineStarted).toBe(false);
     expect(t.stderr.text).toContain(

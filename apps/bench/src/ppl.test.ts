@@ -18,6 +18,7 @@ import {
   verdictsFor,
 } from "./suites/ppl.js";
 import { RecordingStream, scratchDir } from "./testing/fixtures.js";
+import { unigramPerplexity } from "./testing/helpers.js";
 import type { Suite } from "./types.js";
 
 const tiny: PplSettings = {
@@ -39,19 +40,6 @@ const tiny: PplSettings = {
   evalBatchSize: 16,
   checkpointEvery: 0,
 };
-
-/**
- * Independent baseline from the same token ids: the add-one unigram model of the train split,
- * scored on the targets the suite scores (every token of `ids` but the first).
- */
-function unigramPerplexity(train: Int32Array, ids: Int32Array, vocabSize: number): number {
-  const counts = new Float64Array(vocabSize);
-  for (const id of train) counts[id] = (counts[id] as number) + 1;
-  let nll = 0;
-  for (let i = 1; i < ids.length; i++)
-    nll -= Math.log(((counts[ids[i] as number] as number) + 1) / (train.length + vocabSize));
-  return Math.exp(nll / (ids.length - 1));
-}
 
 describe("rank search", () => {
   for (const seed of [1, 2]) {

@@ -5,12 +5,11 @@
  * train split: fine-tuning skipped, with the import measured in a child process) and once on a
  * small raw folder with a train split (fine-tuning run).
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SAMPLE_DIR } from "@tensor-tt/datasets";
-import { type EngineInfo, initEngine } from "@tensor-tt/tt-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   countWords,
   evalWindow,
@@ -19,21 +18,9 @@ import {
   pretrainedSettings,
   runPretrained,
 } from "./suites/pretrained.js";
-import { scratchDir, smokeContext } from "./testing/fixtures.js";
+import { smokeContexts } from "./testing/helpers.js";
 
-let engine: EngineInfo;
-const dirs: string[] = [];
-beforeAll(async () => {
-  engine = await initEngine();
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-async function ctxFor(tag: string) {
-  const dir = await scratchDir(tag);
-  dirs.push(dir);
-  return smokeContext(dir, engine);
-}
+const ctxFor = smokeContexts();
 
 // The fixture (published-f32): vocab 97, d 32, 2 layers, n_inner null (4·32), 24 positions, tied head.
 const V = 97;

@@ -9,23 +9,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadWordLevel } from "@tensor-tt/datasets";
 import { describe, expect, it } from "vitest";
+import { unigramPerplexity } from "./testing/helpers.js";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 type Row = Record<string, number | string | null>;
-
-/**
- * Independent baseline from the same token ids: the add-one unigram model of the train split,
- * scored on the targets the suite scores (every token of `ids` but the first).
- */
-function unigramPerplexity(train: Int32Array, ids: Int32Array, vocabSize: number): number {
-  const counts = new Float64Array(vocabSize);
-  for (const id of train) counts[id] = (counts[id] as number) + 1;
-  let nll = 0;
-  for (let i = 1; i < ids.length; i++)
-    nll -= Math.log(((counts[ids[i] as number] as number) + 1) / (train.length + vocabSize));
-  return Math.exp(nll / (ids.length - 1));
-}
 
 /**
  * The perplexities of the smoke rows against the unigram baseline of the embedded sample and

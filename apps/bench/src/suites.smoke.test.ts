@@ -3,28 +3,14 @@
  * shared data or the Python references: the structure of each result and the sanity of its numbers
  * (finite, positive, ratios in plausible ranges, parameter counts matching hand counts).
  */
-import { rmSync } from "node:fs";
-import { type EngineInfo, initEngine } from "@tensor-tt/tt-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { suite as data } from "./suites/data.js";
 import { suite as decompose } from "./suites/decompose.js";
 import { suite as layers } from "./suites/layers.js";
 import { suite as model } from "./suites/model.js";
-import { scratchDir, smokeContext } from "./testing/fixtures.js";
+import { smokeContexts } from "./testing/helpers.js";
 
-let engine: EngineInfo;
-const dirs: string[] = [];
-beforeAll(async () => {
-  engine = await initEngine();
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-async function ctxFor(tag: string) {
-  const dir = await scratchDir(tag);
-  dirs.push(dir);
-  return smokeContext(dir, engine);
-}
+const ctxFor = smokeContexts();
 
 const positive = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
 

@@ -131,6 +131,10 @@ noteSkip("the end-to-end download tests that serve the published files");
 describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.0.1)", () => {
   const files = () =>
     Object.fromEntries(SPLITS.map((s) => [s, readFileSync(join(SHARED!, "wikitext-2", `${s}.txt`))]));
+  /** resolveWikiText2 into `cacheDir` from `mirrors` only: no environment, no shared folder. */
+  const resolveFrom = (cacheDir: string, mirrors: Mirror[], o: { allowSample?: boolean } = {}) =>
+    resolveWikiText2({ env: EMPTY_ENV, cacheDir, shared: false, mirrors, ...o });
+  const ALL_SPLITS = ["wiki.test.tokens", "wiki.train.tokens", "wiki.valid.tokens"];
 
   it("downloads all three splits into the cache, verified, then loads them", async () => {
     const f = files();
@@ -141,19 +145,9 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
       urls: Object.fromEntries(SPLITS.map((s) => [s, `${base}/files/${s}.txt`])),
     };
     const cacheDir = join(t.dir, "cache1");
-    const r = await resolveWikiText2({
-      env: EMPTY_ENV,
-      cacheDir,
-      shared: false,
-      mirrors: [mirror],
-      allowSample: true,
-    });
+    const r = await resolveFrom(cacheDir, [mirror], { allowSample: true });
     expect(r.source).toBe("download");
-    expect(listing(join(cacheDir, "wikitext-2"))).toEqual([
-      "wiki.test.tokens",
-      "wiki.train.tokens",
-      "wiki.valid.tokens",
-    ]);
+    expect(listing(join(cacheDir, "wikitext-2"))).toEqual(ALL_SPLITS);
     const again = await loadWordLevel({ env: EMPTY_ENV, cacheDir, shared: false, download: false });
     expect(again.source.source).toBe("cache");
     expect(again.vocab.size).toBe(33_278);
@@ -165,31 +159,22 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
     const zip = makeZip(Object.fromEntries(SPLITS.map((s) => [`wikitext-2/wiki.${s}.tokens`, f[s]!])));
     routes.set("/wikitext-2-v1.zip", serve(zip));
     const cacheDir = join(t.dir, "cache2");
-    const r = await resolveWikiText2({
-      env: EMPTY_ENV,
-      cacheDir,
-      shared: false,
-      mirrors: [
-        {
-          kind: "files",
-          name: "bad",
-          urls: Object.fromEntries(SPLITS.map((s) => [s, `${base}/bad/${s}.txt`])),
-        },
-        {
-          kind: "zip",
-          name: "zip",
-          url: `${base}/wikitext-2-v1.zip`,
-          members: Object.fromEntries(SPLITS.map((s) => [s, `wikitext-2/wiki.${s}.tokens`])),
-        },
-      ],
-    });
+    const r = await resolveFrom(cacheDir, [
+      {
+        kind: "files",
+        name: "bad",
+        urls: Object.fromEntries(SPLITS.map((s) => [s, `${base}/bad/${s}.txt`])),
+      },
+      {
+        kind: "zip",
+        name: "zip",
+        url: `${base}/wikitext-2-v1.zip`,
+        members: Object.fromEntries(SPLITS.map((s) => [s, `wikitext-2/wiki.${s}.tokens`])),
+      },
+    ]);
     expect(r.source).toBe("download");
     // the bad mirror's short files were not used; the zip was removed after extraction
-    expect(listing(join(cacheDir, "wikitext-2"))).toEqual([
-      "wiki.test.tokens",
-      "wiki.train.tokens",
-      "wiki.valid.tokens",
-    ]);
+    expect(listing(join(cacheDir, "wikitext-2"))).toEqual(ALL_SPLITS);
   });
 
   it("a dropped connection leaves no file under a final name; the sample is used meanwhile", async () => {
@@ -197,13 +182,7 @@ describe.skipIf(!SHARED)("resolveWikiText2 download step (local mirror on 127.0.
     routes.set("/drop/valid.txt", dropAfter(f.valid!, 300_000));
     const cacheDir = join(t.dir, "cache3");
     const mirror: Mirror = { kind: "files", name: "drops", urls: { valid: `${base}/drop/valid.txt` } };
-    const r = await resolveWikiText2({
-      env: EMPTY_ENV,
-      cacheDir,
-      shared: false,
-      mirrors: [mirror],
-      allowSample: true,
-    });
+    const r = await resolveFrom(cacheDir, [mirror], { allowSample: true });
     expect(r.source).toBe("sample");
     expect(r.looked.join("\n")).toMatch(/drops valid: download of .* broke off/);
     expect(listing(join(cacheDir, "wikitext-2"))).toEqual(["wiki.valid.tokens.partial"]);

@@ -2,26 +2,16 @@
  * Input checks and TT-SVD option pass-through of `from-dense.ts` (denseMatrix, svdOptions,
  * decomposeKernel), against hand-computed sizes, documented error fields and direct tt-core calls.
  */
-import { ConfigError, ShapeError, ttMatrixFromDense, ValueError } from "@tensor-tt/tt-core";
+import { ConfigError, ttMatrixFromDense, ValueError } from "@tensor-tt/tt-core";
 import { mulberry32 } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decomposeKernel, denseMatrix, svdOptions } from "./from-dense.js";
-import { denseFromCores, relMaxDiff, useBackend } from "./testing/index.js";
+import { caught, denseFromCores, expectShapeError, relMaxDiff, useBackend } from "./testing/index.js";
 
 beforeAll(async () => {
   await useBackend();
 });
-
-/** The error `fn` throws (fails the test when it returns). */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 /** Uniform values in [-1, 1) from tt-core's mulberry32 stream. */
 function randomData(n: number, seed: number): Float32Array {
@@ -32,12 +22,6 @@ function randomData(n: number, seed: number): Float32Array {
 /** 0, 1, …, n − 1 as float32. */
 function iota(n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => i);
-}
-
-function expectShapeError(e: unknown, expected: string, received: string): void {
-  expect(e).toBeInstanceOf(ShapeError);
-  expect((e as ShapeError).expected).toBe(expected);
-  expect((e as ShapeError).received).toBe(received);
 }
 
 function floats(t: tf.Tensor): number[] {

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkTTArtifacts, loadTTLayersModel } from "./io.js";
-import { useBackend } from "./testing/index.js";
+import { EMBEDDING_60, useBackend } from "./testing/index.js";
 import { TTEmbedding } from "./tt-embedding.js";
 
 // emb: modes [3,4,5]×[2,2,3], ranks [1,2,3,1] → cores [1,3,2,2] (12), [2,4,2,3] (48), [3,5,3,1] (45): 420 bytes
@@ -16,18 +16,7 @@ let saved: tf.io.ModelArtifacts;
 beforeAll(async () => {
   await useBackend();
   const model = tfl.sequential();
-  model.add(
-    new TTEmbedding({
-      vocabSize: 60,
-      dim: 12,
-      vocabModes: [3, 4, 5],
-      dimModes: [2, 2, 3],
-      ranks: [2, 3],
-      name: "emb",
-      seed: 3,
-      inputShape: [2],
-    }),
-  );
+  model.add(new TTEmbedding({ ...EMBEDDING_60, name: "emb", seed: 3, inputShape: [2] }));
   await model.save({
     save: async (a) => {
       saved = a;

@@ -9,23 +9,13 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DenseLinear } from "./dense-linear.js";
 import { checkLastAxis, checkSizes, disposeLayer, lastAxisOutputShape, singleInput } from "./layer-base.js";
-import { useBackend } from "./testing/index.js";
+import { caught, useBackend } from "./testing/index.js";
 import { TTLinear } from "./tt-linear.js";
 import { contractSteps, type TTShape } from "./tt-shape.js";
 
 beforeAll(async () => {
   await useBackend();
 });
-
-/** The error `fn` throws (fails the test when it returns). */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("contractSteps", () => {
   const steps = (s: TTShape) => [...contractSteps(s)];

@@ -9,8 +9,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { forwardOf, LinearForward, type LinearForwardConfig } from "./linear-forward.js";
 import { forwardPlan } from "./planning.js";
-import { relMaxDiff, useBackend } from "./testing/index.js";
-import { reference } from "./testing/linear.js";
+import { useBackend } from "./testing/index.js";
+import { expectMatchesReference } from "./testing/linear.js";
 import { TTLinear, type TTLinearArgs } from "./tt-linear.js";
 import type { Plan, TTShape } from "./tt-shape.js";
 
@@ -47,14 +47,8 @@ const plan = (l: TTLinear, batch: number, training = false) =>
 
 /** Applies `l` to a random [batch, in] input `calls` times; checks each output against the reference. */
 function applyChecked(l: TTLinear, batch: number, calls = 1): void {
-  const x = tf.randomNormal([batch, l.inFeatures], 0, 1, "float32", batch) as tf.Tensor2D;
-  const ref = reference(l, x);
-  for (let i = 0; i < calls; i++) {
-    const y = l.apply(x) as tf.Tensor;
-    expect(y.shape).toEqual([batch, l.outFeatures]);
-    expect(relMaxDiff(y.dataSync(), ref)).toBeLessThan(2e-5);
-    y.dispose();
-  }
+  const x = tf.randomNormal([batch, l.inFeatures], 0, 1, "float32", batch);
+  expectMatchesReference(l, x, calls);
   x.dispose();
 }
 
@@ -175,43 +169,36 @@ describe("LinearForward.describe: inference cache", () => {
 });
 
 describe("LinearForward.describe: column blocks and recomputation", () => {
-  it("blocks the rebuild while B·N < 2·W·(1 − 1/n_1): n_1 = 2, in = 24 → up to 23 rows", () => {
-    const l = layer({
-      inFeatures: 24,
-      outFeatures: 12,
-      inModes: [4, 6],
-      outModes: [2, 6],
-      ranks: [3],
-      strategy: "full",
-    });
-    expect(plan(l, 23)).toMatchObject({ columnBlocks: 2, label: "[0-1] ltr blocked×2" });
-    expect(plan(l, 24)).toMatchObject({ columnBlocks: 1, label: "[0-1] ltr" });
-    for (const batch of [1, 23, 24]) applyChecked(l, batch);
-  });
-
-  it("runs a blocked rebuild as n_1 slices of core 0 and one concatenation", async () => {
-    const l = layer({
-      inFeatures: 24,
-      outFeatures: 12,
-      inModes: [4, 6],
-      outModes: [2, 6],
-      ranks: [3],
-      strategy: "full",
-    });
-    const names = await callKernels(l, 1);
-    expect(count(names, "Slice")).toBe(2);
-    expect(count(names, "Concat")).toBe(1);
-  });
-
-  it("never blocks a plan that does not rebuild W, nor a one-core layer", () => {
-    const contract = layer({
+  // 24 → 24, modes 4·6, ranks 3, contracting core by core (never rebuilding W)
+  const contract24 = (extra: Partial<TTLinearArgs> = {}) =>
+    layer({
       inFeatures: 24,
       outFeatures: 24,
       inModes: [4, 6],
       outModes: [4, 6],
       ranks: [3],
       strategy: "contract",
+      ...extra,
     });
+  // 24 → 12 (out modes 2·6), always rebuilding W
+  const full24 = () => contract24({ outFeatures: 12, outModes: [2, 6], strategy: "full" });
+
+  it("blocks the rebuild while B·N < 2·W·(1 − 1/n_1): n_1 = 2, in = 24 → up to 23 rows", () => {
+    const l = full24();
+    expect(plan(l, 23)).toMatchObject({ columnBlocks: 2, label: "[0-1] ltr blocked×2" });
+    expect(plan(l, 24)).toMatchObject({ columnBlocks: 1, label: "[0-1] ltr" });
+    for (const batch of [1, 23, 24]) applyChecked(l, batch);
+  });
+
+  it("runs a blocked rebuild as n_1 slices of core 0 and one concatenation", async () => {
+    const l = full24();
+    const names = await callKernels(l, 1);
+    expect(count(names, "Slice")).toBe(2);
+    expect(count(names, "Concat")).toBe(1);
+  });
+
+  it("never blocks a plan that does not rebuild W, nor a one-core layer", () => {
+    const contract = contract24();
     expect(plan(contract, 1).columnBlocks).toBe(1);
     expect(plan(contract, 1).label).not.toMatch(/blocked/);
     applyChecked(contract, 1);
@@ -221,15 +208,7 @@ describe("LinearForward.describe: column blocks and recomputation", () => {
   });
 
   it("recompute: true recomputes under a tape only", () => {
-    const l = layer({
-      inFeatures: 24,
-      outFeatures: 24,
-      inModes: [4, 6],
-      outModes: [4, 6],
-      ranks: [3],
-      strategy: "contract",
-      recompute: true,
-    });
+    const l = contract24({ recompute: true });
     expect(plan(l, 4)).toMatchObject({ recompute: false, label: "[0][1] ltr" });
     expect(plan(l, 4, true)).toMatchObject({ recompute: true, label: "[0][1] ltr recompute" });
   });

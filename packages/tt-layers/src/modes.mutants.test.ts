@@ -2,25 +2,10 @@
  * Mode choices of `modes.ts` (paddedModes, checkModes, linearModes) against hand-computed greedy
  * splits, documented error fields and tt-core's `chooseMatrixModes` called directly.
  */
-import { ConfigError, chooseMatrixModes, RankError, ShapeError } from "@tensor-tt/tt-core";
+import { ConfigError, chooseMatrixModes, RankError } from "@tensor-tt/tt-core";
 import { describe, expect, it } from "vitest";
 import { checkModes, linearModes, paddedModes } from "./modes.js";
-
-/** The error `fn` throws (fails the test when it returns). */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
-
-function expectShapeError(e: unknown, expected: string, received: string): void {
-  expect(e).toBeInstanceOf(ShapeError);
-  expect((e as ShapeError).expected).toBe(expected);
-  expect((e as ShapeError).received).toBe(received);
-}
+import { caught, expectShapeError } from "./testing/index.js";
 
 describe("paddedModes", () => {
   it("pads to the smallest size splitting into modes ≤ ⌈n^(1/d)⌉ + 2 by default", () => {

@@ -6,22 +6,12 @@ import { ConfigError, RankError, ShapeError, ValueError } from "@tensor-tt/tt-co
 import * as tf from "@tensorflow/tfjs-core";
 import { initializers } from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { useBackend } from "./testing/index.js";
+import { caught, EMBEDDING_60, EMBEDDING_120, useBackend } from "./testing/index.js";
 import { TTEmbedding, type TTEmbeddingArgs } from "./tt-embedding.js";
 
 beforeAll(async () => {
   await useBackend();
 });
-
-/** The error `fn` throws (fails the test when it throws nothing). */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 /** Mixed-radix digits of `i` over `modes`, most significant first. */
 function digitsOf(i: number, modes: number[]): number[] {
@@ -155,26 +145,10 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-const BASE: TTEmbeddingArgs = {
-  vocabSize: 60,
-  dim: 12,
-  vocabModes: [3, 4, 5],
-  dimModes: [2, 2, 3],
-  ranks: [2, 3],
-  seed: 4,
-  stddev: 0.5,
-};
+const BASE: TTEmbeddingArgs = { ...EMBEDDING_60, seed: 4, stddev: 0.5 };
 
 /** vocabulary 97 on modes [2, 7, 7]: one padding row. */
-const PADDED: TTEmbeddingArgs = {
-  vocabSize: 97,
-  dim: 12,
-  vocabModes: [2, 7, 7],
-  dimModes: [2, 2, 3],
-  ranks: [2, 3],
-  seed: 9,
-  stddev: 0.5,
-};
+const PADDED: TTEmbeddingArgs = { ...BASE, vocabSize: 97, vocabModes: [2, 7, 7], seed: 9 };
 
 function lookupTests(): void {
   it("rows of int32 ids of any shape equal the float64 reference rows", () => {
@@ -296,13 +270,7 @@ function tableTests(): void {
   it("stats: hand-computed parameters, compression and lookup FLOPs", () => {
     // modes [4,5,6]×[2,3,4], ranks [1,3,5,1]: params 1·4·2·3 + 3·5·3·5 + 5·6·4·1 = 24 + 225 + 120
     // lookup FLOPs ∑_{k≥2} 2·(n_1⋯n_{k-1})·r_{k-1}·n_k·r_k = 2·2·3·3·5 + 2·6·5·4·1 = 180 + 240
-    const layer = new TTEmbedding({
-      vocabSize: 120,
-      dim: 24,
-      vocabModes: [4, 5, 6],
-      dimModes: [2, 3, 4],
-      ranks: [3, 5],
-    });
+    const layer = new TTEmbedding(EMBEDDING_120);
     const s = layer.stats();
     expect(s.params).toBe(369);
     expect(s.denseParams).toBe(2880);

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadTTLayersModel } from "./io.js";
-import { denseFromCores, relMaxDiff, useBackend } from "./testing/index.js";
+import { denseFromCores, EMBEDDING_60, EMBEDDING_120, relMaxDiff, useBackend } from "./testing/index.js";
 import { TTEmbedding } from "./tt-embedding.js";
 
 beforeAll(async () => {
@@ -22,15 +22,7 @@ function table(layer: TTEmbedding): Float64Array {
 describe("TTEmbedding lookup", () => {
   it("rows equal rows of the reconstructed table (4 seeds, ids of shape [2, 5])", () => {
     for (let seed = 1; seed <= 4; seed++) {
-      const layer = new TTEmbedding({
-        vocabSize: 120,
-        dim: 24,
-        vocabModes: [4, 5, 6],
-        dimModes: [2, 3, 4],
-        ranks: [3, 5],
-        seed,
-        stddev: 0.5,
-      });
+      const layer = new TTEmbedding({ ...EMBEDDING_120, seed, stddev: 0.5 });
       const ids = tf.tensor2d([0, 1, 119, 57, 57, 3, 64, 100, 2, 88], [2, 5], "int32");
       const out = layer.apply(ids) as tf.Tensor;
       expect(out.shape).toEqual([2, 5, 24]);
@@ -64,15 +56,7 @@ describe("TTEmbedding lookup", () => {
   });
 
   it("gradients equal those of one-hot · full(E) (the dense equivalent)", () => {
-    const layer = new TTEmbedding({
-      vocabSize: 60,
-      dim: 12,
-      vocabModes: [3, 4, 5],
-      dimModes: [2, 2, 3],
-      ranks: [2, 3],
-      seed: 4,
-      stddev: 0.3,
-    });
+    const layer = new TTEmbedding({ ...EMBEDDING_60, seed: 4, stddev: 0.3 });
     const ids = tf.tensor1d([5, 59, 5, 17, 0], "int32");
     const dy = tf.randomNormal([5, 12], 0, 1, "float32", 2);
     const cores = layer.cores() as tf.Variable[];

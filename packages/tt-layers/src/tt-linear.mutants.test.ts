@@ -4,25 +4,16 @@
  * fromDense's option pass-through, and the forward pass on inputs of rank 1, 2 and 3 (with and
  * without bias) against a float64 reference of x·W + b.
  */
-import { ConfigError, type TTError } from "@tensor-tt/tt-core";
+import { ConfigError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { relMaxDiff, useBackend } from "./testing/index.js";
-import { reference } from "./testing/linear.js";
+import { caught, useBackend } from "./testing/index.js";
+import { expectMatchesReference } from "./testing/linear.js";
 import { TTLinear, type TTLinearArgs } from "./tt-linear.js";
 
 beforeAll(async () => {
   await useBackend();
 });
-
-function caught(f: () => unknown): TTError {
-  try {
-    f();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
 
 /** The ConfigError `new TTLinear(args)` throws, with its fields. */
 function configError(args: TTLinearArgs, message: string, expected: string, received: string): void {
@@ -210,14 +201,7 @@ describe("TTLinear forward on inputs of rank 1, 2 and 3", () => {
       const l = make(useBias);
       for (const shape of [[12], [1, 12], [5, 12], [2, 3, 12]]) {
         const x = tf.randomNormal(shape, 0, 1, "float32", shape.length);
-        const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-        const ref = reference(l, tf.reshape(x, [rows, 12]) as tf.Tensor2D);
-        for (let call = 0; call < 3; call++) {
-          const y = l.apply(x) as tf.Tensor;
-          expect(y.shape).toEqual([...shape.slice(0, -1), 10]);
-          expect(relMaxDiff(y.dataSync(), ref)).toBeLessThan(2e-5);
-          y.dispose();
-        }
+        expectMatchesReference(l, x, 3);
         x.dispose();
       }
       l.dispose();

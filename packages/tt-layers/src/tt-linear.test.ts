@@ -15,7 +15,7 @@ import { loadTTLayersModel } from "./io.js";
 import { allPlans } from "./plan.js";
 import { denseLayerStats } from "./stats.js";
 import { relMaxDiff, rng, useBackend } from "./testing/index.js";
-import { plan, randomLayer, reference } from "./testing/linear.js";
+import { expectMatchesReference, plan, randomLayer, reference } from "./testing/linear.js";
 import { TTLinear } from "./tt-linear.js";
 
 beforeAll(async () => {
@@ -58,13 +58,8 @@ describe("TTLinear forward", () => {
       expect(layer.outModes).toEqual(choice.colModes);
       expect(layer.ranks.slice(1, -1)).toEqual(ranks);
       for (const batch of [1, 5]) {
-        const x = tf.randomNormal([batch, inF], 0, 1, "float32", batch) as tf.Tensor2D;
-        const ref = reference(layer, x);
-        for (let call = 0; call < 3; call++) {
-          const y = layer.apply(x) as tf.Tensor;
-          expect(relMaxDiff(y.dataSync(), ref)).toBeLessThan(2e-5);
-          y.dispose();
-        }
+        const x = tf.randomNormal([batch, inF], 0, 1, "float32", batch);
+        expectMatchesReference(layer, x, 3);
         x.dispose();
       }
       layer.dispose();

@@ -8,34 +8,16 @@
  * with the 0.999 quantile of χ²(k − 1) (k − 1 = 1: 10.83, 2: 13.82). Seeds are fixed, so every test
  * is deterministic; the quantile says a correct sampler passes for all but ~1 in 1000 seeds.
  */
-import { ConfigError, initEngine, ShapeError, type TTError } from "@tensor-tt/tt-core";
+import { ConfigError, initEngine, ShapeError } from "@tensor-tt/tt-core";
 import { Rng } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate, sampleFromLogits } from "./generate.js";
 import { HybridTTTransformer } from "./model.js";
-import { tinyConfig } from "./testing/fixtures.js";
+import { rejection, tinyConfig } from "./testing/fixtures.js";
+import { chi2, counts } from "./testing/reference.js";
 
 const CHI2_999 = { 1: 10.83, 2: 13.82 } as const;
-
-function counts(n: number, draw: () => number, size: number): Float64Array {
-  const c = new Float64Array(size);
-  for (let i = 0; i < n; i++) {
-    const k = draw();
-    c[k] = (c[k] as number) + 1;
-  }
-  return c;
-}
-
-/** Pearson χ² over the cells with positive expected probability. */
-function chi2(c: Float64Array, p: number[], n: number): number {
-  let s = 0;
-  for (let i = 0; i < c.length; i++) {
-    const pi = p[i] as number;
-    if (pi > 0) s += ((c[i] as number) - n * pi) ** 2 / (n * pi);
-  }
-  return s;
-}
 
 // Distinct logits, unsorted: the top 3 are ids 7, 2, 9.
 const logits = Float32Array.from([1.2, -0.7, 2.1, -2, 0.9, 0.1, -1.4, 2.5, -0.3, 1.6]);
@@ -82,16 +64,6 @@ describe("sampleFromLogits: ties and top-k edges", () => {
     expect(chi2(c, [0, 0.5, 0.5, 0, 0], n)).toBeLessThan(CHI2_999[1]);
   });
 });
-
-/** The rejection of a promise (fails the test when it resolves). */
-async function rejection(p: Promise<unknown>): Promise<TTError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a rejection");
-}
 
 // T = 8 so that 20 new tokens roll the context over several times; initStd 1 makes the logits
 // depend strongly on the whole context (GPT-2's 0.02 leaves them dominated by the last token, so

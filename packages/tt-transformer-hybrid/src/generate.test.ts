@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { defaultConfig } from "./config.js";
 import { generate, sampleFromLogits } from "./generate.js";
 import { HybridTTTransformer } from "./model.js";
+import { chi2, counts } from "./testing/reference.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -28,23 +29,6 @@ function softmaxOver(logits: Float32Array, idx: number[], temp: number): Float64
   for (const i of idx) z += Math.exp((logits[i] as number) / temp - max);
   for (const i of idx) p[i] = Math.exp((logits[i] as number) / temp - max) / z;
   return p;
-}
-
-function counts(n: number, draw: () => number, size: number): Float64Array {
-  const c = new Float64Array(size);
-  for (let i = 0; i < n; i++) {
-    const k = draw();
-    c[k] = (c[k] as number) + 1;
-  }
-  return c;
-}
-
-/** Pearson χ² over the cells with positive expected probability. */
-function chi2(c: Float64Array, p: Float64Array, n: number): number {
-  let s = 0;
-  for (let i = 0; i < c.length; i++)
-    if ((p[i] as number) > 0) s += ((c[i] as number) - n * (p[i] as number)) ** 2 / (n * (p[i] as number));
-  return s;
 }
 
 // 10 distinct logits in [−2, 2.5], not sorted; the top 5 are ids 7, 2, 9, 0, 4.

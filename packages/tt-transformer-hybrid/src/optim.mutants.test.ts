@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AdamW } from "./optim.js";
 import { caught } from "./testing/fixtures.js";
+import { adamWStepRef } from "./testing/reference.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -88,28 +89,6 @@ describe("AdamW state", () => {
   });
 });
 
-/**
- * One AdamW step in float64 in the paper's form (Loshchilov & Hutter 2019 with Kingma & Ba's bias
- * correction): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − ηλθ·[decay] − η·m̂/(√v̂ + ε).
- */
-function refStep(
-  p: { theta: number[]; m: number[]; v: number[]; decay: boolean },
-  g: number[],
-  t: number,
-  lr: number,
-  h: { b1: number; b2: number; eps: number; wd: number },
-): void {
-  for (let i = 0; i < p.theta.length; i++) {
-    const gi = g[i] as number;
-    p.m[i] = h.b1 * (p.m[i] as number) + (1 - h.b1) * gi;
-    p.v[i] = h.b2 * (p.v[i] as number) + (1 - h.b2) * gi * gi;
-    const mHat = (p.m[i] as number) / (1 - h.b1 ** t);
-    const vHat = (p.v[i] as number) / (1 - h.b2 ** t);
-    const decay = p.decay ? lr * h.wd * (p.theta[i] as number) : 0;
-    p.theta[i] = (p.theta[i] as number) - decay - (lr * mHat) / (Math.sqrt(vHat) + h.eps);
-  }
-}
-
 /** Entry-wise |got − want| < 1e-5. */
 function expectClose(got: ArrayLike<number>, want: number[], what: string): void {
   for (const [j, x] of want.entries())
@@ -147,7 +126,7 @@ describe("AdamW resumed from imported state", () => {
       const lr = 0.01 * (s + 1);
       const gt = ps.map((p, i) => tf.tensor(gs[i] as number[], p.variable.shape));
       opt.apply(Object.fromEntries(ps.map((p, i) => [p.variable.name, gt[i] as tf.Tensor])), lr);
-      for (const [i, r] of ref.entries()) refStep(r, gs[i] as number[], 11 + s, lr, h);
+      for (const [i, r] of ref.entries()) adamWStepRef(r, gs[i] as number[], 11 + s, lr, h);
       tf.dispose(gt);
     });
     expect(opt.step).toBe(12);

@@ -12,20 +12,19 @@ import { initEngine } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AdamW, globalNorm, learningRate } from "./optim.js";
-import { fixedValues, maxAbsDiff } from "./testing/reference.js";
+import { type AdamWRefParam, adamWStepRef, fixedValues, maxAbsDiff } from "./testing/reference.js";
 
 beforeAll(async () => {
   await initEngine();
 });
 
-interface RefParam {
+interface RefParam extends AdamWRefParam {
   theta: Float64Array;
   m: Float64Array;
   v: Float64Array;
-  decay: boolean;
 }
 
-/** One AdamW step in float64, in the paper's form (bias-corrected moments, then decoupled decay). */
+/** One AdamW step in float64 of every parameter, on the gradients clipped to global norm `o.clip`. */
 function refStep(
   ps: RefParam[],
   grads: Float64Array[],
@@ -38,16 +37,13 @@ function refStep(
   const norm = Math.sqrt(sq);
   const scale = o.clip > 0 && norm > o.clip ? o.clip / norm : 1;
   ps.forEach((p, k) => {
-    const g = grads[k] as Float64Array;
-    for (let i = 0; i < p.theta.length; i++) {
-      const gi = (g[i] as number) * scale;
-      p.m[i] = o.b1 * (p.m[i] as number) + (1 - o.b1) * gi;
-      p.v[i] = o.b2 * (p.v[i] as number) + (1 - o.b2) * gi * gi;
-      const mHat = (p.m[i] as number) / (1 - o.b1 ** t);
-      const vHat = (p.v[i] as number) / (1 - o.b2 ** t);
-      const decay = p.decay ? lr * o.wd * (p.theta[i] as number) : 0;
-      p.theta[i] = (p.theta[i] as number) - decay - (lr * mHat) / (Math.sqrt(vHat) + o.eps);
-    }
+    adamWStepRef(
+      p,
+      (grads[k] as Float64Array).map((g) => g * scale),
+      t,
+      lr,
+      o,
+    );
   });
 }
 

@@ -3,7 +3,7 @@
  * schedule and budget policies through planForPolicy / compressModel, mode-layout pass-through,
  * the TT-SVD options, the report rows, and copying between models of different structure.
  */
-import { ConfigError, initEngine, type TTError, ttMatrixFromDense } from "@tensor-tt/tt-core";
+import { ConfigError, initEngine, ttMatrixFromDense } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { allocateRanks } from "./allocate.js";
@@ -12,7 +12,7 @@ import { HybridTTTransformer } from "./model.js";
 import { DenseLinearModule, type LinearModule } from "./nn.js";
 import { compressModel, planForPolicy, type RankPolicy } from "./policy.js";
 import { statsFromPlan } from "./stats.js";
-import { caught, fastLayoutConfig, tinyConfig } from "./testing/fixtures.js";
+import { caught, fastLayoutConfig, rejection, tinyConfig } from "./testing/fixtures.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -23,15 +23,6 @@ const withRanks = { ...base, attentionRanks: [3], ffnRanks: [2], embedRanks: [4]
 
 /** A config on which the fast layout factorizes every projection (as in policy.test.ts). */
 const b4 = fastLayoutConfig();
-
-async function rejection(p: Promise<unknown>): Promise<TTError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a rejection");
-}
 
 const ttMatrices = (plan: { matrices: MatrixPlan[][] }) => plan.matrices.flat().filter((m) => m.tt);
 

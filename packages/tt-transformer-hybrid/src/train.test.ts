@@ -59,46 +59,16 @@ const tiny = (o: Partial<HybridTTConfig> = {}) =>
   });
 const run = { seqLen: 32, batchSize: 8, lr: 3e-3 };
 
-/** Mean NLL of every target of `ids` in float64 from the model's logits, window by window. */
-function referenceNll(
-  m: HybridTTTransformer,
-  ids: Int32Array,
-  seqLen: number,
-  stride: number,
-): { nll: number; count: number } {
-  const n = ids.length;
-  const vocab = m.config.vocabSize;
-  let sum = 0;
-  let count = 0;
-  let scoredUpTo = 0;
-  for (let s = 0; scoredUpTo < n - 1; s += stride) {
-    const start = s + seqLen > n - 1 ? Math.max(0, n - 1 - seqLen) : s;
-    const len = Math.min(seqLen, n - 1 - start);
-    const logits = tf.tidy(() =>
-      m.logits(tf.tensor2d(ids.subarray(start, start + len), [1, len], "int32")).dataSync(),
-    );
-    const nll = nllRef(logits, len, vocab, ids.subarray(start + 1, start + 1 + len));
-    for (let t = 0; t < len; t++) {
-      if (start + t + 1 > scoredUpTo) {
-        sum += nll[t] as number;
-        count++;
-      }
-    }
-    scoredUpTo = start + len;
-  }
-  return { nll: sum / count, count };
-}
-
 /**
- * Sum of the per-token NLLs of every target of `ids`, one window at a time through
- * `model.tokenNll` (batch 1): windows start at k·stride, the last one moved back to end at the
- * last token, each target counted in the first window that contains it.
+ * Sum of the per-token NLLs of every target of `ids`, one window at a time (batch 1): windows
+ * start at k·stride, the last one moved back to end at the last token, each target counted in the
+ * first window that contains it. `windowNll(inputs, targets)` gives one window's per-token NLLs.
  */
-function summedTokenNll(
-  m: HybridTTTransformer,
+function summedWindows(
   ids: Int32Array,
   seqLen: number,
   stride: number,
+  windowNll: (inputs: Int32Array, targets: Int32Array) => ArrayLike<number>,
 ): { sum: number; count: number } {
   const n = ids.length;
   let sum = 0;
@@ -107,14 +77,7 @@ function summedTokenNll(
   for (let s = 0; scoredUpTo < n - 1; s += stride) {
     const start = s + seqLen > n - 1 ? Math.max(0, n - 1 - seqLen) : s;
     const len = Math.min(seqLen, n - 1 - start);
-    const nll = tf.tidy(() =>
-      m
-        .tokenNll(
-          tf.tensor2d(ids.subarray(start, start + len), [1, len], "int32"),
-          tf.tensor2d(ids.subarray(start + 1, start + 1 + len), [1, len], "int32"),
-        )
-        .dataSync(),
-    );
+    const nll = windowNll(ids.subarray(start, start + len), ids.subarray(start + 1, start + 1 + len));
     for (let t = 0; t < len; t++) {
       if (start + t + 1 > scoredUpTo) {
         sum += nll[t] as number;
@@ -124,6 +87,40 @@ function summedTokenNll(
     scoredUpTo = start + len;
   }
   return { sum, count };
+}
+
+/** Mean NLL of every target of `ids` in float64 from the model's logits, window by window. */
+function referenceNll(
+  m: HybridTTTransformer,
+  ids: Int32Array,
+  seqLen: number,
+  stride: number,
+): { nll: number; count: number } {
+  const { sum, count } = summedWindows(ids, seqLen, stride, (inputs, targets) => {
+    const len = inputs.length;
+    const logits = tf.tidy(() => m.logits(tf.tensor2d(inputs, [1, len], "int32")).dataSync());
+    return nllRef(logits, len, m.config.vocabSize, targets);
+  });
+  return { nll: sum / count, count };
+}
+
+/** Sum of the per-token NLLs of every target of `ids` through `model.tokenNll`, window by window. */
+function summedTokenNll(
+  m: HybridTTTransformer,
+  ids: Int32Array,
+  seqLen: number,
+  stride: number,
+): { sum: number; count: number } {
+  return summedWindows(ids, seqLen, stride, (inputs, targets) =>
+    tf.tidy(() =>
+      m
+        .tokenNll(
+          tf.tensor2d(inputs, [1, inputs.length], "int32"),
+          tf.tensor2d(targets, [1, targets.length], "int32"),
+        )
+        .dataSync(),
+    ),
+  );
 }
 
 describe("optimizer and schedule", () => {

@@ -11,6 +11,24 @@ export interface ZipMemberSpec {
   raw?: Uint8Array;
 }
 
+/**
+ * Writes the fields a local header (from byte 4) and a central header (from byte 6) hold in the
+ * same layout: version needed 2.0 (+0), method (+4), CRC-32 (+10), compressed size (+14),
+ * uncompressed size (+18), name length (+22); flags, times and extra lengths stay 0.
+ */
+function writeHeaderFields(
+  h: Buffer,
+  at: number,
+  f: { method: number; crc: number; compressed: number; size: number; nameLength: number },
+): void {
+  h.writeUInt16LE(20, at);
+  h.writeUInt16LE(f.method, at + 4);
+  h.writeUInt32LE(f.crc, at + 10);
+  h.writeUInt32LE(f.compressed, at + 14);
+  h.writeUInt32LE(f.size, at + 18);
+  h.writeUInt16LE(f.nameLength, at + 22);
+}
+
 /** A zip archive of `members` (name → bytes, or a {@link ZipMemberSpec}). */
 export function makeZip(members: Record<string, Uint8Array | ZipMemberSpec>): Uint8Array {
   const local: Buffer[] = [];
@@ -23,24 +41,15 @@ export function makeZip(members: Record<string, Uint8Array | ZipMemberSpec>): Ui
     const comp = spec.raw ?? (method === 8 ? deflateRawSync(spec.data) : spec.data);
     const crc = crc32(spec.data);
     const size = spec.declaredSize ?? spec.data.length;
+    const fields = { method, crc, compressed: comp.length, size, nameLength: nameB.length };
     const lh = Buffer.alloc(30);
     lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(method, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(comp.length, 18);
-    lh.writeUInt32LE(size, 22);
-    lh.writeUInt16LE(nameB.length, 26);
+    writeHeaderFields(lh, 4, fields);
     local.push(lh, nameB, Buffer.from(comp));
     const ch = Buffer.alloc(46);
     ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(method, 10);
-    ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(size, 24);
-    ch.writeUInt16LE(nameB.length, 28);
+    ch.writeUInt16LE(20, 4); // version made by
+    writeHeaderFields(ch, 6, fields);
     ch.writeUInt32LE(offset, 42);
     central.push(ch, nameB);
     offset += 30 + nameB.length + comp.length;

@@ -1,7 +1,9 @@
 /** Test helpers of tt-layers (not exported, not published: excluded from the build and the package files). */
-import { initEngine } from "@tensor-tt/tt-core";
+import { initEngine, ShapeError, type TTError } from "@tensor-tt/tt-core";
 import { mulberry32 } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
+import { expect } from "vitest";
+import type { TTEmbeddingArgs } from "../tt-embedding.js";
 
 /** Activates a backend for a test file ("wasm" by default, `TT_TEST_BACKEND` to override). */
 export async function useBackend(
@@ -81,5 +83,40 @@ export function rng(seed: number): { int(lo: number, hi: number): number; pick<T
     pick: (xs) => xs[Math.floor(next() * xs.length)] as never,
   };
 }
+
+/** The error `fn` throws (fails the test when it returns). */
+export function caught(fn: () => unknown): TTError {
+  try {
+    fn();
+  } catch (e) {
+    return e as TTError;
+  }
+  throw new Error("expected a throw");
+}
+
+/** `e` is a ShapeError with these `expected` / `received` fields. */
+export function expectShapeError(e: unknown, expected: string, received: string): void {
+  expect(e).toBeInstanceOf(ShapeError);
+  expect((e as ShapeError).expected).toBe(expected);
+  expect((e as ShapeError).received).toBe(received);
+}
+
+/** Vocabulary 60 = 3·4·5, dim 12 = 2·2·3, ranks [1, 2, 3, 1]: cores [1,3,2,2], [2,4,2,3], [3,5,3,1]. */
+export const EMBEDDING_60: TTEmbeddingArgs = {
+  vocabSize: 60,
+  dim: 12,
+  vocabModes: [3, 4, 5],
+  dimModes: [2, 2, 3],
+  ranks: [2, 3],
+};
+
+/** Vocabulary 120 = 4·5·6, dim 24 = 2·3·4, ranks [1, 3, 5, 1]. */
+export const EMBEDDING_120: TTEmbeddingArgs = {
+  vocabSize: 120,
+  dim: 24,
+  vocabModes: [4, 5, 6],
+  dimModes: [2, 3, 4],
+  ranks: [3, 5],
+};
 
 export { tf };

@@ -1,8 +1,9 @@
 /** TTLinear test helpers: random layers, the float64 reference forward and plan labels. */
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
+import { expect } from "vitest";
 import { forwardPlan } from "../planning.js";
 import { TTLinear } from "../tt-linear.js";
-import { denseFromCores, rng } from "./index.js";
+import { denseFromCores, relMaxDiff, rng } from "./index.js";
 
 /** The label of what `layer` does on a call with `batch` rows now (inference, or under a tape). */
 export function plan(layer: TTLinear, batch: number, training = false): string {
@@ -50,4 +51,22 @@ export function reference(layer: TTLinear, x: tf.Tensor2D): Float64Array {
       y[i * N + j] = s;
     }
   return y;
+}
+
+/**
+ * Applies `layer` to `x` (any leading shape, last axis inFeatures) `calls` times; checks each
+ * output's shape [...leading, outFeatures] and values against `reference` (relative 2e-5).
+ * Leaves no tensor behind.
+ */
+export function expectMatchesReference(layer: TTLinear, x: tf.Tensor, calls = 1): void {
+  const lead = x.shape.slice(0, -1);
+  const rows = tf.reshape(x, [lead.reduce((a, b) => a * b, 1), layer.inFeatures]) as tf.Tensor2D;
+  const ref = reference(layer, rows);
+  rows.dispose();
+  for (let call = 0; call < calls; call++) {
+    const y = layer.apply(x) as tf.Tensor;
+    expect(y.shape).toEqual([...lead, layer.outFeatures]);
+    expect(relMaxDiff(y.dataSync(), ref)).toBeLessThan(2e-5);
+    y.dispose();
+  }
 }

@@ -38,3 +38,13 @@ export function caught(f: () => unknown): TTError {
   }
   throw new Error("expected a throw");
 }
+
+/** The rejection of a promise (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<TTError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as TTError;
+  }
+  throw new Error("expected a rejection");
+}

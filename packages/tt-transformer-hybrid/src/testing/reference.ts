@@ -101,3 +101,54 @@ export function fixedValues(n: number, seed: number, scale = 1): Float64Array {
   }
   return out;
 }
+
+/** A parameter's float64 state for `adamWStepRef`: values θ, moments m and v, decayed or not. */
+export interface AdamWRefParam {
+  theta: number[] | Float64Array;
+  m: number[] | Float64Array;
+  v: number[] | Float64Array;
+  decay: boolean;
+}
+
+/**
+ * One AdamW step of one parameter in float64, in place, in the paper's form (Loshchilov & Hutter
+ * 2019 with Kingma & Ba's bias correction): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+ * θ ← θ − ηλθ·[decay] − η·m̂/(√v̂ + ε), with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+ */
+export function adamWStepRef(
+  p: AdamWRefParam,
+  g: ArrayLike<number>,
+  t: number,
+  lr: number,
+  h: { b1: number; b2: number; eps: number; wd: number },
+): void {
+  for (let i = 0; i < p.theta.length; i++) {
+    const gi = g[i] as number;
+    p.m[i] = h.b1 * (p.m[i] as number) + (1 - h.b1) * gi;
+    p.v[i] = h.b2 * (p.v[i] as number) + (1 - h.b2) * gi * gi;
+    const mHat = (p.m[i] as number) / (1 - h.b1 ** t);
+    const vHat = (p.v[i] as number) / (1 - h.b2 ** t);
+    const decay = p.decay ? lr * h.wd * (p.theta[i] as number) : 0;
+    p.theta[i] = (p.theta[i] as number) - decay - (lr * mHat) / (Math.sqrt(vHat) + h.eps);
+  }
+}
+
+/** How often each of 0 … size − 1 comes out of `n` calls of `draw`. */
+export function counts(n: number, draw: () => number, size: number): Float64Array {
+  const c = new Float64Array(size);
+  for (let i = 0; i < n; i++) {
+    const k = draw();
+    c[k] = (c[k] as number) + 1;
+  }
+  return c;
+}
+
+/** Pearson χ² of counts `c` of `n` draws against probabilities `p`, over the cells with p > 0. */
+export function chi2(c: ArrayLike<number>, p: ArrayLike<number>, n: number): number {
+  let s = 0;
+  for (let i = 0; i < c.length; i++) {
+    const pi = p[i] as number;
+    if (pi > 0) s += ((c[i] as number) - n * pi) ** 2 / (n * pi);
+  }
+  return s;
+}
