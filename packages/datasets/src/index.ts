@@ -7,8 +7,9 @@
  * corpus code at `@tensor-tt/datasets/batching`.
  * @packageDocumentation
  */
-export * from "./browser.js";
+
 export { type BpeCorpus, loadBpe } from "./bpe.js";
+export * from "./browser.js";
 export { type DownloadExpect, type DownloadOptions, downloadFile } from "./download.js";
 export {
   type CorpusSource,
