@@ -95,3 +95,18 @@ describe("dense expansion preflight", () => {
     expect(Array.from(full(ok))).toEqual(new Array(32).fill(6));
   });
 });
+
+describe("deserializeTT on fields of the wrong type", () => {
+  it("a shape, modes or ranks field that is not an array is a FormatError naming it", () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ kind: "tensor", dtype: "float32", shape: "ab", ranks: [1, 1, 1] }, "shape"],
+      [{ kind: "matrix", dtype: "float32", rowModes: {}, colModes: [2], ranks: [1, 1] }, "rowModes"],
+      [{ kind: "matrix", dtype: "float32", rowModes: [2], colModes: 2, ranks: [1, 1] }, "colModes"],
+      [{ kind: "tensor", dtype: "float32", shape: [2], ranks: "11" }, "ranks"],
+    ];
+    for (const [header, key] of cases) {
+      expect(() => deserializeTT(craft(header, 8)), key).toThrow(new RegExp(`field ${key} is not an array`));
+      expect(() => deserializeTT(craft(header, 8)), key).toThrow(FormatError);
+    }
+  });
+});

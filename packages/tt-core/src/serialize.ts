@@ -145,6 +145,15 @@ export function deserializeTT(bytes: Uint8Array): TTTensor | TTMatrix {
       expected: "float32 | float64",
       received: `${header.dtype}`,
     });
+  for (const key of ["shape", "rowModes", "colModes", "ranks"] as const) {
+    const v = (header as unknown as Record<string, unknown>)[key];
+    if (v !== undefined && !Array.isArray(v)) {
+      throw new FormatError(`TT header field ${key} is not an array`, {
+        expected: "an array of integers",
+        received: typeof v,
+      });
+    }
+  }
   const sizes =
     header.kind === "matrix"
       ? (header.rowModes ?? []).map((m, k) => m * (header.colModes?.[k] ?? Number.NaN))
