@@ -87,6 +87,44 @@ export function serializeTT(tt: TTTensor | TTMatrix): Uint8Array {
 }
 
 /**
+ * The JSON header of a TT file and its bytes per element.
+ * @throws {FormatError} not JSON, not an object, an unknown dtype, or a shape/modes/ranks field that is not an array.
+ */
+function parseHeader(json: Uint8Array): { header: Header; bpe: 4 | 8 } {
+  let header: Header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(json)) as Header;
+  } catch (e) {
+    throw new FormatError("TT file header is not valid JSON", {
+      expected: "a JSON header",
+      received: String(e),
+    });
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new FormatError("TT file header is not an object", {
+      expected: "a JSON object",
+      received: typeof header,
+    });
+  }
+  const bpe = header.dtype === "float32" ? 4 : header.dtype === "float64" ? 8 : 0;
+  if (bpe === 0)
+    throw new FormatError("unknown dtype in TT header", {
+      expected: "float32 | float64",
+      received: `${header.dtype}`,
+    });
+  for (const key of ["shape", "rowModes", "colModes", "ranks"] as const) {
+    const v = (header as unknown as Record<string, unknown>)[key];
+    if (v !== undefined && !Array.isArray(v)) {
+      throw new FormatError(`TT header field ${key} is not an array`, {
+        expected: "an array of integers",
+        received: typeof v,
+      });
+    }
+  }
+  return { header, bpe };
+}
+
+/**
  * Reads what {@link serializeTT} wrote.
  * @throws {FormatError} wrong magic/version, truncated or oversized data, checksum mismatch,
  *   or a header inconsistent with the payload (the message says which).
@@ -124,36 +162,7 @@ export function deserializeTT(bytes: Uint8Array): TTTensor | TTMatrix {
       expected: `crc32 ${crc.toString(16)}`,
       received: `crc32 ${actual.toString(16)}`,
     });
-  let header: Header;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(FIXED, FIXED + hlen))) as Header;
-  } catch (e) {
-    throw new FormatError("TT file header is not valid JSON", {
-      expected: "a JSON header",
-      received: String(e),
-    });
-  }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) {
-    throw new FormatError("TT file header is not an object", {
-      expected: "a JSON object",
-      received: typeof header,
-    });
-  }
-  const bpe = header.dtype === "float32" ? 4 : header.dtype === "float64" ? 8 : 0;
-  if (bpe === 0)
-    throw new FormatError("unknown dtype in TT header", {
-      expected: "float32 | float64",
-      received: `${header.dtype}`,
-    });
-  for (const key of ["shape", "rowModes", "colModes", "ranks"] as const) {
-    const v = (header as unknown as Record<string, unknown>)[key];
-    if (v !== undefined && !Array.isArray(v)) {
-      throw new FormatError(`TT header field ${key} is not an array`, {
-        expected: "an array of integers",
-        received: typeof v,
-      });
-    }
-  }
+  const { header, bpe } = parseHeader(bytes.subarray(FIXED, FIXED + hlen));
   const sizes =
     header.kind === "matrix"
       ? (header.rowModes ?? []).map((m, k) => m * (header.colModes?.[k] ?? Number.NaN))
