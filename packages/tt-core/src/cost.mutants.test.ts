@@ -4,16 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type MatmulOrder, ttMatmulFlops, twoGroupFlopsPerRow } from "./cost.js";
-import { ConfigError, type TTError, ValueError } from "./errors.js";
-
-function caught(fn: () => unknown): TTError {
-  try {
-    fn();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
+import { ConfigError, ValueError } from "./errors.js";
+import { caught } from "./testing/index.js";
 
 describe("ttMatmulFlops", () => {
   // rowModes [2, 3], colModes [4, 5], ranks [1, 2, 1], batch 1; core sizes r·m·n·r: 16 and 30.

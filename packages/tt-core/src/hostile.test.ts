@@ -6,17 +6,8 @@ import { describe, expect, it } from "vitest";
 import { FormatError, ShapeError } from "./errors.js";
 import { full, MAX_DENSE_ELEMENTS, toDense } from "./ops.js";
 import { deserializeTT } from "./serialize.js";
+import { crc32 } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
-
-/** CRC-32 (IEEE, reflected 0xEDB88320), written out here independently of serialize.ts. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** A file in the documented layout: "TENSORTT", version, header length, crc32, payload length, header, payload. */
 function craft(header: unknown, payloadBytes: number): Uint8Array {

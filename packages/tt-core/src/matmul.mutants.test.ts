@@ -11,6 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ShapeError, ValueError } from "./errors.js";
 import { ttMatmulDense } from "./matmul.js";
+import { caught } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
 
 type Order = "ltr" | "rtl" | "full";
@@ -163,15 +164,6 @@ const LTR_CHEAPEST: Shape = { rm: [4, 1], cm: [1, 4], ranks: [1, 1, 1], batch: 1
 const RTL_CHEAPEST: Shape = { rm: [1, 4], cm: [4, 1], ranks: [1, 1, 1], batch: 1 }; // 64 / 16 / 64
 const FULL_CHEAPEST: Shape = { rm: [2, 2], cm: [2, 2], ranks: [1, 4, 1], batch: 8 }; // 1024 / 1024 / 384
 const TIE_LTR_RTL: Shape = { rm: [2, 2], cm: [2, 2], ranks: [1, 1, 1], batch: 1 }; // 32 / 32 / 64
-
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 function expectError(
   e: unknown,

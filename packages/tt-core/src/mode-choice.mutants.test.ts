@@ -3,17 +3,9 @@
  * reference of the documented "fast" search (every mode tuple in [2, ⌈√n⌉]^d tried).
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, RankError, ShapeError, type TTError } from "./errors.js";
+import { ConfigError, RankError, ShapeError } from "./errors.js";
 import { chooseMatrixModes, type MatrixModeChoice } from "./mode-choice.js";
-
-function caught(fn: () => unknown): TTError {
-  try {
-    fn();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
+import { caught } from "./testing/index.js";
 
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 

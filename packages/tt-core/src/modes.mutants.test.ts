@@ -5,15 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ShapeError, type TTError } from "./errors.js";
 import { checkModes, checkPositiveInts, factorizeDim } from "./modes.js";
-
-function caught(fn: () => unknown): TTError {
-  try {
-    fn();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
+import { caught } from "./testing/index.js";
 
 function expectShape(e: TTError, expected: string, received: string): void {
   expect(e).toBeInstanceOf(ShapeError);

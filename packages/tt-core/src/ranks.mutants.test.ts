@@ -5,15 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, RankError, type TTError, ValueError } from "./errors.js";
 import { capRanks, type RankSpec, resolveRanks, ttMatrixParams } from "./ranks.js";
-
-function caught(fn: () => unknown): TTError {
-  try {
-    fn();
-  } catch (e) {
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
+import { caught } from "./testing/index.js";
 
 function expectErr(
   e: TTError,

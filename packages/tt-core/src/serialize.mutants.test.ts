@@ -5,17 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { FormatError } from "./errors.js";
 import { deserializeTT, serializeTT } from "./serialize.js";
+import { caught, crc32 } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
-
-/** CRC-32 (IEEE, reflected polynomial 0xEDB88320), bit by bit, independent of serialize.ts's table. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const ascii = (s: string): number[] => [...s].map((ch) => ch.charCodeAt(0));
 const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
@@ -39,15 +30,6 @@ function craft(header: unknown, payloadBytes: number): Uint8Array {
   let json = JSON.stringify(header) ?? "";
   while ((24 + json.length) % 8 !== 0) json += " ";
   return assemble(json, new Array<number>(payloadBytes).fill(0));
-}
-
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
 }
 
 /** The FormatError of deserializeTT(bytes), checked for its message and both fields. */

@@ -12,6 +12,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initEngine } from "./engine.js";
 import { ShapeError } from "./errors.js";
+import { caught } from "./testing/index.js";
 import { matMul } from "./tfops.js";
 
 /** Deterministic small values (an LCG), exactly representable enough for float32 comparisons. */
@@ -118,15 +119,6 @@ function routeTests(): void {
       tf.dispose([a, b, c]);
     }
   });
-}
-
-function caught(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
 }
 
 function errorTests(): void {

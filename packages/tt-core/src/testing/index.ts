@@ -4,6 +4,8 @@
  * deliberately not the package's optimized kernels, except {@link orthonormalColumns},
  * whose output the callers can and do check for orthonormality.
  */
+
+import type { TTError } from "../errors.js";
 import { qr } from "../linalg/index.js";
 import { randomNormal } from "../random.js";
 import { TTTensor } from "../tt.js";
@@ -156,4 +158,24 @@ export function naiveFull(
     out[flat] = v[0]!;
   }
   return out;
+}
+
+/** The error `f` throws (fails the test when it does not throw). */
+export function caught(f: () => unknown): TTError {
+  try {
+    f();
+  } catch (e) {
+    return e as TTError;
+  }
+  throw new Error("expected a throw");
+}
+
+/** CRC-32 (IEEE, reflected polynomial 0xEDB88320), bit by bit, independent of serialize.ts's table. */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
 }
