@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ShapeError, ValueError } from "./errors.js";
 import { ttMatmulDense } from "./matmul.js";
-import { caught } from "./testing/index.js";
+import { caught, naiveMatmul } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
 
 type Order = "ltr" | "rtl" | "full";
@@ -70,18 +70,6 @@ function denseW(
   return W;
 }
 
-/** C = A·B (m×k by k×n), triple loop. */
-function naive(A: ArrayLike<number>, B: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const C = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += A[i * k + p]! * B[p * n + j]!;
-      C[i * n + j] = s;
-    }
-  return C;
-}
-
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
   let den = 0;
@@ -121,7 +109,7 @@ function ordersUsed(s: Shape, side: "left" | "right", opts: { order?: Order } = 
   const base = coreSizes(s).map((n, k) => values(n, 10 + k));
   const xBase = values(s.batch * (side === "left" ? M : N), 99);
   const W = denseW(base, s.rm, s.cm, s.ranks);
-  const ref = side === "left" ? naive(xBase, W, s.batch, M, N) : naive(W, xBase, M, N, s.batch);
+  const ref = side === "left" ? naiveMatmul(xBase, W, s.batch, M, N) : naiveMatmul(W, xBase, M, N, s.batch);
   const used: Order[] = [];
   for (const order of ORDERS) {
     const [ex, e1, ed] = PROBE_EXP[order];
@@ -189,8 +177,8 @@ function productTests(): void {
     const W = denseW(cores, rm, cm, ranks); // 12×6
     const X = signed(5 * 12, 31);
     const Xr = signed(6 * 4, 32);
-    const refL = naive(X, W, 5, 12, 6);
-    const refR = naive(W, Xr, 12, 6, 4);
+    const refL = naiveMatmul(X, W, 5, 12, 6);
+    const refR = naiveMatmul(W, Xr, 12, 6, 4);
     for (const order of [undefined, ...ORDERS]) {
       const yl = ttMatmulDense(tt, X, 5, 12, "left", { order });
       expect(yl).toBeInstanceOf(Float64Array);
@@ -247,16 +235,16 @@ function dtypeTests(): void {
     const r32 = ttMatmulDense(t32, Xr, 3, 2, "right");
     expect(l32).toBeInstanceOf(Float32Array);
     expect(r32).toBeInstanceOf(Float32Array);
-    expect(maxRelDiff(l32, naive(X, W, 2, 4, 3))).toBeLessThan(1e-6);
-    expect(maxRelDiff(r32, naive(W, Xr, 4, 3, 2))).toBeLessThan(1e-6);
+    expect(maxRelDiff(l32, naiveMatmul(X, W, 2, 4, 3))).toBeLessThan(1e-6);
+    expect(maxRelDiff(r32, naiveMatmul(W, Xr, 4, 3, 2))).toBeLessThan(1e-6);
     // float64 X with float32 cores: computed and returned in float64, exactly the float64 product.
     const X64 = Float64Array.from(X);
     const l = ttMatmulDense(t32, X64, 2, 4, "left");
     expect(l).toBeInstanceOf(Float64Array);
-    expect(maxRelDiff(l, naive(X64, W, 2, 4, 3))).toBeLessThan(1e-14);
+    expect(maxRelDiff(l, naiveMatmul(X64, W, 2, 4, 3))).toBeLessThan(1e-14);
     const r = ttMatmulDense(t32, Float64Array.from(Xr), 3, 2, "right");
     expect(r).toBeInstanceOf(Float64Array);
-    expect(maxRelDiff(r, naive(W, Xr, 4, 3, 2))).toBeLessThan(1e-14);
+    expect(maxRelDiff(r, naiveMatmul(W, Xr, 4, 3, 2))).toBeLessThan(1e-14);
     // float32 X with float64 cores.
     expect(ttMatmulDense(t64, X, 2, 4, "left")).toBeInstanceOf(Float64Array);
     expect(ttMatmulDense(t64, Xr, 3, 2, "right")).toBeInstanceOf(Float64Array);
