@@ -17,6 +17,7 @@
  */
 import { matMul } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
+import { checkElements } from "./preflight.js";
 import {
   contractSteps,
   mergedShape,
@@ -40,8 +41,15 @@ export function reshapeTo(t: tf.Tensor, shape: number[]): tf.Tensor {
 
 /**
  * Merges cores a..b (layout `[r, m, n, r']`) into one core `[r_{a-1}, m_a⋯m_b, n_a⋯n_b, r_b]`.
+ * @throws {ShapeError} before any op when a partial merge would exceed `MAX_DENSE_ELEMENTS` (2^28).
  */
 export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b: number): tf.Tensor {
+  for (const { j, rp, mg, ng, mj, nj, rn } of mergeSteps(s, a, b))
+    checkElements(
+      `merging TT cores ${a}-${j}`,
+      [rp, mg * mj, ng * nj, rn],
+      "contract with the cores instead",
+    );
   let c = cores[a] as tf.Tensor;
   for (const { j, rp, mg, ng, r, mj, nj, rn } of mergeSteps(s, a, b)) {
     const p = matMul(
@@ -62,9 +70,13 @@ export function mergeCores(cores: readonly tf.Tensor[], s: TTShape, a: number, b
  * alive at a time instead of all of them until the caller's tidy ends: the peak of a two-group
  * product is ≈ 2 × the output instead of ≈ 4 ×. Under a tape the intermediates are left to the
  * caller's scope (the backward pass needs them).
+ * @throws {ShapeError} before any op when a step's product would exceed `MAX_DENSE_ELEMENTS` (2^28).
  */
 export function contractLtr(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D {
   const batch = x.shape[0];
+  // every state is the product of the step before it (or x), so the products bound the peak tensor
+  for (const { k, nk, rn, q } of contractSteps(s))
+    checkElements(`TT contraction step ${k}`, [batch * q, nk * rn], "contract fewer rows at a time");
   const eager = !tf.engine().isTapeOn();
   let state: tf.Tensor = x;
   let nAcc = 1;
@@ -199,11 +211,19 @@ export function ttMatmulRecompute(
  * output index is j (core 0 sliced to n_1 = 1), so at most W/n_1 (plus its merge temporaries)
  * is alive at once instead of W. Same FLOPs as the rebuild; n_1× the op dispatches. Returns null
  * when the first output mode is 1 (nothing to block on). Call inside `tf.tidy`.
+ * @throws {ShapeError} before any op when the output or one block of W would exceed
+ *   `MAX_DENSE_ELEMENTS` (2^28).
  */
 export function ttMatmulBlocked(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D | null {
   const n1 = s.colModes[0] as number;
   const d = s.rowModes.length;
   if (n1 <= 1 || d < 2) return null;
+  checkElements("the blocked TT product", [x.shape[0], prod(s.colModes)], "contract fewer rows at a time");
+  checkElements(
+    "one column block of the rebuilt TT-matrix",
+    [prod(s.rowModes), prod(s.colModes) / n1],
+    "contract with the cores instead",
+  );
   const [r0, m1, , r1] = (cores[0] as tf.Tensor).shape as number[];
   const shape: TTShape = { rowModes: s.rowModes, colModes: [1, ...s.colModes.slice(1)], ranks: s.ranks };
   const batch = x.shape[0];
@@ -222,9 +242,17 @@ export function ttMatmulBlocked(x: tf.Tensor2D, cores: readonly tf.Tensor[], s: 
   return tf.reshape(tf.concat(ys, 1), [batch, n1 * rest]) as tf.Tensor2D;
 }
 
-/** Rebuilds W `[∏ rowModes, ∏ colModes]` from the cores. */
+/**
+ * Rebuilds W `[∏ rowModes, ∏ colModes]` from the cores.
+ * @throws {ShapeError} before any op when W (or a partial merge) would exceed `MAX_DENSE_ELEMENTS` (2^28).
+ */
 export function ttFull(cores: readonly tf.Tensor[], s: TTShape): tf.Tensor2D {
   const d = s.rowModes.length;
+  checkElements(
+    "rebuilding the TT-matrix",
+    [prod(s.rowModes), prod(s.colModes)],
+    "contract with the cores instead",
+  );
   const w = d === 1 ? (cores[0] as tf.Tensor) : mergeCores(cores, s, 0, d - 1);
   return tf.reshape(w, [prod(s.rowModes), prod(s.colModes)]);
 }

@@ -27,6 +27,7 @@ import {
   lastAxisOutputShape,
   singleInput,
 } from "./layer-base.js";
+import { checkElements } from "./preflight.js";
 import { denseLayerStats, type LayerStats } from "./stats.js";
 
 /** Arguments of {@link DenseLinear}. */
@@ -64,8 +65,14 @@ export class DenseLinear extends BaseLayer {
     this.seed = args.seed;
   }
 
+  /** @throws {ShapeError} before allocating when the kernel would exceed 2^28 elements (1 GiB). */
   override build(inputShape: InputShape): void {
     checkLastAxis(`DenseLinear "${this.name}"`, firstShape(inputShape), this.inFeatures);
+    checkElements(
+      `DenseLinear "${this.name}" kernel`,
+      [this.inFeatures, this.outFeatures],
+      "use a TTLinear for a kernel this large",
+    );
     const std = Math.sqrt(targetVariance(this.init, this.inFeatures, this.outFeatures));
     this.kernelVar = this.addWeight(
       "kernel",
@@ -86,6 +93,11 @@ export class DenseLinear extends BaseLayer {
       const x = singleInput(inputs);
       checkLastAxis(`DenseLinear "${this.name}"`, x.shape, this.inFeatures);
       const lead = x.shape.slice(0, -1);
+      checkElements(
+        `DenseLinear "${this.name}" output`,
+        [x.size / this.inFeatures, this.outFeatures],
+        "apply the layer to fewer rows at a time",
+      );
       const x2 = tf.reshape(x, [-1, this.inFeatures]);
       let y = matMul(x2, (this.kernelVar as LayerVariable).read());
       if (this.biasVar) y = tf.add(y, this.biasVar.read());

@@ -1,7 +1,8 @@
+import { ShapeError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GpuJsTTExecutor, probeGpuJsModes } from "./gpujs.js";
-import { relMaxDiff, useBackend } from "./testing/index.js";
+import { caught, relMaxDiff, useBackend } from "./testing/index.js";
 import { TTLinear } from "./tt-linear.js";
 
 beforeAll(async () => {
@@ -30,6 +31,29 @@ describe("gpu.js executor", () => {
       ex.dispose();
       layer.dispose();
     }
+  });
+
+  it("refuses a step output above 2^28 elements before running a kernel", () => {
+    const layer = new TTLinear({
+      inFeatures: 4,
+      outFeatures: 2 ** 24,
+      inModes: [2, 2],
+      outModes: [4096, 4096],
+      ranks: [1],
+      seed: 1,
+    });
+    const ex = new GpuJsTTExecutor(layer, "cpu");
+    // step 1 writes [batch · n_1, n_2 · r_2] = [512 · 4096, 4096]: 2^33 floats
+    const e = caught(() => ex.run(new Float32Array(512 * 4), 512));
+    expect(e).toBeInstanceOf(ShapeError);
+    expect(e).toMatchObject({
+      expected: "at most 268435456 elements (2^28)",
+      received: `[512, ${2 ** 24}, 1] = ${2 ** 33} elements`,
+    });
+    // a batch that fits still runs
+    expect(ex.run(new Float32Array(4).fill(1), 1).length).toBe(2 ** 24);
+    ex.dispose();
+    layer.dispose();
   });
 
   it("reports which gpu.js modes run here (cpu always does)", () => {

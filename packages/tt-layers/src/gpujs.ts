@@ -13,7 +13,9 @@
  */
 import { formatShape, ShapeError } from "@tensor-tt/tt-core";
 import { GPU, type IKernelRunShortcut } from "gpu.js";
+import { checkElements } from "./preflight.js";
 import type { TTLinear } from "./tt-linear.js";
+import { prod } from "./tt-shape.js";
 
 /** Modes gpu.js accepts in its constructor. */
 export type GpuJsMode = "cpu" | "gpu" | "webgl" | "webgl2" | "headlessgl";
@@ -109,7 +111,11 @@ export class GpuJsTTExecutor {
     return k;
   }
 
-  /** y = x · W + b for x `[batch, inFeatures]` (row-major), returned row-major `[batch, outFeatures]`. */
+  /**
+   * y = x · W + b for x `[batch, inFeatures]` (row-major), returned row-major `[batch, outFeatures]`.
+   * @throws {ShapeError} when x does not hold batch × inFeatures values, or before any kernel runs
+   *   when a step's output would exceed 2^28 elements.
+   */
   run(x: Float32Array, batch: number): Float32Array {
     const L = this.layer;
     if (x.length !== batch * L.inFeatures) {
@@ -118,9 +124,15 @@ export class GpuJsTTExecutor {
         received: `${x.length} values`,
       });
     }
-    let state: Float32Array = x;
-    let nAcc = 1;
     const d = L.inModes.length;
+    let nAcc = 1;
+    for (let k = 0; k < d; k++) {
+      nAcc *= L.outModes[k] as number;
+      const q = prod(L.inModes.slice(k + 1)) * nAcc;
+      checkElements(`gpu.js TT step ${k}`, [batch, q, L.ranks[k + 1] as number], "run fewer rows at a time");
+    }
+    let state: Float32Array = x;
+    nAcc = 1;
     for (let k = 0; k < d; k++) {
       const M = L.inModes[k] as number;
       const n = L.outModes[k] as number;

@@ -16,6 +16,7 @@ import {
   ttMatmulRecompute,
 } from "./contract.js";
 import { choosePlan, costsFor, describePlan, type PlanCost, preparedFloats, type Strategy } from "./plan.js";
+import { checkElements, MAX_DENSE_ELEMENTS } from "./preflight.js";
 import type { TTShape } from "./tt-shape.js";
 
 /**
@@ -73,19 +74,26 @@ export class LinearForward {
 
   constructor(private readonly cfg: LinearForwardConfig) {}
 
-  /** The memoized plan for `batch` rows (uncached merges); `training`: forward + backward estimated. */
+  /**
+   * The memoized plan for `batch` rows (uncached merges); `training`: forward + backward estimated.
+   * Among the plans whose every tensor fits `MAX_DENSE_ELEMENTS` when one does.
+   */
   planFor(batch: number, strategy: Strategy, backend: string, training: boolean): PlanCost {
     return this.memo(`${batch}|${strategy}|${backend}|${training}`, () =>
-      choosePlan(this.cfg.shape, batch, strategy, costsFor(backend), { training }),
+      choosePlan(this.cfg.shape, batch, strategy, costsFor(backend), {
+        training,
+        maxTensorFloats: MAX_DENSE_ELEMENTS,
+      }),
     );
   }
 
-  /** The memoized plan once merges are cached (within `cacheMaxBytes`). */
+  /** The memoized plan once merges are cached (within `cacheMaxBytes`, tensors within `MAX_DENSE_ELEMENTS`). */
   cachedPlanFor(batch: number, backend: string): PlanCost {
     return this.memo(`${batch}|cached|${backend}`, () =>
       choosePlan(this.cfg.shape, batch, "auto", costsFor(backend), {
         mergesCached: true,
         maxPreparedFloats: this.cfg.cacheMaxBytes / 4,
+        maxTensorFloats: MAX_DENSE_ELEMENTS,
       }),
     );
   }
@@ -179,8 +187,17 @@ export class LinearForward {
     return n1 > 1 && batch * outFeatures < 2 * inFeatures * outFeatures * (1 - 1 / n1);
   }
 
-  /** y = x · W (no bias) for x `[B, in]`, as {@link describe} would report it. Call inside `tf.tidy`. */
+  /**
+   * y = x · W (no bias) for x `[B, in]`, as {@link describe} would report it. Call inside `tf.tidy`.
+   * @throws {ShapeError} before any op when the output, or a tensor the plan forms, would exceed
+   *   `MAX_DENSE_ELEMENTS` (2^28 elements).
+   */
   run(x: tf.Tensor2D, cores: readonly tf.Tensor[]): tf.Tensor2D {
+    checkElements(
+      "the TTLinear output",
+      [x.shape[0], this.cfg.outFeatures],
+      "apply the layer to fewer rows at a time",
+    );
     const training = tf.engine().isTapeOn();
     const usable = this.observe(cores, training);
     const f = this.choose(x.shape[0], training, usable, tf.getBackend());

@@ -297,6 +297,22 @@ export function fullPlan(d: number): Plan {
   return { groups: [[0, d - 1]], reverse: false };
 }
 
+/**
+ * Elements of the largest tensor a plan forms on `batch` rows: a product of its merges (the
+ * merged cores included; they are formed once even when cached) or of its contraction steps (the
+ * states and the output). What {@link ChoosePlanOptions.maxTensorFloats} bounds.
+ */
+export function largestTensorFloats(s: TTShape, plan: Plan, batch: number): number {
+  let big = 0;
+  for (const [a, b] of plan.groups)
+    for (const { rp, mg, ng, mj, nj, rn } of mergeSteps(s, a, b))
+      big = Math.max(big, rp * mg * ng * mj * nj * rn);
+  let m = mergedShape(s, plan);
+  if (plan.reverse && m.rowModes.length > 1) m = mirroredShape(m);
+  for (const { nk, rn, q } of contractSteps(m)) big = Math.max(big, batch * q * nk * rn);
+  return big;
+}
+
 /** Forward strategies accepted by the layers. */
 export type Strategy = "auto" | "contract" | "full";
 
@@ -304,6 +320,11 @@ export type Strategy = "auto" | "contract" | "full";
 export interface ChoosePlanOptions extends PlanCostOptions {
   /** With `mergesCached`: only plans whose prepared cores fit this many floats. */
   maxPreparedFloats?: number;
+  /**
+   * Only plans whose largest tensor ({@link largestTensorFloats}) fits this many floats, when at
+   * least one does; otherwise the cheapest plan regardless (the kernels refuse what does not fit).
+   */
+  maxTensorFloats?: number;
 }
 
 /** Cheapest plan (by estimated time) among those allowed by `strategy`. */
@@ -318,6 +339,7 @@ export function choosePlan(
   const candidates =
     strategy === "full" ? [fullPlan(d)] : strategy === "contract" ? contractPlans(d) : allPlans(d);
   let best: PlanCost | undefined;
+  let fitting: PlanCost | undefined;
   for (const p of candidates) {
     if (
       opts.mergesCached &&
@@ -327,9 +349,12 @@ export function choosePlan(
       continue;
     const cost = planCost(s, p, batch, c, opts);
     if (best === undefined || cost.estMs < best.estMs) best = cost;
+    const fits =
+      opts.maxTensorFloats === undefined || largestTensorFloats(s, p, batch) <= opts.maxTensorFloats;
+    if (fits && (fitting === undefined || cost.estMs < fitting.estMs)) fitting = cost;
   }
-  // the left-to-right contraction prepares nothing, so it always fits
-  return best ?? planCost(s, contractPlans(d)[0] as Plan, batch, c, opts);
+  // the left-to-right contraction prepares nothing, so it always fits the cache
+  return fitting ?? best ?? planCost(s, contractPlans(d)[0] as Plan, batch, c, opts);
 }
 
 /** Human-readable plan, e.g. `[0-1][2-3] rtl`. */

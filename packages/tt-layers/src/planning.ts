@@ -40,6 +40,7 @@ export {
   costsFor,
   describePlan,
   fullPlan,
+  largestTensorFloats,
   type PlanCost,
   type PlanCostOptions,
   planCost,

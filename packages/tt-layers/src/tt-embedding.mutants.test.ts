@@ -163,13 +163,23 @@ function lookupTests(): void {
     layer.dispose();
   });
 
-  it("float ids are truncated to int32 like tf.cast (−0.5 → row 0, 3.9 → row 3)", () => {
+  it("float ids with integer values look up those rows; a fractional one (−0.5, 3.9) is a ValueError", () => {
     const layer = new TTEmbedding(BASE);
     const ref = refOf(layer);
-    const ids = tf.tensor1d([-0.5, 3.9, 7], "float32");
+    const ids = tf.tensor1d([0, 3, 7], "float32");
     const out = layer.lookup(ids);
     expect(out.shape).toEqual([3, 12]);
     expect(maxAbsDiff(out.dataSync(), refRows(ref, [0, 3, 7]))).toBeLessThan(1e-5);
+    for (const [bad, text] of [
+      [-0.5, "-0.5"],
+      [3.9, "3.9000000953674316"],
+    ] as const) {
+      const frac = tf.tensor1d([1, bad], "float32");
+      const e = caught(() => layer.lookup(frac));
+      expect(e).toBeInstanceOf(ValueError);
+      expect(e).toMatchObject({ expected: "integer ids in [0, 60)", received: text });
+      frac.dispose();
+    }
     tf.dispose([ids, out]);
     layer.dispose();
   });

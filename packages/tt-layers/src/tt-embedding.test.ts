@@ -3,7 +3,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadTTLayersModel } from "./io.js";
-import { denseFromCores, EMBEDDING_60, EMBEDDING_120, relMaxDiff, useBackend } from "./testing/index.js";
+import {
+  caught,
+  denseFromCores,
+  EMBEDDING_60,
+  EMBEDDING_120,
+  relMaxDiff,
+  useBackend,
+} from "./testing/index.js";
 import { TTEmbedding } from "./tt-embedding.js";
 
 beforeAll(async () => {
@@ -53,6 +60,45 @@ describe("TTEmbedding lookup", () => {
     expect(() => layer.apply(tf.tensor1d([1009], "int32"))).toThrow(ValueError);
     expect(() => layer.apply(tf.tensor1d([-1], "int32"))).toThrow(ValueError);
     tf.dispose([full, ids, rows]);
+  });
+
+  it("ids must be integers in [0, vocabSize): NaN, 1.7, ±Infinity, −1, vocabSize are refused, not truncated", () => {
+    // issue 16 #10: float ids were cast to int32 first, so NaN looked up row 0 and 1.7 row 1
+    const layer = new TTEmbedding({ ...EMBEDDING_60, seed: 3 });
+    layer.cores();
+    const before = tf.memory().numTensors;
+    for (const [bad, text] of [
+      [Number.NaN, "NaN"],
+      [1.7, "1.7000000476837158"],
+      [-0.5, "-0.5"],
+      [Number.POSITIVE_INFINITY, "Infinity"],
+    ] as const) {
+      const ids = tf.tensor1d([2, bad], "float32");
+      for (const run of [() => layer.apply(ids), () => layer.lookup(ids)]) {
+        const e = caught(run);
+        expect(e, text).toBeInstanceOf(ValueError);
+        expect(e, text).toMatchObject({ expected: "integer ids in [0, 60)", received: text });
+        expect(e.message).toMatch(/not an integer/);
+      }
+      ids.dispose();
+    }
+    for (const bad of [-1, 60, 1e9]) {
+      const ids = tf.tensor1d([bad], "float32");
+      const e = caught(() => layer.lookup(ids));
+      expect(e).toBeInstanceOf(ValueError);
+      expect(e).toMatchObject({ expected: "ids in [0, 60)", received: String(bad) });
+      ids.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    // integer-valued float ids look up the same rows as int32 ids
+    const asFloat = tf.tensor2d([0, 59, 7, 7], [2, 2], "float32");
+    const asInt = tf.tensor2d([0, 59, 7, 7], [2, 2], "int32");
+    const a = layer.apply(asFloat) as tf.Tensor;
+    const b = layer.apply(asInt) as tf.Tensor;
+    expect(a.shape).toEqual([2, 2, 12]);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    tf.dispose([asFloat, asInt, a, b]);
+    layer.dispose();
   });
 
   it("gradients equal those of one-hot · full(E) (the dense equivalent)", () => {

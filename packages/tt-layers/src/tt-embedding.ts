@@ -41,6 +41,7 @@ import {
 } from "./layer-base.js";
 import { checkModes, greedyModes, paddedModes } from "./modes.js";
 import { choosePlan, contractFlopsPerRow, costsFor, type Strategy } from "./plan.js";
+import { checkElements, MAX_DENSE_ELEMENTS } from "./preflight.js";
 import type { LayerStats } from "./stats.js";
 import { prod, type TTShape } from "./tt-shape.js";
 
@@ -196,14 +197,29 @@ export class TTEmbedding extends BaseLayer {
     });
   }
 
-  /** Rows of E for integer ids of any shape → `[...ids.shape, dim]`. Ids are checked to lie in [0, vocabSize). */
+  /**
+   * Rows of E for integer ids of any shape → `[...ids.shape, dim]`. Ids may come in any numeric
+   * dtype but must be integers in [0, vocabSize): a float id is refused, not truncated (1.7 is not
+   * id 1, NaN is not id 0).
+   * @throws {ValueError} an id that is not an integer (NaN, ±Infinity, 1.7) or lies outside [0, vocabSize).
+   * @throws {ShapeError} when an intermediate or the output would exceed 2^28 elements.
+   */
   lookup(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const flat = tf.reshape(ids.dtype === "int32" ? ids : tf.cast(ids, "int32"), [-1]);
-      const b = flat.shape[0] as number;
-      const idv = flat.dataSync();
-      for (let i = 0; i < idv.length; i++) {
+      const b = ids.size;
+      this.checkLookupSize(b);
+      // The ids are read back anyway (their digits are computed here, in JS, on every call), so
+      // checking them costs no extra device sync. They are read in their own dtype, not cast to
+      // int32 first: the cast would truncate 1.7 to 1 and turn NaN into 0.
+      const idv = ids.dataSync() as ArrayLike<number>;
+      for (let i = 0; i < b; i++) {
         const v = idv[i] as number;
+        if (!Number.isInteger(v)) {
+          throw new ValueError("TTEmbedding id is not an integer", {
+            expected: `integer ids in [0, ${this.vocabSize})`,
+            received: String(v),
+          });
+        }
         if (!(v >= 0 && v < this.vocabSize)) {
           throw new ValueError("TTEmbedding id out of range", {
             expected: `ids in [0, ${this.vocabSize})`,
@@ -256,6 +272,24 @@ export class TTEmbedding extends BaseLayer {
     });
   }
 
+  /** Refuses a lookup of `b` ids whose one-hots, core slices or chained rows would exceed 2^28 elements. */
+  private checkLookupSize(b: number): void {
+    const hint = "look up fewer ids at a time";
+    let nAcc = 1;
+    for (let k = 0; k < this.vocabModes.length; k++) {
+      const [rp, m, n, rn] = [
+        this.ranks[k] as number,
+        this.vocabModes[k] as number,
+        this.dimModes[k] as number,
+        this.ranks[k + 1] as number,
+      ];
+      checkElements(`TTEmbedding "${this.name}" lookup one-hot ${k}`, [b, m], hint);
+      checkElements(`TTEmbedding "${this.name}" lookup core slice ${k}`, [b, rp * n * rn], hint);
+      nAcc *= n;
+      checkElements(`TTEmbedding "${this.name}" lookup rows after core ${k}`, [b, nAcc, rn], hint);
+    }
+  }
+
   /**
    * Tied output head: logits `[..., vocabSize]` = h `[..., dim]` · Eᵀ. The plan (contract h with
    * the transposed cores, or rebuild the full table once in this call + one GEMM) comes from
@@ -268,15 +302,26 @@ export class TTEmbedding extends BaseLayer {
       const b = prod(lead);
       const shapeT: TTShape = { rowModes: this.dimModes, colModes: this.vocabModes, ranks: this.ranks };
       const coresT = this.cores().map((c) => fresh(tf.transpose(c, [0, 2, 1, 3]), c));
-      const plan = choosePlan(shapeT, b, this.projectStrategy, costsFor(tf.getBackend()));
+      const plan = choosePlan(shapeT, b, this.projectStrategy, costsFor(tf.getBackend()), {
+        maxTensorFloats: MAX_DENSE_ELEMENTS,
+      });
       let y = ttMatmul(tf.reshape(h, [b, this.dim]) as tf.Tensor2D, coresT, shapeT, plan.plan);
       if (this.paddedVocab !== this.vocabSize) y = tf.slice(y, [0, 0], [b, this.vocabSize]);
       return tf.reshape(y, [...lead, this.vocabSize]);
     });
   }
 
-  /** The reconstructed table `[vocabSize, dim]` (a new tensor). */
+  /**
+   * The reconstructed table `[vocabSize, dim]` (a new tensor).
+   * @throws {ShapeError} before anything is allocated when the (padded) table would exceed 2^28
+   *   elements (tt-core's dense-expansion limit): look rows up instead.
+   */
   fullTable(): tf.Tensor2D {
+    checkElements(
+      `TTEmbedding "${this.name}" fullTable()`,
+      [this.paddedVocab, this.dim],
+      "keep the table in TT form (lookup() for rows, projectOut() for h·Eᵀ)",
+    );
     return tf.tidy(() => {
       const full = ttFull(this.cores(), this.ttShape);
       return this.paddedVocab === this.vocabSize ? full : tf.slice(full, [0, 0], [this.vocabSize, this.dim]);
@@ -344,6 +389,11 @@ export class TTEmbedding extends BaseLayer {
       });
     let padData = data;
     if (padded !== vocab) {
+      checkElements(
+        "TTEmbedding.fromDense padded table",
+        [padded, dim],
+        "choose vocabModes closer to the vocabulary",
+      );
       padData = new Float32Array(padded * dim);
       padData.set(data.subarray(0, vocab * dim));
     }

@@ -47,6 +47,7 @@ import {
 import { LinearForward, registerForward } from "./linear-forward.js";
 import { linearModes } from "./modes.js";
 import { contractFlopsPerRow, costsFor, fullPlan, planCost, type Strategy } from "./plan.js";
+import { checkElements } from "./preflight.js";
 import type { LayerStats } from "./stats.js";
 import { prod, type TTShape } from "./tt-shape.js";
 
@@ -287,8 +288,17 @@ export class TTLinear extends BaseLayer {
     this.invalidateCache();
   }
 
-  /** Reconstructed kernel W `[inFeatures, outFeatures]` (a new tensor; caller disposes). */
+  /**
+   * Reconstructed kernel W `[inFeatures, outFeatures]` (a new tensor; caller disposes).
+   * @throws {ShapeError} before anything is allocated when W would exceed 2^28 elements (tt-core's
+   *   dense-expansion limit): keep such a kernel in TT form ({@link toTTMatrix}, or apply the layer).
+   */
   fullKernel(): tf.Tensor2D {
+    checkElements(
+      `TTLinear "${this.name}" fullKernel()`,
+      [this.inFeatures, this.outFeatures],
+      "keep the kernel in TT form (apply the layer, or use toTTMatrix())",
+    );
     return tf.tidy(() => ttFull(this.cores(), this.ttShape));
   }
 
