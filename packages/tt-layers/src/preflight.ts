@@ -5,14 +5,13 @@
  * On the wasm backend an allocation the heap cannot hold fails with "memory access out of bounds"
  * and leaves the engine unusable for the rest of the process; refused here, nothing is allocated.
  */
-import { formatShape, ShapeError } from "@tensor-tt/tt-core";
+import { formatShape, MAX_DENSE_ELEMENTS, ShapeError } from "@tensor-tt/tt-core";
 
 /**
- * Largest tensor the layers form: 2^28 elements (1 GiB in float32). The same limit as tt-core's
- * dense expansions (`full()` / `toDense()`, its `MAX_DENSE_ELEMENTS` in `ops.ts`), which tt-core
- * does not export; keep the two equal.
+ * Largest tensor the layers form: tt-core's limit on dense expansions (`full()` / `toDense()`),
+ * 2^28 elements (1 GiB in float32). Re-exported for the layers' own modules.
  */
-export const MAX_DENSE_ELEMENTS = 2 ** 28;
+export { MAX_DENSE_ELEMENTS };
 
 /**
  * Refuses a tensor of shape `shape` above {@link MAX_DENSE_ELEMENTS}; call before allocating it.
