@@ -15,4 +15,16 @@ export const parts = {
   shapes: ["src/{modes,ranks,cost,mode-choice,matmul,tfops,serialize,random}.ts"],
 };
 
-export default strykerConfig("tt-core", parts);
+/**
+ * The linalg parts run the tests aimed at the kernels (vitest.linalg.config.ts): with the whole suite, a mutated
+ * gemm.ts made every mutant cost ~90 s (373 tests at mutated speed), ~5 h for the file.
+ */
+const linalgTests = "vitest.linalg.config.ts";
+
+export default strykerConfig("tt-core", parts, [], {
+  "linalg-dense": linalgTests,
+  "linalg-gemm": linalgTests,
+  "linalg-qr": linalgTests,
+  "linalg-eig": linalgTests,
+  "linalg-svd": linalgTests,
+});

@@ -15,8 +15,10 @@ const reports = "../../reports/mutation";
  * @param {string} pkg package folder name
  * @param {Record<string, string[]>} parts part name → mutate globs ("" = the package's only part)
  * @param {string[]} exclude globs excluded from every part
+ * @param {Record<string, string>} vitestConfigs part name → vitest config file of the tests that part runs
+ *   (default `vitest.config.ts`, the package's whole suite)
  */
-export function strykerConfig(pkg, parts, exclude = []) {
+export function strykerConfig(pkg, parts, exclude = [], vitestConfigs = {}) {
   const names = Object.keys(parts);
   if (process.env.STRYKER_LIST_PARTS === "1") return {};
   const part = process.env.STRYKER_PART ?? (names.length === 1 ? names[0] : undefined);
@@ -29,7 +31,7 @@ export function strykerConfig(pkg, parts, exclude = []) {
   return {
     testRunner: "vitest",
     plugins: ["@stryker-mutator/vitest-runner"],
-    vitest: { configFile: "vitest.config.ts", related: false },
+    vitest: { configFile: vitestConfigs[part] ?? "vitest.config.ts", related: false },
     mutate: [...parts[part], "!src/**/*.test.ts", "!src/testing/**", ...exclude.map((g) => `!${g}`)],
     mutator: { excludedMutations: ["StringLiteral"] },
     ignoreStatic: true,
