@@ -58,6 +58,11 @@ describe("generate", () => {
     expect(Array.from(k1.ids)).toEqual(Array.from(g.ids));
   });
 
+  it("without --tokens, generates min(40, the model's maxSeqLen) ids (generate refuses more than maxSeqLen)", async () => {
+    const r = await main({ modelDir, seed: 1, log: () => {} });
+    expect(r.ids).toHaveLength(16);
+  });
+
   it("the printed text is the prompt followed by the decoded ids", async () => {
     const lines: string[] = [];
     const r = await main({ modelDir, prompt: "the", tokens: 6, seed: 4, log: (l) => lines.push(l) });

@@ -20,7 +20,7 @@ export interface GenerateExampleOptions extends CommonOptions {
   modelDir?: string;
   /** Prompt text, whitespace-separated words (default "the"). */
   prompt?: string;
-  /** Tokens to generate (default 40). */
+  /** Tokens to generate (default 40, or the model's maxSeqLen when smaller; more than maxSeqLen is refused). */
   tokens?: number;
   /** Argmax decoding (default false). */
   greedy?: boolean;
@@ -95,7 +95,7 @@ export async function main(opts: GenerateExampleOptions = {}): Promise<GenerateE
     const temperature = opts.temperature ?? 0.8;
     const topK = opts.topK ?? 40;
     const seed = opts.seed ?? 0;
-    const tokens = opts.tokens ?? 40;
+    const tokens = opts.tokens ?? Math.min(40, model.config.maxSeqLen);
     log(
       greedy
         ? `decoding: greedy, ${tokens} tokens`

@@ -81,11 +81,14 @@ export interface HybridTTConfig {
    * "budget" rank policy (which allocates on balanced modes) rejects it.
    */
   modeLayout?: ModeLayout;
-  /** LayerNorm epsilon, default 1e-5. */
+  /** LayerNorm epsilon, finite and > 0, default 1e-5. */
   layerNormEps?: number;
-  /** Std of the initial weights (GPT-2: 0.02); residual projections are scaled by 1/√(2·nLayers). */
+  /**
+   * Std of the initial weights (GPT-2: 0.02), finite and > 0 (a TT embedding cannot start from zero cores);
+   * residual projections are scaled by 1/√(2·nLayers).
+   */
   initStd?: number;
-  /** Seed of the initial weights, default 0. */
+  /** Seed of the initial weights, a non-negative integer, default 0. */
   seed?: number;
   /** Forward strategy handed to TTLinear, default "auto". */
   ttStrategy?: "auto" | "contract" | "full";
@@ -239,13 +242,13 @@ function checkedLayerRanks(
   return structuredClone(layerRanks);
 }
 
-/** A checked copy of the compression targets (each a ratio ≥ 1). */
+/** A checked copy of the compression targets (each a finite ratio ≥ 1). */
 function checkedTargets(t: HybridTTConfig["compressionTargets"]): HybridTTConfig["compressionTargets"] {
   if (t === null || t === undefined) return null;
   for (const [k, v] of Object.entries(t)) {
-    if (v !== undefined && !(typeof v === "number" && v >= 1)) {
+    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v >= 1)) {
       throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, {
-        expected: ">= 1",
+        expected: "a finite number >= 1",
         received: String(v),
       });
     }
@@ -261,6 +264,37 @@ function oneOf<T extends string>(v: T | undefined, allowed: readonly T[], field:
       received: JSON.stringify(v),
     });
   }
+}
+
+/** How a refused value reads in an error: strings quoted, so "1" and 1 differ. */
+function shown(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/** @throws {ConfigError} naming `config.<field>` unless `v` is undefined or a finite number passing `ok`. */
+function optionalNumber(v: unknown, field: string, expected: string, ok: (x: number) => boolean): void {
+  if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && ok(v))) {
+    throw new ConfigError(`config.${field} must be ${expected}`, { expected, received: shown(v) });
+  }
+}
+
+/** @throws {ConfigError} naming `config.<field>` unless `v` is undefined or a boolean. */
+function optionalBoolean(v: unknown, field: string): void {
+  if (v !== undefined && typeof v !== "boolean") {
+    throw new ConfigError(`config.${field} must be a boolean`, {
+      expected: "true or false",
+      received: shown(v),
+    });
+  }
+}
+
+/** The optional scalars: layerNormEps, initStd, seed, ttStrategy, ttCacheKernel. @throws {ConfigError} */
+function checkScalars(c: HybridTTConfig): void {
+  optionalNumber(c.layerNormEps, "layerNormEps", "a finite number > 0", (x) => x > 0);
+  optionalNumber(c.initStd, "initStd", "a finite number > 0", (x) => x > 0);
+  optionalNumber(c.seed, "seed", "a non-negative integer", (x) => Number.isSafeInteger(x) && x >= 0);
+  oneOf(c.ttStrategy, ["auto", "contract", "full"], "ttStrategy");
+  optionalBoolean(c.ttCacheKernel, "ttCacheKernel");
 }
 
 /** Sizes, dropout and the tied-head flag. @throws {ConfigError} */
@@ -299,7 +333,9 @@ function checkedDimensions(c: HybridTTConfig) {
  * the policies call it once per config, at their entry ({@link resolvePlan}).
  *
  * @throws {ConfigError} for non-integer / non-positive sizes or sizes above {@link CONFIG_LIMITS}, dModel not divisible by nHeads, bad
- *   dropout, an unknown modeLayout / rankOverflow, a schedule of the wrong length, targets < 1.
+ *   dropout, an unknown modeLayout / rankOverflow / ttStrategy, a layerNormEps or initStd that is not a finite
+ *   number > 0, a seed that is not a non-negative integer, a tieEmbeddings / ttCacheKernel that is not a boolean,
+ *   a schedule of the wrong length, targets that are not finite ratios ≥ 1.
  * @throws {RankError} for rank lists of the wrong length or with entries < 1.
  * @throws {ShapeError} for explicit modes of the wrong count or whose product is below the dimension.
  */
@@ -313,6 +349,7 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
     throw new ConfigError("config.order must be >= 2", { expected: "order >= 2", received: String(order) });
   oneOf(c.modeLayout, ["balanced", "fast"], "modeLayout");
   oneOf(c.rankOverflow, ["clip", "keep"], "rankOverflow");
+  checkScalars(c);
   return {
     ...dims,
     dropout: c.dropout,

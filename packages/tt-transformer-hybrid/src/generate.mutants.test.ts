@@ -65,7 +65,8 @@ describe("sampleFromLogits: ties and top-k edges", () => {
   });
 });
 
-// T = 8 so that 20 new tokens roll the context over several times; initStd 1 makes the logits
+// T = 8, so that T new tokens (the most one call may ask for) roll the context over: once after the
+// 3-id prompt, twice (at the 2nd and 7th new token) after the 11-id one; initStd 1 makes the logits
 // depend strongly on the whole context (GPT-2's 0.02 leaves them dominated by the last token, so
 // different context rules would often pick the same arg-max).
 const V = 32;
@@ -113,7 +114,7 @@ describe("generate: prompt validation", () => {
     const prompt = Int32Array.from([5, 6]);
     expect(await generate(model, prompt, { maxNewTokens: 0 })).toHaveLength(0);
     const first = (await generate(model, prompt, { maxNewTokens: 1, greedy: true }))[0] as number;
-    const out = await generate(model, prompt, { maxNewTokens: 10, greedy: true, stopTokens: [first] });
+    const out = await generate(model, prompt, { maxNewTokens: T, greedy: true, stopTokens: [first] });
     expect(Array.from(out)).toEqual([first]);
   });
 });
@@ -173,21 +174,21 @@ describe("generate: context rules of the two decoding paths", () => {
 
   it("with the KV cache (the default) the context restarts from the last ⌊T/2⌋ tokens at T", async () => {
     for (const prompt of prompts) {
-      const ref = greedyByRule(prompt, 20, rebuild);
+      const ref = greedyByRule(prompt, T, rebuild);
       expect(ref.minGap).toBeGreaterThan(1e-3);
       // The rules disagree on this model, so the comparison tells them apart.
-      expect(greedyByRule(prompt, 20, sliding).ids).not.toEqual(ref.ids);
-      const out = await generate(model, Int32Array.from(prompt), { maxNewTokens: 20, greedy: true });
+      expect(greedyByRule(prompt, T, sliding).ids).not.toEqual(ref.ids);
+      const out = await generate(model, Int32Array.from(prompt), { maxNewTokens: T, greedy: true });
       expect(Array.from(out), `prompt of ${prompt.length}`).toEqual(ref.ids);
     }
   });
 
   it("without the cache every step reads the last T tokens (sliding window)", async () => {
     for (const prompt of prompts) {
-      const ref = greedyByRule(prompt, 20, sliding);
+      const ref = greedyByRule(prompt, T, sliding);
       expect(ref.minGap).toBeGreaterThan(1e-3);
       const out = await generate(model, Int32Array.from(prompt), {
-        maxNewTokens: 20,
+        maxNewTokens: T,
         greedy: true,
         useCache: false,
       });

@@ -7,22 +7,34 @@
 import { ConfigError, ShapeError } from "@tensor-tt/tt-core";
 import { Rng } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
-import { HybridTTTransformer } from "./model.js";
+import { yieldToEventLoop } from "./event-loop.js";
+import { HybridTTTransformer, type KVCache } from "./model.js";
 
+/** Options of {@link generate}; each is checked before anything is computed. */
 export interface GenerateOptions {
+  /**
+   * How many ids to generate: an integer in [0, `config.maxSeqLen`]. A prompt plus the new ids may still exceed
+   * the context: the window then slides (see {@link generate}); for more ids, call again with the output appended.
+   */
   maxNewTokens: number;
-  /** Softmax temperature (default 1); ignored when greedy. */
+  /** Softmax temperature (default 1), finite and ≥ 0; 0 is greedy decoding. Ignored when greedy. */
   temperature?: number;
-  /** Sample only among the k most likely tokens (default: all). */
+  /** Sample only among the k most likely tokens, an integer ≥ 1 (default: all). */
   topK?: number;
   /** Argmax decoding (default false; also used when temperature is 0). */
   greedy?: boolean;
-  /** Seed of the sampler (default 0): same seed, same output. */
+  /** Seed of the sampler, a non-negative integer (default 0): same seed, same output. */
   seed?: number;
-  /** Stop after emitting any of these ids (it is included in the output). */
-  stopTokens?: number[];
+  /** Stop after emitting any of these ids (it is included in the output); ids of the vocabulary. */
+  stopTokens?: ArrayLike<number>;
   /** Use the KV cache (default true); false recomputes the whole window each token (reference path). */
   useCache?: boolean;
+  /**
+   * Stops generation between two tokens: `generate` rejects with the signal's reason (a DOMException named
+   * "AbortError" unless the caller gave one) and frees its KV cache. Generation yields to the event loop about
+   * every 20 ms, so timers, I/O and an abort get through.
+   */
+  signal?: AbortSignal;
 }
 
 /** Picks the next id from one row of logits. */
@@ -58,61 +70,199 @@ export function sampleFromLogits(
   return idx[idx.length - 1] as number;
 }
 
+/** How a refused value reads in an error: strings quoted, so "8" and 8 differ. */
+function shown(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/** @throws {ConfigError} naming the option when `value` is given and is not a number passing `ok`. */
+function checkNumber(name: string, value: unknown, expected: string, ok: (x: number) => boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || !ok(value)) {
+    throw new ConfigError(`generate(): ${name} out of range`, { expected, received: shown(value) });
+  }
+}
+
+/** @throws {ConfigError} naming the option when `value` is given and is not a boolean. */
+function checkBoolean(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new ConfigError(`generate(): ${name} must be a boolean`, {
+      expected: "true or false",
+      received: shown(value),
+    });
+  }
+}
+
+/** Whether `v` is an array or a typed array (not a string, not a DataView). */
+function isIdList(v: unknown): v is ArrayLike<number> {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+}
+
 /**
- * Generates up to `maxNewTokens` ids after `prompt` and returns only the new ids.
- * When the context reaches `maxSeqLen`, the cache is rebuilt from the last ⌊maxSeqLen/2⌋ tokens.
- *
- * @throws {ShapeError} for an empty prompt; {@link ConfigError} for ids outside the vocabulary.
+ * Every option of {@link generate}, checked once before anything is allocated.
+ * @throws {ConfigError} naming the option, what it must be and what it was.
  */
-export async function generate(
-  model: HybridTTTransformer,
-  prompt: Int32Array,
-  opts: GenerateOptions,
-): Promise<Int32Array> {
-  const c = model.config;
+function checkOptions(opts: GenerateOptions, vocabSize: number, maxSeqLen: number): void {
+  if (opts === null || typeof opts !== "object") {
+    throw new ConfigError("generate(): options must be an object", {
+      expected: "{ maxNewTokens, ... }",
+      received: shown(opts),
+    });
+  }
+  const isCount = (x: number) => Number.isInteger(x) && x >= 0;
+  if (opts.maxNewTokens === undefined) {
+    throw new ConfigError("generate(): maxNewTokens is required", {
+      expected: `an integer in [0, ${maxSeqLen}] (the model's maxSeqLen)`,
+      received: "undefined",
+    });
+  }
+  checkNumber(
+    "maxNewTokens",
+    opts.maxNewTokens,
+    `an integer in [0, ${maxSeqLen}] (the model's maxSeqLen)`,
+    (x) => isCount(x) && x <= maxSeqLen,
+  );
+  checkNumber("temperature", opts.temperature, "a finite number >= 0 (0 = greedy)", (x) => x >= 0);
+  checkNumber("topK", opts.topK, "an integer >= 1", (x) => Number.isInteger(x) && x >= 1);
+  checkNumber("seed", opts.seed, "a non-negative integer", (x) => Number.isSafeInteger(x) && x >= 0);
+  checkBoolean("greedy", opts.greedy);
+  checkBoolean("useCache", opts.useCache);
+  const stops = opts.stopTokens;
+  if (stops !== undefined) {
+    if (!isIdList(stops)) {
+      throw new ConfigError("generate(): stopTokens must be a list of token ids", {
+        expected: `an array of integers in [0, ${vocabSize})`,
+        received: shown(stops),
+      });
+    }
+    for (let i = 0; i < stops.length; i++) {
+      const id = stops[i];
+      if (!(Number.isInteger(id) && (id as number) >= 0 && (id as number) < vocabSize)) {
+        throw new ConfigError("generate(): stop token outside the model vocabulary", {
+          expected: `integers in [0, ${vocabSize})`,
+          received: `${shown(id)} at index ${i}`,
+        });
+      }
+    }
+  }
+  const signal = opts.signal as unknown;
+  if (signal !== undefined && (signal === null || typeof (signal as AbortSignal).aborted !== "boolean")) {
+    throw new ConfigError("generate(): signal must be an AbortSignal", {
+      expected: "an AbortSignal",
+      received: shown(signal),
+    });
+  }
+}
+
+/**
+ * The prompt's ids as numbers, checked: a non-empty list of integers of the vocabulary.
+ * @throws {ShapeError} an empty prompt; {@link ConfigError} not a list, or an id that is not an integer of
+ *   [0, vocabSize).
+ */
+function checkedPrompt(prompt: ArrayLike<number>, vocabSize: number): number[] {
+  if (!isIdList(prompt)) {
+    throw new ConfigError("prompt must be a list of token ids", {
+      expected: "an Int32Array or an array of integer ids",
+      received: shown(prompt),
+    });
+  }
   if (prompt.length === 0)
     throw new ShapeError("prompt is empty", { expected: ">= 1 token", received: "0 tokens" });
-  for (const id of prompt) {
-    if (!(id >= 0 && id < c.vocabSize)) {
+  const ids = Array.from(prompt);
+  for (const id of ids) {
+    if (!Number.isInteger(id)) {
+      throw new ConfigError("prompt id is not an integer token id", {
+        expected: `integers in [0, ${vocabSize})`,
+        received: shown(id),
+      });
+    }
+    if (!(id >= 0 && id < vocabSize)) {
       throw new ConfigError("prompt id outside the model vocabulary", {
-        expected: `[0, ${c.vocabSize})`,
+        expected: `[0, ${vocabSize})`,
         received: String(id),
       });
     }
   }
+  return ids;
+}
+
+/** @throws the signal's reason once it is aborted. */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason;
+}
+
+/** Logits of the last position for the next token: one cached decode step, or a full forward over the window. */
+async function nextLogits(
+  model: HybridTTTransformer,
+  feed: number[],
+  cache: KVCache | null,
+): Promise<Float32Array> {
+  const v = model.config.vocabSize;
+  const ids = tf.tensor2d(Int32Array.from(feed), [1, feed.length], "int32");
+  let logits: tf.Tensor | null = null;
+  try {
+    logits = cache
+      ? model.decodeStep(ids, cache)
+      : tf.tidy(() => {
+          const all = model.logits(ids);
+          return tf.reshape(tf.slice(all, [0, feed.length - 1, 0], [1, 1, v]), [v]);
+        });
+    return (await logits.data()) as Float32Array;
+  } finally {
+    ids.dispose();
+    logits?.dispose();
+  }
+}
+
+/**
+ * Generates up to `maxNewTokens` ids after `prompt` and returns only the new ids.
+ * When the context reaches `maxSeqLen`, the cache is rebuilt from the last ⌊maxSeqLen/2⌋ tokens (without the
+ * cache, every step reads the last `maxSeqLen` tokens). Every option is checked before anything is computed;
+ * the loop yields to the event loop about every 20 ms and stops at `opts.signal`'s abort.
+ *
+ * @param prompt token ids: an Int32Array, or any array / typed array of integers.
+ * @throws {ShapeError} for an empty prompt.
+ * @throws {ConfigError} for prompt ids that are not integers of [0, vocabSize), and for an option out of range
+ *   (maxNewTokens not an integer in [0, maxSeqLen], temperature negative or not finite, topK not an integer ≥ 1,
+ *   seed not a non-negative integer, stop tokens outside the vocabulary, greedy / useCache not booleans).
+ * @throws the reason of `opts.signal` when it aborts (the KV cache is freed first).
+ */
+export async function generate(
+  model: HybridTTTransformer,
+  prompt: ArrayLike<number>,
+  opts: GenerateOptions,
+): Promise<Int32Array> {
+  const c = model.config;
+  checkOptions(opts, c.vocabSize, c.maxSeqLen);
+  const context = checkedPrompt(prompt, c.vocabSize);
+  stopIfAborted(opts.signal);
   const rng = new Rng(opts.seed ?? 0);
-  const stops = new Set(opts.stopTokens ?? []);
+  const stops = new Set(Array.from(opts.stopTokens ?? []));
+  const sampling = { temperature: opts.temperature, topK: opts.topK, greedy: opts.greedy };
   const useCache = opts.useCache ?? true;
   const out: number[] = [];
-  const context = Array.from(prompt);
   const window = (ids: number[]) => ids.slice(-c.maxSeqLen);
   const cache = model.newCache();
   try {
     let feed = window(context);
+    let lastYield = performance.now();
     for (let i = 0; i < opts.maxNewTokens; i++) {
+      if (performance.now() - lastYield > 20) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+      stopIfAborted(opts.signal);
       let row: Float32Array;
       if (useCache) {
         if (cache.length + feed.length > c.maxSeqLen) {
           HybridTTTransformer.disposeCache(cache);
           feed = context.slice(-Math.max(1, Math.floor(c.maxSeqLen / 2)));
         }
-        const ids = tf.tensor2d(Int32Array.from(feed), [1, feed.length], "int32");
-        const logits = model.decodeStep(ids, cache);
-        ids.dispose();
-        row = (await logits.data()) as Float32Array;
-        logits.dispose();
+        row = await nextLogits(model, feed, cache);
       } else {
-        const w = window(context);
-        const ids = tf.tensor2d(Int32Array.from(w), [1, w.length], "int32");
-        const logits = tf.tidy(() => {
-          const all = model.logits(ids);
-          return tf.reshape(tf.slice(all, [0, w.length - 1, 0], [1, 1, c.vocabSize]), [c.vocabSize]);
-        });
-        ids.dispose();
-        row = (await logits.data()) as Float32Array;
-        logits.dispose();
+        row = await nextLogits(model, window(context), null);
       }
-      const next = sampleFromLogits(row, opts, rng);
+      const next = sampleFromLogits(row, sampling, rng);
       out.push(next);
       context.push(next);
       feed = [next];

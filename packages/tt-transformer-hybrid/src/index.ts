@@ -42,6 +42,7 @@ export {
   type ForwardOptions,
   HybridTTTransformer,
   type KVCache,
+  type LoadOptions,
   type ModelInit,
 } from "./model.js";
 export type { EmbeddingModule, LayerNorm, LinearModule, NamedWeight } from "./nn.js";

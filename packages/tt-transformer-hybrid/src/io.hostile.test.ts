@@ -221,6 +221,35 @@ describe("low: dtype, non-finite weights, malformed manifests", () => {
     expect(() => HybridTTTransformer.fromBytes(bytes)).toThrow(/non-finite/);
   });
 
+  it("HybridTTTransformer.load and fromBytes take { allowNonFinite: true } and then load NaN weights", async () => {
+    const poison = (m: HybridTTTransformer) => {
+      const w = m.namedWeights().find((x) => x.name === "block_0/attn/q/kernel");
+      w?.variable.assign(tf.fill(w.variable.shape, Number.NaN));
+    };
+    const d = await saved(small(), poison);
+    const e = await loadError(d);
+    expect(e).toBeInstanceOf(FormatError);
+    expect((e as Error).message).toMatch(/block_0\/attn\/q\/kernel holds non-finite weights/);
+    const isNaNLoaded = (m: HybridTTTransformer) => {
+      const w = m.namedWeights().find((x) => x.name === "block_0/attn/q/kernel");
+      return w !== undefined && Number.isNaN(w.variable.dataSync()[0]);
+    };
+    const loaded = await HybridTTTransformer.load(d, { allowNonFinite: true });
+    expect(isNaNLoaded(loaded)).toBe(true);
+    const bytes = await loaded.toBytes();
+    loaded.dispose();
+    expect(() => HybridTTTransformer.fromBytes(bytes)).toThrow(FormatError);
+    const fromBytes = HybridTTTransformer.fromBytes(bytes, { allowNonFinite: true, expectVocabSize: 97 });
+    expect(isNaNLoaded(fromBytes)).toBe(true);
+    fromBytes.dispose();
+    // The option is typed: anything but a boolean is refused before the file is read.
+    for (const bad of ["yes", 1]) {
+      const opts = { allowNonFinite: bad } as unknown as { allowNonFinite: boolean };
+      await expect(HybridTTTransformer.load(d, opts)).rejects.toThrow(ConfigError);
+      expect(() => HybridTTTransformer.fromBytes(bytes, opts)).toThrow(ConfigError);
+    }
+  });
+
   const mutations: Array<[string, (j: Json) => void, RegExp]> = [
     ["tensors not a list", (j) => void (j.tensors = null as unknown as Json["tensors"]), /field "tensors"/],
     [

@@ -19,7 +19,13 @@ import { hashInts } from "@tensor-tt/tt-core/random";
 import type { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import { type HybridTTConfig, type MatrixPlan, type ModelPlan, resolvePlan } from "./config.js";
-import { decodeModelBytes, encodeModelBytes, readModelFolder, writeModelFolder } from "./io.js";
+import {
+  decodeModelBytes,
+  encodeModelBytes,
+  type ReadOptions,
+  readModelFolder,
+  writeModelFolder,
+} from "./io.js";
 import {
   DenseEmbeddingModule,
   DenseLinearModule,
@@ -66,6 +72,45 @@ export interface ForwardOptions {
 export interface ModelInit {
   linear?: Map<string, TTLinear>;
   embedding?: TTEmbedding;
+}
+
+/** Options of {@link HybridTTTransformer.load} and {@link HybridTTTransformer.fromBytes}. */
+export interface LoadOptions {
+  /** Refuse a model whose vocabulary differs (e.g. the tokenizer's size): a ConfigError. */
+  expectVocabSize?: number;
+  /**
+   * Accept weights holding NaN or ±Infinity (default false: a FormatError names the first such tensor).
+   * For inspecting a diverged model; its outputs will not be finite.
+   */
+  allowNonFinite?: boolean;
+}
+
+/**
+ * The reader's options from load options, checked.
+ * @throws {ConfigError} an `expectVocabSize` that is not a positive integer, an `allowNonFinite` that is not a boolean.
+ */
+function readOptions(opts: LoadOptions): ReadOptions {
+  if (opts === null || typeof opts !== "object") {
+    throw new ConfigError("load options must be an object", {
+      expected: "{ expectVocabSize?, allowNonFinite? }",
+      received: String(opts),
+    });
+  }
+  const v = opts.expectVocabSize as unknown;
+  if (v !== undefined && !(typeof v === "number" && Number.isInteger(v) && v >= 1)) {
+    throw new ConfigError("expectVocabSize must be a positive integer", {
+      expected: "an integer >= 1",
+      received: typeof v === "string" ? JSON.stringify(v) : String(v),
+    });
+  }
+  const allow = opts.allowNonFinite as unknown;
+  if (allow !== undefined && typeof allow !== "boolean") {
+    throw new ConfigError("allowNonFinite must be a boolean", {
+      expected: "true or false",
+      received: typeof allow === "string" ? JSON.stringify(allow) : String(allow),
+    });
+  }
+  return allow === undefined ? {} : { allowNonFinite: allow };
 }
 
 /** Whether `x` is a resolved {@link ModelPlan} rather than a config. */
@@ -431,19 +476,20 @@ export class HybridTTTransformer {
   }
 
   /**
-   * Loads a model written by {@link save} (Node).
+   * Loads a model written by {@link save} (Node). Weights holding NaN or ±Infinity are refused unless
+   * `opts.allowNonFinite` (e.g. to inspect a diverged run).
    * @throws {FormatError} for a missing/corrupt file, wrong format or version, size or checksum
-   *   mismatch, or tensors that do not match the config; {@link ConfigError} for an invalid config
-   *   or a vocabulary other than `expectVocabSize`.
+   *   mismatch, non-finite weights (unless `allowNonFinite`), or tensors that do not match the config;
+   *   {@link ConfigError} for an invalid config or a vocabulary other than `expectVocabSize`.
    */
-  static async load(dir: string, opts: { expectVocabSize?: number } = {}): Promise<HybridTTTransformer> {
-    const { config, tensors } = await readModelFolder(dir);
+  static async load(dir: string, opts: LoadOptions = {}): Promise<HybridTTTransformer> {
+    const { config, tensors } = await readModelFolder(dir, readOptions(opts));
     return HybridTTTransformer.fromTensors(config, tensors, `${dir}/weights.bin`, opts);
   }
 
-  /** Loads a model written by {@link toBytes}. @throws as {@link load}. */
-  static fromBytes(bytes: Uint8Array, opts: { expectVocabSize?: number } = {}): HybridTTTransformer {
-    const { config, tensors } = decodeModelBytes(bytes, "model bytes");
+  /** Loads a model written by {@link toBytes}, with the options of {@link load}. @throws as {@link load}. */
+  static fromBytes(bytes: Uint8Array, opts: LoadOptions = {}): HybridTTTransformer {
+    const { config, tensors } = decodeModelBytes(bytes, "model bytes", readOptions(opts));
     return HybridTTTransformer.fromTensors(config, tensors, "model bytes", opts);
   }
 
@@ -451,7 +497,7 @@ export class HybridTTTransformer {
     config: HybridTTConfig,
     tensors: Map<string, { shape: number[]; data: Float32Array }>,
     where: string,
-    opts: { expectVocabSize?: number },
+    opts: LoadOptions,
   ): HybridTTTransformer {
     const plan = resolvePlan(config);
     if (opts.expectVocabSize !== undefined && opts.expectVocabSize !== plan.config.vocabSize) {

@@ -13,6 +13,7 @@ import type { AtomicWriteHooks } from "@tensor-tt/tt-core/node";
 import { hashInts } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 import { checkpointPath, type EvalRecord, resumeCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { yieldToEventLoop } from "./event-loop.js";
 import type { HybridTTTransformer } from "./model.js";
 import { AdamW, globalNorm, learningRate, type ScheduleOptions } from "./optim.js";
 
@@ -364,11 +365,6 @@ async function trainStep(
   } finally {
     tf.dispose([value, ...Object.values(grads)]);
   }
-}
-
-/** Lets timers, I/O and abort signals run (a macrotask: setTimeout 0 works in Node and browsers). */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** The mutable progress of a run. */
