@@ -45,15 +45,19 @@ describe("matmul kernels", () => {
       [11, 17, 1031],
       [6, 70, 600],
       [5, 90, 1100],
+      [9, 70, 300], // chunked updates over two 4-row blocks and an edge row
+      [10, 66, 1700], // chunked updates over column chunks of 512
       [1, 1, 1],
       [3, 200, 2],
     ] as const) {
       const A = randomNormal(m * k, seed) as Float64Array;
       const B = randomNormal(k * n, seed + 50) as Float64Array;
-      const out = new Float64Array(m * n + 3).fill(7); // stale contents must be overwritten
+      // stale contents must be overwritten; a longer buffer's tail (n + 3 entries) must stay untouched
+      const out = new Float64Array(m * n + n + 3).fill(7);
       const C = matmul(A, B, m, k, n, out);
       expect(C).toBe(out);
       expect(relErr(C.subarray(0, m * n), naiveMatmul(A, B, m, k, n))).toBeLessThan(1e-14);
+      expect(C.subarray(m * n).every((v) => v === 7)).toBe(true);
     }
   });
 
@@ -63,11 +67,17 @@ describe("matmul kernels", () => {
       [6, 301],
       [13, 1000],
       [16, 40],
+      [301, 400], // several column chunks (65536 / 301 < 400), edge rows
+      [300, 257],
     ] as const) {
       const A = randomNormal(m * n, seed) as Float64Array;
-      const G = gramRows(A, m, n, new Float64Array(m * m).fill(3));
-      expect(relErr(G, naiveMatmul(A, transpose(A, m, n), m, n, m))).toBeLessThan(1e-14);
-      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) expect(G[i * m + j]).toBe(G[j * m + i]);
+      // a longer buffer: stale contents overwritten, its tail (m + 5 entries) untouched
+      const G = gramRows(A, m, n, new Float64Array(m * m + m + 5).fill(3));
+      expect(relErr(G.subarray(0, m * m), naiveMatmul(A, transpose(A, m, n), m, n, m))).toBeLessThan(1e-14);
+      expect(G.subarray(m * m).every((v) => v === 3)).toBe(true);
+      let asymmetric = 0;
+      for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) if (G[i * m + j] !== G[j * m + i]) asymmetric++;
+      expect(asymmetric).toBe(0);
     }
   });
 });
@@ -242,9 +252,30 @@ describe("svd", () => {
   });
 
   it("returns zero singular values and orthonormal bases for the zero matrix", () => {
-    const { U, S, k } = svd(new Float64Array(12), 4, 3);
-    expect([...S]).toEqual([0, 0, 0]);
-    expect(orthonormalityError(U, 4, k)).toBeLessThan(1e-15);
+    for (const [m, n] of [
+      [4, 3],
+      [3, 5],
+    ] as const) {
+      const { U, S, V, k } = svd(new Float64Array(m * n), m, n);
+      expect(k).toBe(Math.min(m, n));
+      expect([...S]).toEqual(new Array(k).fill(0));
+      expect(orthonormalityError(U, m, k)).toBeLessThan(1e-15);
+      expect(orthonormalityError(V, n, k)).toBeLessThan(1e-15);
+    }
+  });
+
+  it.each(SEEDS)("completes U on exactly zero columns: S = 0 there, U and V orthonormal (seed %i)", (seed) => {
+    // Columns 1, 3 and 4 exactly zero: R has exact zero columns, Jacobi leaves exact zeros, and the left
+    // vectors of those singular values come from the completion (unit vectors projected out of the others).
+    const [m, n] = [7, 5];
+    const A = randomNormal(m * n, seed) as Float64Array;
+    for (let i = 0; i < m; i++) for (const j of [1, 3, 4]) A[i * n + j] = 0;
+    const { U, S, V, k } = svd(A, m, n);
+    expect([...S.subarray(2)]).toEqual([0, 0, 0]);
+    expect(S[1]!).toBeGreaterThan(0.1);
+    expect(orthonormalityError(U, m, k)).toBeLessThan(1e-13);
+    expect(orthonormalityError(V, n, k)).toBeLessThan(1e-13);
+    expect(relErr(reconstructSvd(U, S, V, m, n, k), A)).toBeLessThan(1e-13);
   });
 
   it("throws ValueError on NaN or Infinity", () => {
