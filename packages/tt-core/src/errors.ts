@@ -76,6 +76,16 @@ export function formatShape(x: readonly number[]): string {
   return `[${x.join(", ")}]`;
 }
 
+/**
+ * A received value as an error message shows it: strings quoted (so `"2"` is not mistaken for the number 2),
+ * arrays element by element, anything else as `String(v)` (NaN, Infinity, undefined stay readable).
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(describeValue).join(", ")}]`;
+  return String(v);
+}
+
 /** An API that needs something this runtime lacks (e.g. a file system in a browser); the message names the alternative. */
 export class PlatformError extends TTError {
   constructor(message: string, details: { expected?: string; received?: string } = {}) {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ConfigError, RankError, type TTError, ValueError } from "./errors.js";
-import { capRanks, type RankSpec, resolveRanks, ttMatrixParams } from "./ranks.js";
+import { capRanks, checkRankEntries, type RankSpec, resolveRanks, ttMatrixParams } from "./ranks.js";
 import { caught } from "./testing/index.js";
 
 function expectErr(
@@ -156,5 +156,23 @@ describe("ttMatrixParams", () => {
     }
     // r = 1: 1·4·1 + 1·4·1.
     expect(ttMatrixParams([2, 2], [2, 2], [1])).toBe(8);
+  });
+});
+
+describe("rank errors show what arrived", () => {
+  it("quotes string entries instead of showing them as numbers", () => {
+    const seen = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(RankError);
+        return (e as RankError).received ?? "";
+      }
+      throw new Error("expected a RankError");
+    };
+    expect(seen(() => capRanks([4, 4], { maxRanks: ["2", 2] as unknown as number[] }))).toBe('["2", 2]');
+    expect(seen(() => capRanks([4, 4], { maxRank: "3" as unknown as number }))).toBe('"3"');
+    expect(seen(() => capRanks([4, 4], { maxRank: Number.NaN }))).toBe("NaN");
+    expect(seen(() => checkRankEntries([2, "3" as unknown as number]))).toBe('[2, "3"]');
   });
 });

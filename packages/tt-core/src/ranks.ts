@@ -3,7 +3,7 @@
  * truncation and parameter counts. "Inner ranks" always means [r_1..r_{d-1}]
  * (length d-1); boundary ranks r_0 = r_d = 1 are implicit.
  */
-import { ConfigError, check, formatShape, RankError, ValueError } from "./errors.js";
+import { ConfigError, check, describeValue, formatShape, RankError, ValueError } from "./errors.js";
 import { checkModes, prod } from "./modes.js";
 
 /**
@@ -26,7 +26,7 @@ export function checkRankEntries(innerRanks: readonly number[]): void {
       () =>
         new RankError("TT ranks must be integers >= 1", {
           expected: "integers >= 1",
-          received: formatShape(innerRanks),
+          received: describeValue(innerRanks),
         }),
     );
 }
@@ -72,7 +72,7 @@ export function capRanks(caps: readonly number[], opts: TruncationOptions): numb
         () =>
           new RankError("maxRanks must hold integers >= 1", {
             expected: "integers >= 1",
-            received: formatShape(mr),
+            received: describeValue(mr),
           }),
       );
       out[k] = Math.min(out[k]!, r);
@@ -82,7 +82,7 @@ export function capRanks(caps: readonly number[], opts: TruncationOptions): numb
   if (r !== undefined) {
     check(
       Number.isInteger(r) && r >= 1,
-      () => new RankError("maxRank must be an integer >= 1", { expected: "integer >= 1", received: `${r}` }),
+      () => new RankError("maxRank must be an integer >= 1", { expected: "integer >= 1", received: describeValue(r) }),
     );
     for (let k = 0; k < out.length; k++) out[k] = Math.min(out[k]!, r);
   }
@@ -174,7 +174,7 @@ function resolveRankList(list: readonly number[], max: readonly number[], overfl
       () =>
         new RankError(`TT ranks must be integers >= 1 (r_${k + 1} is not)`, {
           expected: "integers >= 1",
-          received: formatShape(list),
+          received: describeValue(list),
         }),
     );
     check(
