@@ -162,6 +162,65 @@ describe("symEig", () => {
   });
 });
 
+describe("symEig and symEigTop on structured matrices", () => {
+  /** Checks descending values equal to `expected`, orthonormal rows, and G v = λ v for the first r rows. */
+  function checkEig(G: number[], n: number, r: number, expected: number[]): void {
+    for (const res of [symEig(G, n), symEigTop(G, n, r)]) {
+      const rows = res.vectors.length / n;
+      expect([...res.values].map((v) => Math.round(v * 1e12) / 1e12)).toEqual(expected);
+      const V = res.vectors;
+      const VVt = matmulNT(V, V, rows, n, rows);
+      for (let i = 0; i < rows; i++)
+        for (let j = 0; j < rows; j++)
+          expect(Math.abs(VVt[i * rows + j]! - (i === j ? 1 : 0))).toBeLessThan(1e-13);
+      for (let i = 0; i < rows; i++)
+        for (let t = 0; t < n; t++) {
+          let gv = 0;
+          for (let u = 0; u < n; u++) gv += G[t * n + u]! * V[i * n + u]!;
+          expect(Math.abs(gv - res.values[i]! * V[i * n + t]!)).toBeLessThan(1e-12);
+        }
+    }
+    expect(symEigTop(G, n, r).vectors.length).toBe(Math.min(r, n) * n);
+    expect(symEig(G, n).vectors.length).toBe(n * n);
+  }
+
+  it("1×1 and 2×2 matrices", () => {
+    checkEig([-2.5], 1, 1, [-2.5]);
+    checkEig([2, 1, 1, 2], 2, 1, [3, 1]);
+    checkEig([2, 1, 1, 2], 2, 5, [3, 1]); // r > n: all n vectors
+  });
+
+  it("a diagonal matrix (every Householder column already zero)", () => {
+    const G = [3, 0, 0, 0, 0, -1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 5];
+    checkEig(G, 4, 2, [5, 3, 2, -1]);
+    checkEig(G, 4, 4, [5, 3, 2, -1]);
+  });
+
+  it("a block-diagonal matrix with a decoupled last row and a zero row", () => {
+    // [[2,1,0,0],[1,2,0,0],[0,0,0,0],[0,0,0,7]]: eigenvalues 7, 3, 1, 0.
+    const G = [2, 1, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+    checkEig(G, 4, 3, [7, 3, 1, 0]);
+  });
+
+  it("tridiagonal input with a split (zero off-diagonal) in the middle", () => {
+    // Blocks [[4,1,0],[1,4,1],[0,1,4]] (eigenvalues 4 ± √2, 4), [[-1,.5],[.5,-2]] ((−3 ± √2)/2) and [−3].
+    const n = 6;
+    const G = new Array(n * n).fill(0);
+    const set = (i: number, j: number, v: number) => {
+      G[i * n + j] = v;
+      G[j * n + i] = v;
+    };
+    [4, 4, 4, -1, -2, -3].forEach((v, i) => set(i, i, v));
+    set(0, 1, 1);
+    set(1, 2, 1);
+    set(3, 4, 0.5);
+    const r2 = Math.SQRT2;
+    const pair = [(-3 + r2) / 2, (-3 - r2) / 2];
+    const expected = [4 + r2, 4, 4 - r2, ...pair, -3].map((v) => Math.round(v * 1e12) / 1e12);
+    checkEig(G, n, 3, expected);
+  });
+});
+
 describe("symEigTop", () => {
   function checkTop(G: Float64Array, n: number, r: number, tol: number): void {
     const full = symEig(G, n);
@@ -264,19 +323,22 @@ describe("svd", () => {
     }
   });
 
-  it.each(SEEDS)("completes U on exactly zero columns: S = 0 there, U and V orthonormal (seed %i)", (seed) => {
-    // Columns 1, 3 and 4 exactly zero: R has exact zero columns, Jacobi leaves exact zeros, and the left
-    // vectors of those singular values come from the completion (unit vectors projected out of the others).
-    const [m, n] = [7, 5];
-    const A = randomNormal(m * n, seed) as Float64Array;
-    for (let i = 0; i < m; i++) for (const j of [1, 3, 4]) A[i * n + j] = 0;
-    const { U, S, V, k } = svd(A, m, n);
-    expect([...S.subarray(2)]).toEqual([0, 0, 0]);
-    expect(S[1]!).toBeGreaterThan(0.1);
-    expect(orthonormalityError(U, m, k)).toBeLessThan(1e-13);
-    expect(orthonormalityError(V, n, k)).toBeLessThan(1e-13);
-    expect(relErr(reconstructSvd(U, S, V, m, n, k), A)).toBeLessThan(1e-13);
-  });
+  it.each(SEEDS)(
+    "completes U on exactly zero columns: S = 0 there, U and V orthonormal (seed %i)",
+    (seed) => {
+      // Columns 1, 3 and 4 exactly zero: R has exact zero columns, Jacobi leaves exact zeros, and the left
+      // vectors of those singular values come from the completion (unit vectors projected out of the others).
+      const [m, n] = [7, 5];
+      const A = randomNormal(m * n, seed) as Float64Array;
+      for (let i = 0; i < m; i++) for (const j of [1, 3, 4]) A[i * n + j] = 0;
+      const { U, S, V, k } = svd(A, m, n);
+      expect([...S.subarray(2)]).toEqual([0, 0, 0]);
+      expect(S[1]!).toBeGreaterThan(0.1);
+      expect(orthonormalityError(U, m, k)).toBeLessThan(1e-13);
+      expect(orthonormalityError(V, n, k)).toBeLessThan(1e-13);
+      expect(relErr(reconstructSvd(U, S, V, m, n, k), A)).toBeLessThan(1e-13);
+    },
+  );
 
   it("throws ValueError on NaN or Infinity", () => {
     expect(() => svd(Float64Array.of(1, Number.NaN, 0, 1), 2, 2)).toThrow(ValueError);
