@@ -14,7 +14,7 @@
  * Dropout masks are a pure function of (dropout seed, site): training passes
  * `hash(seed, step)` so that runs are reproducible and resumable.
  */
-import { assertBackend, ConfigError, FormatError, matMul, ShapeError } from "@tensor-tt/tt-core";
+import { assertBackend, ConfigError, FormatError, matMul, ShapeError, ValueError } from "@tensor-tt/tt-core";
 import { hashInts } from "@tensor-tt/tt-core/random";
 import type { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
@@ -116,6 +116,30 @@ function readOptions(opts: LoadOptions): ReadOptions {
 /** Whether `x` is a resolved {@link ModelPlan} rather than a config. */
 function isPlan(x: HybridTTConfig | ModelPlan): x is ModelPlan {
   return "matrices" in x && "embedding" in x && "config" in x;
+}
+
+/**
+ * Refuses token ids outside `[0, vocab)` (or of a dtype other than int32) before they reach a gather, whose
+ * engine error names a flat index instead of the id. Reads the ids back: they are small int32 inputs, already
+ * on the CPU side when they were made from an array, so the check costs a copy, not a device sync of results.
+ */
+function checkTokenIds(what: string, ids: tf.Tensor, vocab: number): void {
+  if (ids.dtype !== "int32") {
+    throw new ShapeError(`${what} must be an int32 tensor`, {
+      expected: "int32 [B, T]",
+      received: `${ids.dtype} [${ids.shape}]`,
+    });
+  }
+  const v = ids.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    const id = v[i]!;
+    if (!(id >= 0 && id < vocab)) {
+      throw new ValueError(`${what}: token id outside the model vocabulary`, {
+        expected: `ids in [0, ${vocab})`,
+        received: `${id} at flat position ${i} of [${ids.shape}]`,
+      });
+    }
+  }
 }
 
 /** Seeds of the initial weights: one per weight site, in construction order, from `config.seed`. */
@@ -267,12 +291,7 @@ export class HybridTTTransformer {
     const c = this.config;
     const [bsz, t] = ids.shape;
     const pos0 = cache?.length ?? 0;
-    if (ids.dtype !== "int32") {
-      throw new ShapeError("ids must be an int32 tensor", {
-        expected: "int32 [B, T]",
-        received: `${ids.dtype} [${ids.shape}]`,
-      });
-    }
+    checkTokenIds("ids", ids, c.vocabSize);
     if (pos0 + t > c.maxSeqLen) {
       throw new ShapeError("sequence longer than maxSeqLen", {
         expected: `<= ${c.maxSeqLen} positions`,
@@ -367,6 +386,7 @@ export class HybridTTTransformer {
         received: `[${targets.shape}]`,
       });
     }
+    checkTokenIds("targets", targets, this.config.vocabSize);
     return tf.tidy(() => {
       const logits = this.project(this.hidden(inputs, o));
       const tg = tf.reshape(targets, [bsz * t]) as tf.Tensor1D;
