@@ -15,10 +15,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defaultConfig } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
-import { embeddingLookup, gelu, layerNorm, sparseCrossEntropy } from "./nn.js";
+import { embeddingLookup, gelu, geluErf, layerNorm, sparseCrossEntropy } from "./nn.js";
 import {
   centralDiff,
   fixedValues,
+  geluErfRef,
   geluRef,
   layerNormRef,
   nllRef,
@@ -92,6 +93,39 @@ describe("gelu (tanh approximation)", () => {
   it("matches a float32 central difference of the engine along a direction", () => {
     const u = f32(fixedValues(x.length, 2));
     const loss = (t: tf.Tensor) => tf.sum(tf.mul(gelu(t), tf.tensor1d(w))) as tf.Scalar;
+    const g = tf.tidy(() => tf.grad(loss)(tf.tensor1d(x)).dataSync());
+    const fd = engineDirectional(loss, x, [x.length], u);
+    expect(Math.abs(dot(g, u) - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+  });
+});
+
+describe("geluErf (exact erf form, the seed's nn.GELU())", () => {
+  const x = f32(Array.from({ length: 41 }, (_, i) => -6 + 0.3 * i));
+  const w = f32(fixedValues(x.length, 3));
+
+  it("equals ½x(1 + erf(x/√2)) (float64 reference) and differs from the tanh form", () => {
+    const got = tf.tidy(() => geluErf(tf.tensor1d(x)).dataSync());
+    expect(scaledMaxError(got, Array.from(x, geluErfRef))).toBeLessThan(1e-6);
+    // Spot values of the closed form: gelu_erf(1) = 0.841345, gelu_erf(−1) = −0.158655 (tanh form: 0.841192).
+    const spot = tf.tidy(() => geluErf(tf.tensor1d([1, -1, 0])).dataSync());
+    expect(spot[0]).toBeCloseTo(0.841345, 5);
+    expect(spot[1]).toBeCloseTo(-0.158655, 5);
+    expect(spot[2]).toBe(0);
+  });
+
+  it("has the gradient of the closed form (central differences in float64)", () => {
+    const g = tf.tidy(() =>
+      tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(geluErf(t), tf.tensor1d(w))))(tf.tensor1d(x))
+        .dataSync(),
+    );
+    const ref = centralDiff((p) => p.reduce((a, v, i) => a + (w[i] as number) * geluErfRef(v), 0), x);
+    expect(scaledMaxError(g, ref)).toBeLessThan(TOL);
+  });
+
+  it("matches a float32 central difference of the engine along a direction", () => {
+    const u = f32(fixedValues(x.length, 4));
+    const loss = (t: tf.Tensor) => tf.sum(tf.mul(geluErf(t), tf.tensor1d(w))) as tf.Scalar;
     const g = tf.tidy(() => tf.grad(loss)(tf.tensor1d(x)).dataSync());
     const fd = engineDirectional(loss, x, [x.length], u);
     expect(Math.abs(dot(g, u) - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));

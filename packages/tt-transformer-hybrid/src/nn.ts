@@ -229,6 +229,32 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return f(x);
 }
 
+const SQRT1_2 = Math.SQRT1_2;
+/** 1/√(2π): the standard normal density at 0. */
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * GELU, exact erf form (PyTorch `nn.GELU()`, the seed's activation): ½x(1 + erf(x/√2)), with a
+ * hand-written derivative Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π).
+ * (The engine's erf is Abramowitz–Stegun 7.1.26, absolute error ≤ 1.5e-7.)
+ */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad(((xx: tf.Tensor, save: tf.GradSaveFunc) => {
+    const cdf = tf.mul(tf.add(tf.erf(tf.mul(xx, SQRT1_2)), 1), 0.5);
+    save([xx, cdf]);
+    return {
+      value: tf.mul(xx, cdf),
+      gradFunc: (dy: tf.Tensor, [sx, sc]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const xs = sx as tf.Tensor;
+          const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), INV_SQRT_2PI);
+          return [tf.mul(dy, tf.add(sc as tf.Tensor, tf.mul(xs, pdf)))];
+        }),
+    };
+  }) as unknown as CustomGradFn<tf.Tensor>);
+  return f(x);
+}
+
 /**
  * LayerNorm over the last axis of `[N, D]` rows with a hand-written backward pass
  * (dx = r·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ): about 20 ops instead of autodiff's ~35.

@@ -9,6 +9,36 @@ export function geluRef(x: number): number {
   return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 }
 
+/**
+ * erf in float64 (series for |x| < 3, continued fraction beyond; relative error < 1e-14), written
+ * independently of the engine's Abramowitz–Stegun approximation.
+ */
+export function erfRef(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!(2n+1))
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 200; n++) {
+      term *= (-ax * ax) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
+  }
+  // erfc(x) = e^(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + 2/(x + ...)))))
+  let f = ax;
+  for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return Math.sign(x) * (1 - erfc);
+}
+
+/** Exact GELU ½x(1 + erf(x/√2)) in float64. */
+export function geluErfRef(x: number): number {
+  return 0.5 * x * (1 + erfRef(x / Math.SQRT2));
+}
+
 /** LayerNorm of row-major `[n, d]` rows: (x − μ)/√(σ² + eps)·γ + β (biased variance). */
 export function layerNormRef(
   x: ArrayLike<number>,
