@@ -178,7 +178,7 @@ function growRanks(items: Item[], used0: number, budget: number, step: number): 
  * Chooses ranks for every matrix under a total-compression budget (see the module comment).
  * `weights` (dense kernels by path) and `embeddingTable` (`[vocab, dModel]`) drive the spectra;
  * without them the proxy is used.
- * @throws {ConfigError} a target ratio below 1, or `modeLayout: "fast"` (allocation is on balanced modes).
+ * @throws {ConfigError} a target ratio below 1, or `modeLayout: "fast"` / `"seed"` (allocation is on balanced modes).
  * @throws {RankError} when even rank 1 everywhere exceeds the budget.
  */
 export function allocateRanks(
@@ -189,10 +189,10 @@ export function allocateRanks(
 ): AllocationResult {
   const dense = resolvePlan(withoutRanks(base));
   const c = dense.config;
-  if (c.modeLayout === "fast") {
+  if (c.modeLayout === "fast" || c.modeLayout === "seed") {
     throw new ConfigError("the budget policy allocates ranks on balanced modes", {
       expected: 'modeLayout "balanced" (or absent) with a budget policy',
-      received: 'modeLayout "fast"',
+      received: `modeLayout "${c.modeLayout}"`,
     });
   }
   if (!(policy.targetRatio >= 1)) {

@@ -15,6 +15,8 @@
  * Ranks larger than the TT-matrix limit `maxTTRanks` (r_k ≤ min(∏_{j≤k} m_j n_j, ∏_{j>k} m_j n_j))
  * are clipped to it: that is the rank the layer instantiates, the same one TT-SVD would reach on a
  * full-rank matrix. Stats count the instantiated ranks and report the nominal ones alongside.
+ * `modeLayout: "seed"` (the reference implementation's layout, ./seed-modes.ts) instead truncates or pads
+ * each rank list to the matrix's own core count and never clips.
  */
 import {
   ConfigError,
@@ -25,10 +27,24 @@ import {
   resolveRanks,
   ShapeError,
 } from "@tensor-tt/tt-core";
+import { seedMatrixModes, seedRankList } from "./seed-modes.js";
 
 /** Names of the six linear maps of one block. */
 export const MATRIX_NAMES = ["q", "k", "v", "o", "up", "down"] as const;
 export type MatrixName = (typeof MATRIX_NAMES)[number];
+
+/**
+ * How the modes of TT projections are chosen: tt-core's "balanced" / "fast" layouts, or "seed": the
+ * reference implementation's own layout (tkenaz/tt-transformer `tt_linear.py`, docs/seed-format.md §1):
+ * per matrix its `_auto_shape` of in and out features (the shorter list padded with 1s at the end, so the
+ * core count may differ between attention and FFN matrices, and may be 1), rank lists of any length
+ * truncated to d − 1 entries or padded with their last value (4 if empty), ranks never clipped
+ * (`rankOverflow` "keep" is implied). The checkpoints of `loadSeedCheckpoint` use it.
+ */
+export type HybridModeLayout = ModeLayout | "seed";
+
+/** The feed-forward activation: GELU with the tanh approximation (GPT-2) or the exact erf form (PyTorch `nn.GELU()`). */
+export type Activation = "gelu_tanh" | "gelu_erf";
 
 /** Per-layer overrides (the per-layer rank schedule). */
 export interface LayerRankSpec {
@@ -80,7 +96,12 @@ export interface HybridTTConfig {
    * Needs explicit ranks: matrices sized by `compressionTargets` stay balanced, and the
    * "budget" rank policy (which allocates on balanced modes) rejects it.
    */
-  modeLayout?: ModeLayout;
+  modeLayout?: HybridModeLayout;
+  /**
+   * Feed-forward activation (default "gelu_tanh", GPT-2's `gelu_new`); "gelu_erf" is
+   * `0.5·x·(1 + erf(x/√2))`, the seed's and PyTorch's `nn.GELU()` default.
+   */
+  activation?: Activation;
   /** LayerNorm epsilon, finite and > 0, default 1e-5. */
   layerNormEps?: number;
   /**
@@ -172,13 +193,26 @@ function positiveInt(v: unknown, field: keyof typeof CONFIG_LIMITS): number {
   return v;
 }
 
-function rankList(v: unknown, field: string, order: number): number[] | null {
+/**
+ * A checked copy of a rank list: `order − 1` integers ≥ 1, or (`anyLength`, the seed layout, which
+ * truncates or pads each list per matrix) any number of them.
+ */
+function rankList(v: unknown, field: string, order: number, anyLength = false): number[] | null {
   if (v === null || v === undefined) return null;
   if (!Array.isArray(v)) {
     throw new RankError(`${field} must be a list of inner ranks or null`, {
       expected: `array of ${order - 1} integers >= 1`,
       received: JSON.stringify(v),
     });
+  }
+  if (anyLength) {
+    if (v.some((r) => typeof r !== "number" || !Number.isInteger(r) || r < 1)) {
+      throw new RankError(`${field} must hold integer ranks >= 1`, {
+        expected: 'integers >= 1 (modeLayout "seed": any number of them)',
+        received: JSON.stringify(v),
+      });
+    }
+    return [...v];
   }
   if (v.length !== order - 1 || v.some((r) => typeof r !== "number" || !Number.isInteger(r) || r < 1)) {
     throw new RankError(`${field} does not fit a TT of order ${order}`, {
@@ -217,6 +251,7 @@ function checkedLayerRanks(
   layerRanks: HybridTTConfig["layerRanks"],
   nLayers: number,
   order: number,
+  anyLength = false,
 ): Array<LayerRankSpec | null> | null {
   if (layerRanks === null || layerRanks === undefined) return null;
   if (!Array.isArray(layerRanks) || layerRanks.length !== nLayers) {
@@ -227,8 +262,8 @@ function checkedLayerRanks(
   }
   layerRanks.forEach((spec, l) => {
     if (spec === null) return;
-    rankList(spec.attentionRanks, `layerRanks[${l}].attentionRanks`, order);
-    rankList(spec.ffnRanks, `layerRanks[${l}].ffnRanks`, order);
+    rankList(spec.attentionRanks, `layerRanks[${l}].attentionRanks`, order, anyLength);
+    rankList(spec.ffnRanks, `layerRanks[${l}].ffnRanks`, order, anyLength);
     for (const [name, r] of Object.entries(spec.matrices ?? {})) {
       if (!(MATRIX_NAMES as readonly string[]).includes(name)) {
         throw new ConfigError(`unknown matrix name in layerRanks[${l}].matrices`, {
@@ -236,7 +271,7 @@ function checkedLayerRanks(
           received: name,
         });
       }
-      rankList(r, `layerRanks[${l}].matrices.${name}`, order);
+      rankList(r, `layerRanks[${l}].matrices.${name}`, order, anyLength);
     }
   });
   return structuredClone(layerRanks);
@@ -294,6 +329,7 @@ function checkScalars(c: HybridTTConfig): void {
   optionalNumber(c.initStd, "initStd", "a finite number > 0", (x) => x > 0);
   optionalNumber(c.seed, "seed", "a non-negative integer", (x) => Number.isSafeInteger(x) && x >= 0);
   oneOf(c.ttStrategy, ["auto", "contract", "full"], "ttStrategy");
+  oneOf(c.activation, ["gelu_tanh", "gelu_erf"], "activation");
   optionalBoolean(c.ttCacheKernel, "ttCacheKernel");
 }
 
@@ -333,10 +369,12 @@ function checkedDimensions(c: HybridTTConfig) {
  * the policies call it once per config, at their entry ({@link resolvePlan}).
  *
  * @throws {ConfigError} for non-integer / non-positive sizes or sizes above {@link CONFIG_LIMITS}, dModel not divisible by nHeads, bad
- *   dropout, an unknown modeLayout / rankOverflow / ttStrategy, a layerNormEps or initStd that is not a finite
+ *   dropout, an unknown modeLayout / rankOverflow / ttStrategy / activation, explicit modes with modeLayout
+ *   "seed", a layerNormEps or initStd that is not a finite
  *   number > 0, a seed that is not a non-negative integer, a tieEmbeddings / ttCacheKernel that is not a boolean,
  *   a schedule of the wrong length, targets that are not finite ratios ≥ 1.
- * @throws {RankError} for rank lists of the wrong length or with entries < 1.
+ * @throws {RankError} for rank lists of the wrong length (any length is accepted for q/k/v/o/up/down under
+ *   modeLayout "seed", which truncates or pads them per matrix) or with entries < 1.
  * @throws {ShapeError} for explicit modes of the wrong count or whose product is below the dimension.
  */
 export function validateConfig(c: HybridTTConfig): HybridTTConfig {
@@ -347,27 +385,40 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
   const order = c.order === undefined ? 4 : positiveInt(c.order, "order");
   if (order < 2)
     throw new ConfigError("config.order must be >= 2", { expected: "order >= 2", received: String(order) });
-  oneOf(c.modeLayout, ["balanced", "fast"], "modeLayout");
+  oneOf(c.modeLayout, ["balanced", "fast", "seed"], "modeLayout");
   oneOf(c.rankOverflow, ["clip", "keep"], "rankOverflow");
   checkScalars(c);
+  const seed = c.modeLayout === "seed";
+  const modes = checkedModes(c.modes, order);
+  if (seed && modes !== null) {
+    throw new ConfigError(
+      'config.modes cannot be combined with modeLayout "seed" (the seed chooses every mode)',
+      {
+        expected: 'modes null with modeLayout "seed"',
+        received: `modes for ${Object.keys(modes).join(", ")}`,
+      },
+    );
+  }
   return {
     ...dims,
     dropout: c.dropout,
-    attentionRanks: rankList(c.attentionRanks, "attentionRanks", order),
-    ffnRanks: rankList(c.ffnRanks, "ffnRanks", order),
+    attentionRanks: rankList(c.attentionRanks, "attentionRanks", order, seed),
+    ffnRanks: rankList(c.ffnRanks, "ffnRanks", order, seed),
     embedRanks: rankList(c.embedRanks, "embedRanks", order),
     tieEmbeddings: c.tieEmbeddings,
-    layerRanks: checkedLayerRanks(c.layerRanks, dims.nLayers, order),
+    layerRanks: checkedLayerRanks(c.layerRanks, dims.nLayers, order, seed),
     compressionTargets: checkedTargets(c.compressionTargets),
     order,
-    modes: checkedModes(c.modes, order),
+    modes,
     ...(c.modeLayout !== undefined ? { modeLayout: c.modeLayout } : {}),
+    ...(c.activation !== undefined ? { activation: c.activation } : {}),
     layerNormEps: c.layerNormEps ?? 1e-5,
     initStd: c.initStd ?? 0.02,
     seed: c.seed ?? 0,
     ttStrategy: c.ttStrategy ?? "auto",
     ttCacheKernel: c.ttCacheKernel ?? false,
-    rankOverflow: c.rankOverflow ?? "clip",
+    // the seed layout never clips (its TTLinear keeps every configured rank)
+    rankOverflow: seed ? "keep" : (c.rankOverflow ?? "clip"),
   };
 }
 
@@ -487,6 +538,7 @@ function matrixModes(
   outFeatures: number,
   ranks: number[] | null | undefined,
 ): { inModes: number[]; outModes: number[] } {
+  if (c.modeLayout === "seed") return seedMatrixModes(inFeatures, outFeatures);
   const inModes = modesFor(c, inFeatures);
   const outModes = modesFor(c, outFeatures);
   if (
@@ -512,12 +564,17 @@ function matrixModes(
 function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixPlan {
   const { path, inFeatures, outFeatures, attention } = matrixSlot(c, layer, name);
   let ranks = configuredRanks(c, layer, name, attention);
-  const { inModes, outModes } = matrixModes(c, inFeatures, outFeatures, ranks);
   const target = attention ? c.compressionTargets?.attention : c.compressionTargets?.ffn;
+  if ((ranks === null || ranks === undefined) && target === undefined) {
+    return { path, name, layer, inFeatures, outFeatures, tt: null };
+  }
+  const { inModes, outModes } = matrixModes(c, inFeatures, outFeatures, ranks);
   if ((ranks === null || ranks === undefined) && target !== undefined) {
     ranks = resolveRanks({ compression: target }, inModes, outModes);
   }
   if (ranks === null || ranks === undefined) return { path, name, layer, inFeatures, outFeatures, tt: null };
+  // the seed truncates or pads each configured list to the matrix's own core count
+  if (c.modeLayout === "seed") ranks = seedRankList(ranks, inModes.length);
   if (product(inModes) !== inFeatures || product(outModes) !== outFeatures) {
     throw new ShapeError(`${path}: TT modes must multiply exactly to the layer size`, {
       expected: `modes of ${inFeatures} and ${outFeatures}`,

@@ -3,7 +3,7 @@
  *
  *   x₀ = E[ids] + P[pos]                      (token + learned position embeddings, dropout)
  *   xₗ' = xₗ + Dropout(O·Attn(LN₁(xₗ)))      (causal multi-head attention, q/k/v/o projections)
- *   xₗ₊₁ = xₗ' + Dropout(Down·GELU(Up·LN₂(xₗ')))
+ *   xₗ₊₁ = xₗ' + Dropout(Down·GELU(Up·LN₂(xₗ')))   (GELU: tanh form, or erf with activation "gelu_erf")
  *   logits = LN_f(x_L) · Eᵀ  (tied)  or  LN_f(x_L) · H  (separate head)
  *
  * A dense config (no ranks anywhere) is the baseline: the same class and code path, with
@@ -31,6 +31,7 @@ import {
   DenseLinearModule,
   type EmbeddingModule,
   gelu,
+  geluErf,
   LayerNorm,
   type LinearModule,
   type NamedWeight,
@@ -66,7 +67,26 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed of the dropout masks of this call (training derives it from the step). */
   dropoutSeed?: number;
+  /**
+   * Key-padding mask `[B, T]` of 0/1 (1 = a token, 0 = padding; with a KV cache `[B, cached + T]`, one
+   * column per key). Attention then allows causal ∧ padding, and every other score is REPLACED by −1e4
+   * (the seed's `masked_fill(mask == 0, -1e4)`), so a query whose keys are all padding attends uniformly
+   * over all keys, as the seed does. Positions are never shifted: left padding keeps absolute positions.
+   * Without it (default) the mask is causal only.
+   */
+  attentionMask?: tf.Tensor2D | null;
 }
+
+/** Options of {@link HybridTTTransformer.logits}. */
+export interface LogitsOptions {
+  /** Enables dropout. */
+  training?: boolean;
+  /** Key-padding mask `[B, T]` (see {@link ForwardOptions.attentionMask}). */
+  attentionMask?: tf.Tensor2D | null;
+}
+
+/** Score of a masked (query, key) pair under a padding mask: the seed's replacement value. */
+const MASKED_SCORE = -1e4;
 
 /** Prebuilt TT layers to adopt instead of freshly initialized ones (used by compressModel). */
 export interface ModelInit {
@@ -276,6 +296,37 @@ export class HybridTTTransformer {
     return tf.slice(this.fullMask, [pos0, 0], [t, pos0 + t]);
   }
 
+  /**
+   * Allowed (query, key) pairs `[B, 1, t, pos0 + t]` (bool) of a key-padding mask: causal ∧ padding.
+   * @throws {ShapeError} a mask that is not `[B, pos0 + t]`. @throws {ValueError} entries other than 0 and 1.
+   */
+  private paddingAllowed(mask: tf.Tensor2D, bsz: number, pos0: number, t: number): tf.Tensor4D {
+    const keys = pos0 + t;
+    if (mask.rank !== 2 || mask.shape[0] !== bsz || mask.shape[1] !== keys) {
+      throw new ShapeError("attentionMask must be [B, keys] (keys = cached + new positions)", {
+        expected: `[${bsz}, ${keys}]`,
+        received: `[${mask.shape}]`,
+      });
+    }
+    const v = mask.dataSync();
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] !== 0 && v[i] !== 1) {
+        throw new ValueError("attentionMask entries must be 0 (padding) or 1 (token)", {
+          expected: "0 or 1",
+          received: `${v[i]} at flat position ${i} of [${mask.shape}]`,
+        });
+      }
+    }
+    return tf.tidy(() => {
+      const causal = tf.lessEqual(
+        tf.reshape(tf.range(0, keys, 1, "int32"), [1, keys]),
+        tf.reshape(tf.range(pos0, keys, 1, "int32"), [t, 1]),
+      );
+      const pad = tf.reshape(tf.notEqual(mask, 0), [bsz, 1, 1, keys]);
+      return tf.logicalAnd(tf.reshape(causal, [1, 1, t, keys]), pad) as tf.Tensor4D;
+    });
+  }
+
   private dropout(x: tf.Tensor2D, o: ForwardOptions, site: number): tf.Tensor2D {
     const rate = this.config.dropout;
     if (!o.training || rate <= 0) return x;
@@ -307,7 +358,9 @@ export class HybridTTTransformer {
     const pos = tf.slice(this.positionEmbedding, [pos0, 0], [t, d]);
     let x = tf.reshape(tf.add(tf.reshape(tok, [bsz, t, d]), pos), [bsz * t, d]) as tf.Tensor2D;
     x = this.dropout(x, o, 0);
-    const mask = t > 1 ? this.causalMask(pos0, t) : null;
+    const allowed = o.attentionMask ? this.paddingAllowed(o.attentionMask, bsz, pos0, t) : null;
+    const mask = t > 1 && !allowed ? this.causalMask(pos0, t) : null;
+    const act = c.activation === "gelu_erf" ? geluErf : gelu;
     const newKeys: tf.Tensor4D[] = [];
     const newValues: tf.Tensor4D[] = [];
     this.blocks.forEach((b, l) => {
@@ -335,10 +388,11 @@ export class HybridTTTransformer {
         }
         let s = matMul(q, k, false, true) as tf.Tensor4D;
         if (mask) s = tf.add(s, mask);
+        if (allowed) s = tf.where(tf.broadcastTo(allowed, s.shape), s, tf.fill(s.shape, MASKED_SCORE));
         const p = tf.softmax(s);
         const ctx = tf.reshape(tf.transpose(matMul(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
         const x1 = tf.add(xIn, this.dropout(b.o.apply(ctx), o, 2 * l + 1)) as tf.Tensor2D;
-        const f = b.down.apply(gelu(b.up.apply(b.ln2.apply(x1))) as tf.Tensor2D);
+        const f = b.down.apply(act(b.up.apply(b.ln2.apply(x1))) as tf.Tensor2D);
         return tf.add(x1, this.dropout(f, o, 2 * l + 2)) as tf.Tensor2D;
       });
     });
@@ -356,16 +410,16 @@ export class HybridTTTransformer {
     return this.head ? (matMul(hRows, this.head) as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
   }
 
-  /** Logits `[B, T, vocab]` for int32 ids `[B, T]`. */
-  logits(ids: tf.Tensor2D, training = false): tf.Tensor3D {
+  /**
+   * Logits `[B, T, vocab]` for int32 ids `[B, T]`. The second argument is the options (a key-padding
+   * `attentionMask`, `training`) or, as before, the training flag alone.
+   * @throws {ShapeError} / {ValueError} for bad ids or a bad `attentionMask` (see {@link ForwardOptions}).
+   */
+  logits(ids: tf.Tensor2D, opts: LogitsOptions | boolean = false): tf.Tensor3D {
     const [bsz, t] = ids.shape;
+    const o: ForwardOptions = typeof opts === "boolean" ? { training: opts } : { ...opts };
     return tf.tidy(
-      () =>
-        tf.reshape(this.project(this.hidden(ids, { training })), [
-          bsz,
-          t,
-          this.config.vocabSize,
-        ]) as tf.Tensor3D,
+      () => tf.reshape(this.project(this.hidden(ids, o)), [bsz, t, this.config.vocabSize]) as tf.Tensor3D,
     );
   }
 

@@ -12,7 +12,7 @@
  * TT layers count the ranks they instantiate: the configured (nominal) ranks clipped to the TT
  * limits, which for a full-rank matrix are the TT-SVD effective ranks.
  */
-import { ttMatrixParams } from "@tensor-tt/tt-core";
+import { ConfigError, ttMatrixParams } from "@tensor-tt/tt-core";
 import { type HybridTTConfig, type MatrixName, type ModelPlan, resolvePlan } from "./config.js";
 
 /** Original (all-dense) vs compressed parameter counts of a part of the model. */
@@ -174,14 +174,128 @@ export function statsFromPlan(plan: ModelPlan): CompressionStats {
   return { total, components, layers, linear, embedding, counting: COUNTING };
 }
 
+/** One matrix in the seed's convention: `original` = in·out, `compressed` = TT cores + bias (dense: numel both sides). */
+export interface SeedMatrixCount {
+  original: number;
+  compressed: number;
+  /** original / compressed. */
+  ratio: number;
+}
+
+/** One block in the seed's convention, named as the seed's `get_compression_stats()` names it. */
+export interface SeedLayerStats {
+  layerIdx: number;
+  attention: {
+    q_proj: SeedMatrixCount;
+    k_proj: SeedMatrixCount;
+    v_proj: SeedMatrixCount;
+    out_proj: SeedMatrixCount;
+  };
+  ffn: { fc1: SeedMatrixCount; fc2: SeedMatrixCount };
+}
+
+/** The reference implementation's (the seed's) `get_compression_stats()` of the hybrid model. */
+export interface SeedConventionStats {
+  total: ParamCount;
+  layers: SeedLayerStats[];
+  /** What is counted, in words. */
+  counting: string;
+}
+
+/** Options of {@link computeCompressionStats}. */
+export interface CompressionStatsOptions {
+  /**
+   * "exact" (default): {@link CompressionStats} only. "seed": also `seed`, the totals by the counting of the
+   * reference implementation's `HybridTTTransformer.get_compression_stats()` (docs/seed-format.md §3a).
+   */
+  convention?: "exact" | "seed";
+}
+
+const SEED_COUNTING =
+  "the seed's get_compression_stats(): per TT matrix original = in·out (no bias) and compressed = Σ cores + bias; " +
+  "token embedding, learned positions and an untied head count their numel on both sides (a tied head: nothing); " +
+  "LayerNorms are not counted. Beyond the seed: a dense projection counts kernel + bias on both sides (the seed's " +
+  "nn.Linear rule), a TT token embedding vocab·d originally and its cores compressed";
+
+const SEED_NAMES: Record<MatrixName, string> = {
+  q: "q_proj",
+  k: "k_proj",
+  v: "v_proj",
+  o: "out_proj",
+  up: "fc1",
+  down: "fc2",
+};
+
+/** The seed's counting of a resolved plan (see {@link SEED_COUNTING}). */
+export function seedStatsFromPlan(plan: ModelPlan): SeedConventionStats {
+  const c = plan.config;
+  const d = c.dModel;
+  const e = plan.embedding;
+  let original = c.vocabSize * d + c.maxSeqLen * d + (c.tieEmbeddings ? 0 : d * c.vocabSize);
+  let compressed =
+    (e.tt ? ttMatrixParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : c.vocabSize * d) +
+    c.maxSeqLen * d +
+    (c.tieEmbeddings ? 0 : d * c.vocabSize);
+  const layers = plan.matrices.map((mats, l) => {
+    const counts: Record<string, SeedMatrixCount> = {};
+    for (const m of mats) {
+      const o = m.tt ? m.inFeatures * m.outFeatures : m.inFeatures * m.outFeatures + m.outFeatures;
+      const k = m.tt ? ttMatrixParams(m.tt.inModes, m.tt.outModes, m.tt.ranks) + m.outFeatures : o;
+      counts[SEED_NAMES[m.name]] = { original: o, compressed: k, ratio: o / k };
+      original += o;
+      compressed += k;
+    }
+    const get = (n: string) => counts[n] as SeedMatrixCount;
+    return {
+      layerIdx: l,
+      attention: {
+        q_proj: get("q_proj"),
+        k_proj: get("k_proj"),
+        v_proj: get("v_proj"),
+        out_proj: get("out_proj"),
+      },
+      ffn: { fc1: get("fc1"), fc2: get("fc2") },
+    };
+  });
+  return { total: pc(original, compressed), layers, counting: SEED_COUNTING };
+}
+
 /**
- * Exact compression stats of a config, without allocating the model.
+ * Exact compression stats of a config, without allocating the model. With `{ convention: "seed" }` the
+ * result also holds `seed`: the totals as the reference implementation's `get_compression_stats()`
+ * counts them (LayerNorms left out, biases only on the compressed side), next to our exact count.
  *
  * @example
  * ```ts
  * computeCompressionStats({ ...REFERENCE_CONFIG, attentionRanks: null, ffnRanks: null }).total.originalParams; // 124439808
+ * computeCompressionStats({ ...REFERENCE_CONFIG, modeLayout: "seed" }, { convention: "seed" }).seed.total; // the seed's 48,346,368-parameter model: 124318464 / 48307968
  * ```
+ * @throws {ConfigError} / {RankError} / {ShapeError} from {@link resolvePlan}; a convention other than "exact" or "seed".
  */
-export function computeCompressionStats(config: HybridTTConfig): CompressionStats {
-  return statsFromPlan(resolvePlan(config));
+export function computeCompressionStats(
+  config: HybridTTConfig,
+  opts?: { convention?: "exact" },
+): CompressionStats;
+export function computeCompressionStats(
+  config: HybridTTConfig,
+  opts: { convention: "seed" },
+): CompressionStats & { seed: SeedConventionStats };
+export function computeCompressionStats(
+  config: HybridTTConfig,
+  opts?: CompressionStatsOptions,
+): CompressionStats & { seed?: SeedConventionStats };
+export function computeCompressionStats(
+  config: HybridTTConfig,
+  opts: CompressionStatsOptions = {},
+): CompressionStats & { seed?: SeedConventionStats } {
+  const convention = opts?.convention ?? "exact";
+  if (convention !== "exact" && convention !== "seed") {
+    throw new ConfigError('computeCompressionStats: convention must be "exact" or "seed"', {
+      expected: '"exact" | "seed"',
+      received: JSON.stringify(convention),
+    });
+  }
+  const plan = resolvePlan(config);
+  const exact = statsFromPlan(plan);
+  return convention === "seed" ? { ...exact, seed: seedStatsFromPlan(plan) } : exact;
 }
