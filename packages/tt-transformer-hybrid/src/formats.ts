@@ -1,12 +1,14 @@
 /**
  * `@tensor-tt/tt-transformer-hybrid/formats`: the building blocks under the checkpoint loaders, for users who
  * read or write tensors themselves: safetensors (bytes in and out; files in Node), the Hugging Face GPT-2
- * config mapping, and the tensor export of a dense model.
+ * config mapping, the tensor export of a dense model, and the seed's hybrid format (config mapping, modes,
+ * state_dict keys, tensor export).
  * @packageDocumentation
  */
 export { exportHuggingFaceGPT2 } from "./formats/hf-gpt2.js";
 export { hfConfigToHybrid, hybridConfigToHF } from "./formats/hf-gpt2-config.js";
 export {
+  type EncodeSafetensorsOptions,
   encodeSafetensors,
   SAFETENSORS_MAX_HEADER_BYTES,
   SafetensorsBytes,
@@ -19,3 +21,20 @@ export {
   type SafetensorsTensorInput,
 } from "./formats/safetensors.js";
 export { readSafetensorsFile, SafetensorsFile, writeSafetensorsFile } from "./formats/safetensors-file.js";
+export {
+  exportSeedCheckpoint,
+  type SeedTensorSlot,
+  seedConfigOf,
+  seedTensorSlots,
+} from "./formats/seed-hybrid.js";
+export {
+  parseSeedHybridConfig,
+  SEED_HYBRID_CONFIG_FIELDS,
+  SEED_HYBRID_DEFAULTS,
+  type SeedHybridConfigJson,
+  seedConfigToHybrid,
+  seedDefaultAdaptiveSchedule,
+  seedHybridConfigText,
+  seedHybridToConfig,
+} from "./formats/seed-hybrid-config.js";
+export { seedAutoShape, seedMatrixModes, seedModes, seedRankList } from "./seed-modes.js";

@@ -15,8 +15,10 @@ export {
   type WeightSource,
 } from "./allocate.js";
 export {
+  type Activation,
   defaultConfig,
   type EmbeddingPlan,
+  type HybridModeLayout,
   type HybridTTConfig,
   type LayerRankSpec,
   type MatrixName,
@@ -35,6 +37,14 @@ export {
   saveHuggingFaceGPT2,
   saveHuggingFaceGPT2Bytes,
 } from "./formats/hf-gpt2.js";
+export {
+  type LoadSeedCheckpointOptions,
+  loadSeedCheckpoint,
+  type SaveSeedCheckpointOptions,
+  type SeedCheckpointBytes,
+  saveSeedCheckpoint,
+  saveSeedCheckpointBytes,
+} from "./formats/seed-hybrid.js";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
 export type { WeightsManifest } from "./io.js";
 export {
@@ -43,6 +53,7 @@ export {
   HybridTTTransformer,
   type KVCache,
   type LoadOptions,
+  type LogitsOptions,
   type ModelInit,
 } from "./model.js";
 export type { EmbeddingModule, LayerNorm, LinearModule, NamedWeight } from "./nn.js";
@@ -60,9 +71,13 @@ export {
   type BlockStats,
   type ComponentName,
   type CompressionStats,
+  type CompressionStatsOptions,
   computeCompressionStats,
   type MatrixStats,
   type ParamCount,
+  type SeedConventionStats,
+  type SeedLayerStats,
+  type SeedMatrixCount,
 } from "./stats.js";
 export {
   CheckpointExistsError,

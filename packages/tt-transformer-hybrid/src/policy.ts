@@ -6,11 +6,12 @@
  * hybrid (attention / FFN / embedding ranks); a per-layer schedule; per-component compression
  * targets; a total-compression budget allocated from the weights' spectra (see allocate.ts).
  */
-import { ConfigError, type ModeLayout, RankError, resolveRanks } from "@tensor-tt/tt-core";
-import { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
+import { ConfigError, RankError, resolveRanks } from "@tensor-tt/tt-core";
+import { disposeLayer, TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import { allocateRanks, type WeightSource, withoutRanks } from "./allocate.js";
 import {
+  type HybridModeLayout,
   type HybridTTConfig,
   type LayerRankSpec,
   type MatrixName,
@@ -25,20 +26,24 @@ import { TTEmbeddingModule, TTLinearModule, ttLinearOptions } from "./tt.js";
 /** How to choose ranks. */
 export type RankPolicy =
   | { kind: "dense" }
-  | { kind: "uniform"; ranks: number[]; includeEmbeddings?: boolean; modeLayout?: ModeLayout }
+  | { kind: "uniform"; ranks: number[]; includeEmbeddings?: boolean; modeLayout?: HybridModeLayout }
   | {
       kind: "hybrid";
       attentionRanks: number[] | null;
       ffnRanks: number[] | null;
       embedRanks?: number[] | null;
-      /** Modes of the TT projections (config `modeLayout`); default: the base config's. */
-      modeLayout?: ModeLayout;
+      /**
+       * Modes of the TT projections (config `modeLayout`); default: the base config's. "seed": the reference
+       * implementation's layout, whose result `saveSeedCheckpoint` exports (TT-SVD cores zero-padded to the
+       * configured ranks where TT-SVD reaches fewer, since the seed keeps the configured shape).
+       */
+      modeLayout?: HybridModeLayout;
     }
   | {
       kind: "schedule";
       layers: Array<LayerRankSpec | null>;
       embedRanks?: number[] | null;
-      modeLayout?: ModeLayout;
+      modeLayout?: HybridModeLayout;
     }
   | { kind: "targets"; attention?: number; ffn?: number; embedding?: number }
   | {
@@ -199,6 +204,16 @@ function decomposeMatrix(
   kernel.dispose();
   bias.dispose();
   const ranks = [...layer.ranks].slice(1, -1);
+  if (c.modeLayout === "seed" && ranks.some((r, i) => r !== m.tt.ranks[i])) {
+    // the seed's TT-Linear keeps the configured ranks: pad the TT-SVD cores with zeros (same W)
+    const padded = padToRanks(layer, m, c);
+    disposeLayer(layer);
+    return {
+      layer: padded,
+      configRanks: [...m.tt.ranks],
+      row: { name: m.path, shape: [m.inFeatures, m.outFeatures], ranks, relError },
+    };
+  }
   let configRanks = ranks;
   if (c.modeLayout === "fast") {
     // "fast" modes are a function of the configured ranks: the new config keeps the nominal list
@@ -213,6 +228,42 @@ function decomposeMatrix(
     configRanks = [...m.tt.nominalRanks];
   }
   return { layer, configRanks, row: { name: m.path, shape: [m.inFeatures, m.outFeatures], ranks, relError } };
+}
+
+/**
+ * A TTLinear with the plan's ranks holding `layer`'s cores zero-padded (core k `[r_k, n, m, r_{k+1}]` into the
+ * top-left corner of `[R_k, n, m, R_{k+1}]`): the same W, in the shape the seed's layout configures.
+ */
+function padToRanks(
+  layer: TTLinear,
+  m: MatrixPlan & { tt: NonNullable<MatrixPlan["tt"]> },
+  c: HybridTTConfig,
+): TTLinear {
+  const full = [1, ...m.tt.ranks, 1];
+  const out = new TTLinear({
+    name: m.path,
+    inFeatures: m.inFeatures,
+    outFeatures: m.outFeatures,
+    inModes: m.tt.inModes,
+    outModes: m.tt.outModes,
+    ranks: m.tt.ranks,
+    useBias: true,
+    rankOverflow: "keep",
+    ...ttLinearOptions(c, m.inFeatures, m.outFeatures),
+  });
+  tf.tidy(() => {
+    out.apply(tf.zeros([1, m.inFeatures]));
+    const cores = layer.cores().map((core, k) => {
+      return tf.pad(core, [
+        [0, (full[k] as number) - (core.shape[0] as number)],
+        [0, 0],
+        [0, 0],
+        [0, (full[k + 1] as number) - (core.shape[3] as number)],
+      ]) as tf.Tensor4D;
+    });
+    out.setWeights([...cores, layer.bias() as tf.Tensor1D]);
+  });
+  return out;
 }
 
 /** TT-SVD of the token table when the plan makes the embedding TT. */

@@ -1,6 +1,7 @@
 /**
  * Hugging Face GPT-2 checkpoint folders (Node): `config.json` plus `model.safetensors`, or plus
- * `model.safetensors.index.json` (`{ "weight_map": { tensor: shard file } }`) and its shards.
+ * `model.safetensors.index.json` (`{ "weight_map": { tensor: shard file } }`) and its shards. The seed's
+ * checkpoint folders (./seed-hybrid.ts) have the same layout and use the same reader and writer.
  * Every name read from a folder resolves inside it (see `files.ts`); shards are opened once and
  * read one tensor at a time.
  *
@@ -157,7 +158,24 @@ export async function saveHuggingFaceGPT2(
   opts: SaveHFGPT2Options = {},
 ): Promise<void> {
   const { config, tensors } = await exportHuggingFaceGPT2(model, opts);
+  await writeSafetensorsFolder(
+    dir,
+    encodeSafetensors(tensors, { format: "pt" }),
+    `${JSON.stringify(config, null, 2)}\n`,
+  );
+}
+
+/**
+ * Writes a single-file checkpoint folder (`model.safetensors` then `config.json`, each atomically, after
+ * removing the temporary files an interrupted earlier save left): the folder write of every safetensors
+ * checkpoint format of the package (Hugging Face GPT-2, the seed's). Atomicity: see the module contract.
+ */
+export async function writeSafetensorsFolder(
+  dir: string,
+  safetensors: Uint8Array,
+  configJson: string,
+): Promise<void> {
   await removeStaleTemps(dir, [SINGLE, "config.json"]);
-  await writeFileAtomic(join(dir, SINGLE), encodeSafetensors(tensors, { format: "pt" }));
-  await writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFileAtomic(join(dir, SINGLE), safetensors);
+  await writeFileAtomic(join(dir, "config.json"), configJson);
 }

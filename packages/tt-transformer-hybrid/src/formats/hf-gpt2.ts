@@ -146,7 +146,8 @@ export function checkGPT2Tensors(
   return prefix;
 }
 
-function assertFinite(data: Float32Array, name: string, where: string): void {
+/** @throws {ValueError} naming the tensor and the first NaN/±Infinity (shared by the checkpoint loaders). */
+export function assertFinite(data: Float32Array, name: string, where: string): void {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
       throw new ValueError(

@@ -482,15 +482,29 @@ function encodeData(t: SafetensorsTensorInput, out: Uint8Array): void {
   }
 }
 
+/** Options of {@link encodeSafetensors}. */
+export interface EncodeSafetensorsOptions {
+  /**
+   * Write the header as Python's `json.dumps(header, sort_keys=True)` does (every key sorted, so
+   * `__metadata__` first and `data_offsets, dtype, shape` per tensor) and the data in sorted name
+   * order: the layout of the seed's fixtures (default false: the given order).
+   */
+  sortKeys?: boolean;
+}
+
 /**
- * Serializes tensors (in the given order) as one safetensors file; the header is space-padded to a
- * multiple of 8 bytes so F32 data starts 8-byte aligned.
+ * Serializes tensors (in the given order, or sorted by name with `sortKeys`) as one safetensors file;
+ * the header is space-padded to a multiple of 8 bytes so F32 data starts 8-byte aligned.
  * @throws {FormatError} duplicate or reserved names, a shape that does not match the data length.
  */
 export function encodeSafetensors(
   tensors: SafetensorsTensorInput[],
   metadata: Record<string, string> | null = { format: "pt" },
+  opts: EncodeSafetensorsOptions = {},
 ): Uint8Array {
+  if (opts.sortKeys) {
+    tensors = [...tensors].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  }
   const header: Record<string, unknown> = {};
   let off = 0;
   for (const t of tensors) {
@@ -509,11 +523,25 @@ export function encodeSafetensors(
     }
     const dtype = t.dtype ?? "F32";
     const bytes = numel * (DTYPE_BYTES[dtype] as number);
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    header[t.name] = opts.sortKeys
+      ? { data_offsets: [off, off + bytes], dtype, shape: t.shape }
+      : { dtype, shape: t.shape, data_offsets: [off, off + bytes] };
     off += bytes;
   }
-  if (metadata) header.__metadata__ = metadata;
-  let json = JSON.stringify(header);
+  let json: string;
+  if (opts.sortKeys) {
+    const sortedMeta = metadata
+      ? Object.fromEntries(Object.entries(metadata).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : null;
+    const all: Array<[string, unknown]> = [
+      ...(sortedMeta ? [["__metadata__", sortedMeta] as [string, unknown]] : []),
+      ...Object.entries(header),
+    ].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    json = JSON.stringify(Object.fromEntries(all));
+  } else {
+    if (metadata) header.__metadata__ = metadata;
+    json = JSON.stringify(header);
+  }
   json += " ".repeat((8 - (new TextEncoder().encode(json).byteLength % 8)) % 8);
   const head = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + head.byteLength + off);

@@ -14,7 +14,8 @@ export const hasFileSystem = false;
 
 const BYTES_APIS =
   "model.toBytes() / HybridTTTransformer.fromBytes(bytes), loadHuggingFaceGPT2({ config, safetensors }), " +
-  "saveHuggingFaceGPT2Bytes(model), and train() without checkpointDir";
+  "saveHuggingFaceGPT2Bytes(model), loadSeedCheckpoint({ config, safetensors }), saveSeedCheckpointBytes(model), " +
+  "and train() without checkpointDir";
 
 function unsupported(path: string): never {
   throw new PlatformError(
@@ -83,6 +84,14 @@ export async function saveHuggingFaceGPT2(
   _model: HybridTTTransformer,
   dir: string,
   _opts: SaveHFGPT2Options = {},
+): Promise<void> {
+  return unsupported(dir);
+}
+
+export async function writeSafetensorsFolder(
+  dir: string,
+  _safetensors: Uint8Array,
+  _configJson: string,
 ): Promise<void> {
   return unsupported(dir);
 }

@@ -15,7 +15,7 @@ import { type AtomicWriteHooks, isAtomicTempName, writeFileAtomic } from "@tenso
 import { type FileSizeLimit, readJsonFile, readRegularFile, resolveInFolder } from "../formats/files.js";
 import { SafetensorsError } from "../formats/safetensors.js";
 
-export { openHFGPT2Folder, saveHuggingFaceGPT2 } from "../formats/hf-gpt2-folder.js";
+export { openHFGPT2Folder, saveHuggingFaceGPT2, writeSafetensorsFolder } from "../formats/hf-gpt2-folder.js";
 
 /** True: this runtime has a file system. */
 export const hasFileSystem = true;
