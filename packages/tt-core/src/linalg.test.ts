@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ValueError } from "./errors.js";
 import {
+  frobNorm,
   gramRows,
   matmul,
   matmulNT,
   matmulTN,
+  normalize,
   orthonormalize,
   qr,
   svd,
@@ -13,7 +15,7 @@ import {
   transpose,
 } from "./linalg/index.js";
 import { randomNormal } from "./random.js";
-import { naiveMatmul, orthonormalityError, relErr, withSpectrum } from "./testing/index.js";
+import { naiveMatmul, naiveTranspose, orthonormalityError, relErr, withSpectrum } from "./testing/index.js";
 
 const SEEDS = [1, 2, 3, 4, 5];
 
@@ -49,6 +51,8 @@ describe("matmul kernels", () => {
       [10, 66, 1700], // chunked updates over column chunks of 512
       [1, 1, 1],
       [3, 200, 2],
+      [3, 5, 130], // fewer than 4 rows on the 4×2 dot kernel (k ≤ 64, n > 128)
+      [2, 70, 200], // fewer than 4 rows on the chunked kernel (k > 64, n > 128)
     ] as const) {
       const A = randomNormal(m * k, seed) as Float64Array;
       const B = randomNormal(k * n, seed + 50) as Float64Array;
@@ -343,5 +347,107 @@ describe("svd", () => {
   it("throws ValueError on NaN or Infinity", () => {
     expect(() => svd(Float64Array.of(1, Number.NaN, 0, 1), 2, 2)).toThrow(ValueError);
     expect(() => svd(Float64Array.of(1, Number.POSITIVE_INFINITY), 1, 2)).toThrow(/non-finite/);
+  });
+});
+
+describe("dense helpers (edge inputs)", () => {
+  it("transpose matches the naive transpose and leaves a longer out buffer's tail untouched", () => {
+    for (const [m, n] of [
+      [5, 7],
+      [33, 40], // a partial 32×32 tile in both directions
+      [64, 32],
+    ] as const) {
+      const A = randomNormal(m * n, m + n) as Float64Array;
+      const out = new Float64Array(m * n + 40).fill(9);
+      const T = transpose(A, m, n, out);
+      expect(T).toBe(out);
+      expect([...T.subarray(0, m * n)]).toEqual([...naiveTranspose(A, m, n)]);
+      expect(T.subarray(m * n).every((v) => v === 9)).toBe(true);
+    }
+  });
+
+  it("frobNorm: a trailing zero, the zero vector and an infinite entry", () => {
+    expect(frobNorm(Float64Array.of(3, 4, 0))).toBeCloseTo(5, 14);
+    expect(frobNorm(Float64Array.of(0, 3, 0, 4))).toBeCloseTo(5, 14);
+    expect(frobNorm(new Float64Array(3))).toBe(0);
+    expect(frobNorm(Float64Array.of(1, Number.POSITIVE_INFINITY))).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("normalize maps the zero vector to e_0 and scales others to unit norm", () => {
+    const z = new Float64Array(3);
+    normalize(z);
+    expect([...z]).toEqual([1, 0, 0]);
+    const x = Float64Array.of(0, 3, 4);
+    normalize(x);
+    expect(relErr(x, [0, 0.6, 0.8])).toBeLessThan(1e-15);
+  });
+});
+
+describe("factorizations on exact structure", () => {
+  it("qr of an upper-triangular matrix with positive diagonal (columns already reduced)", () => {
+    // Column 0 is 2·e_0: the reflector must not divide by alpha − beta = 0.
+    const [m, n] = [4, 3];
+    const A = Float64Array.of(2, 1, -1, 0, 3, 2, 0, 0, 5, 0, 0, 0);
+    const { Q, R, k } = qr(A, m, n);
+    expect(Q.every(Number.isFinite) && R.every(Number.isFinite)).toBe(true);
+    expect(orthonormalityError(Q, m, k)).toBeLessThan(1e-14);
+    expect(relErr(naiveMatmul(Q, R, m, k, n), A)).toBeLessThan(1e-14);
+  });
+
+  it("orthonormalize falls back to Householder on a nearly dependent pair (pivot² 1e-14 of the column energy)", () => {
+    // y1 = 10·e_0, y2 = 10·e_0 + 1e-6·e_1: the second pivot² is 1e-12 against a column energy of 100.
+    const Y = Float64Array.of(10, 10, 0, 1e-6, 0, 0);
+    const { Q, method } = orthonormalize(Y, 3, 2);
+    expect(method).toBe("householder");
+    expect(orthonormalityError(Q, 3, 2)).toBeLessThan(1e-14);
+    expect(relErr(naiveMatmul(Q, matmulTN(Q, Y, 3, 2, 2), 3, 2, 2), Y)).toBeLessThan(1e-12);
+  });
+
+  it("svd's ValueError names what it expected and the offending entry", () => {
+    let caught: unknown;
+    try {
+      svd(Float64Array.of(1, Number.NaN, 0, 1), 2, 2);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ValueError);
+    expect((caught as ValueError).expected).toBe("finite numbers");
+    expect((caught as ValueError).received).toBe("NaN at index 1");
+  });
+
+  it("symEig on the zero matrix: zero values, orthonormal vectors", () => {
+    // (symEigTop is left out: on the zero matrix it returns e_0 for every vector, reported in issue 20's triage.)
+    const n = 4;
+    const { values, vectors } = symEig(new Float64Array(n * n), n);
+    expect([...values]).toEqual([0, 0, 0, 0]);
+    expect(vectors.every(Number.isFinite)).toBe(true);
+    expect(orthonormalityError(naiveTranspose(vectors, n, n), n, n)).toBeLessThan(1e-14);
+  });
+
+  it("symEigTop with r > n (n > 2) returns all n vectors", () => {
+    const G = Float64Array.of(4, 1, 0, 0, 1, 3, 1, 0, 0, 1, 2, 1, 0, 0, 1, 1);
+    const { values, vectors } = symEigTop(G, 4, 6);
+    expect(vectors.length).toBe(16);
+    expect(vectors.every(Number.isFinite)).toBe(true);
+    expect(orthonormalityError(naiveTranspose(vectors, 4, 4), 4, 4)).toBeLessThan(1e-13);
+    const GV = naiveMatmul(G, naiveTranspose(vectors, 4, 4), 4, 4, 4); // column i = G v_i
+    for (let i = 0; i < 4; i++)
+      for (let t = 0; t < 4; t++)
+        expect(Math.abs(GV[t * 4 + i]! - values[i]! * vectors[i * 4 + t]!)).toBeLessThan(1e-12);
+  });
+
+  it("symEigTop on a small-scale diagonal matrix (exact zero pivots relative to ‖T‖ = 4e-8)", () => {
+    const s = 1e-8;
+    const n = 4;
+    const G = new Float64Array(n * n);
+    [4, 3, 2, 1].forEach((v, i) => {
+      G[i * n + i] = v * s;
+    });
+    const { values, vectors } = symEigTop(G, n, 2);
+    expect(relErr(values, [4 * s, 3 * s, 2 * s, s])).toBeLessThan(1e-14);
+    // The eigenvectors are ±e_0 and ±e_1.
+    expect(Math.abs(vectors[0]!)).toBeCloseTo(1, 12);
+    expect(Math.abs(vectors[n + 1]!)).toBeCloseTo(1, 12);
+    expect(orthonormalityError(naiveTranspose(vectors, 2, n), n, 2)).toBeLessThan(1e-12);
   });
 });
