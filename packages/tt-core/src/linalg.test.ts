@@ -214,7 +214,9 @@ describe("symEig and symEigTop on structured matrices", () => {
       G[i * n + j] = v;
       G[j * n + i] = v;
     };
-    [4, 4, 4, -1, -2, -3].forEach((v, i) => set(i, i, v));
+    [4, 4, 4, -1, -2, -3].forEach((v, i) => {
+      set(i, i, v);
+    });
     set(0, 1, 1);
     set(1, 2, 1);
     set(3, 4, 0.5);
@@ -415,13 +417,20 @@ describe("factorizations on exact structure", () => {
     expect((caught as ValueError).received).toBe("NaN at index 1");
   });
 
-  it("symEig on the zero matrix: zero values, orthonormal vectors", () => {
-    // (symEigTop is left out: on the zero matrix it returns e_0 for every vector, reported in issue 20's triage.)
+  it("symEig and symEigTop on the zero matrix and a 1e-295-scale matrix: orthonormal vectors", () => {
+    // symEigTop used to return e_0 for every vector here (its shifted solves overflowed to NaN).
     const n = 4;
     const { values, vectors } = symEig(new Float64Array(n * n), n);
     expect([...values]).toEqual([0, 0, 0, 0]);
     expect(vectors.every(Number.isFinite)).toBe(true);
     expect(orthonormalityError(naiveTranspose(vectors, n, n), n, n)).toBeLessThan(1e-14);
+    const tiny = Float64Array.of(3, 1, 0, 0, 1, 3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2).map((v) => v * 1e-295);
+    for (const G of [new Float64Array(n * n), tiny]) {
+      const top = symEigTop(G, n, 2);
+      expect(top.vectors.length).toBe(2 * n);
+      expect(orthonormalityError(naiveTranspose(top.vectors, 2, n), n, 2)).toBeLessThan(1e-14);
+    }
+    expect(symEigTop(tiny, n, 2).values[0]! / 1e-295).toBeCloseTo(4, 10);
   });
 
   it("symEigTop with r > n (n > 2) returns all n vectors", () => {

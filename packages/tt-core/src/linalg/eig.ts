@@ -220,7 +220,13 @@ export function symEigTop(
   for (let i = 0; i < n; i++) {
     tnorm = Math.max(tnorm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
   }
-  const tiny = 2 ** -52 * tnorm || Number.MIN_VALUE;
+  if (!(tnorm > 1e-280)) {
+    // A zero (or nearly subnormal) matrix leaves the shifted solves below nothing to divide by (their output
+    // overflowed to NaN and was normalized to e_0 for every vector); the full QL result is exact there.
+    const full = symEig(G, n);
+    return { values: full.values, vectors: full.vectors.slice(0, r * n) };
+  }
+  const tiny = 2 ** -52 * tnorm;
   const Y = new Float64Array(r * n); // eigenvectors of T, rows
   const lu = tridiagLU(n);
   const x = new Float64Array(n);
