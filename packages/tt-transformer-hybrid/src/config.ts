@@ -631,7 +631,8 @@ function embeddingPlan(c: HybridTTConfig): EmbeddingPlan {
  * Validates `config` once and resolves every matrix of the model: the single source of truth for
  * the layers, the stats and compression.
  * @throws {ConfigError} / {RankError} / {ShapeError} from {@link validateConfig}, and for TT
- *   modes that do not multiply to a layer's size or rank lists that do not fit them.
+ *   modes that do not multiply to a layer's size or rank lists that do not fit them; under modeLayout
+ *   "seed", a ConfigError naming a TT matrix's dimension that the seed's `_auto_shape` cannot factor.
  */
 export function resolvePlan(config: HybridTTConfig): ModelPlan {
   const c = validateConfig(config);

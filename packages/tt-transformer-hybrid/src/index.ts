@@ -45,6 +45,7 @@ export {
   saveSeedCheckpoint,
   saveSeedCheckpointBytes,
 } from "./formats/seed-hybrid.js";
+export type { SeedHybridConfigJson } from "./formats/seed-hybrid-config.js";
 export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
 export type { WeightsManifest } from "./io.js";
 export {

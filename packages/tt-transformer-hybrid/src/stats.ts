@@ -176,7 +176,9 @@ export function statsFromPlan(plan: ModelPlan): CompressionStats {
 
 /** One matrix in the seed's convention: `original` = in·out, `compressed` = TT cores + bias (dense: numel both sides). */
 export interface SeedMatrixCount {
+  /** in·out (no bias). */
   original: number;
+  /** Σ TT cores + bias. */
   compressed: number;
   /** original / compressed. */
   ratio: number;
@@ -184,19 +186,24 @@ export interface SeedMatrixCount {
 
 /** One block in the seed's convention, named as the seed's `get_compression_stats()` names it. */
 export interface SeedLayerStats {
+  /** Block index. */
   layerIdx: number;
+  /** q, k, v and out projections. */
   attention: {
     q_proj: SeedMatrixCount;
     k_proj: SeedMatrixCount;
     v_proj: SeedMatrixCount;
     out_proj: SeedMatrixCount;
   };
+  /** FFN up (fc1) and down (fc2). */
   ffn: { fc1: SeedMatrixCount; fc2: SeedMatrixCount };
 }
 
 /** The reference implementation's (the seed's) `get_compression_stats()` of the hybrid model. */
 export interface SeedConventionStats {
+  /** `get_compression_stats()["total"]`: original / compressed / ratio. */
   total: ParamCount;
+  /** `get_compression_stats()["layer_stats"]`. */
   layers: SeedLayerStats[];
   /** What is counted, in words. */
   counting: string;
@@ -268,7 +275,8 @@ export function seedStatsFromPlan(plan: ModelPlan): SeedConventionStats {
  * @example
  * ```ts
  * computeCompressionStats({ ...REFERENCE_CONFIG, attentionRanks: null, ffnRanks: null }).total.originalParams; // 124439808
- * computeCompressionStats({ ...REFERENCE_CONFIG, modeLayout: "seed" }, { convention: "seed" }).seed.total; // the seed's 48,346,368-parameter model: 124318464 / 48307968
+ * computeCompressionStats({ ...REFERENCE_CONFIG, modeLayout: "seed" }, { convention: "seed" }).seed.total;
+ * // { originalParams: 124318464, compressedParams: 48307968, compressionRatio: 2.5734... } (the seed's own totals)
  * ```
  * @throws {ConfigError} / {RankError} / {ShapeError} from {@link resolvePlan}; a convention other than "exact" or "seed".
  */
@@ -276,10 +284,12 @@ export function computeCompressionStats(
   config: HybridTTConfig,
   opts?: { convention?: "exact" },
 ): CompressionStats;
+/** The exact stats and, as `seed`, the seed's counting of the same config (see the first overload). */
 export function computeCompressionStats(
   config: HybridTTConfig,
   opts: { convention: "seed" },
 ): CompressionStats & { seed: SeedConventionStats };
+/** The exact stats, plus `seed` when `opts.convention` is "seed" (see the first overload). */
 export function computeCompressionStats(
   config: HybridTTConfig,
   opts?: CompressionStatsOptions,

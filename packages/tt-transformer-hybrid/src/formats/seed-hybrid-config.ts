@@ -18,22 +18,39 @@ import { CONFIG_LIMITS, type HybridTTConfig, type LayerRankSpec } from "../confi
 
 /** The seed's `HybridTTConfig` after `__post_init__`, field for field (snake_case as in config.json). */
 export interface SeedHybridConfigJson {
+  /** Vocabulary size (default 50257). */
   vocab_size: number;
+  /** Model width (768); must be divisible by n_heads. */
   d_model: number;
+  /** Attention heads (12). */
   n_heads: number;
+  /** Decoder blocks (12). */
   n_layers: number;
+  /** FFN hidden width (3072). */
   d_ff: number;
+  /** Rows of position_embedding (1024). */
   max_seq_len: number;
+  /** Dropout rate (0.1), training only. */
   dropout: number;
+  /** Inner ranks of q/k/v/out_proj in every layer unless adaptive ([32, 64, 32]); truncated/padded per matrix. */
   attention_ranks: number[];
+  /** Inner ranks of fc1/fc2 unless adaptive ([12, 24, 12]). */
   ffn_ranks: number[];
+  /** Never used by the seed's model ([16, 32, 16]). */
   embed_ranks: number[];
+  /** Per-layer ranks from adaptive_rank_schedule (false). */
   use_adaptive_ranks: boolean;
+  /** Per-layer attention and FFN rank lists (null; filled with the default schedule when adaptive). */
   adaptive_rank_schedule: { attention: number[][]; ffn: number[][] } | null;
+  /** Never used by the model (2.0). */
   attention_compression_target: number;
+  /** Never used by the model (15.0). */
   ffn_compression_target: number;
+  /** Never used by the model (7.0). */
   embed_compression_target: number;
+  /** Training only (false). */
   use_gradient_checkpointing: boolean;
+  /** Output head = token embedding, no bias (true); else lm_head.weight [V, d], no bias. */
   tie_embeddings: boolean;
 }
 
