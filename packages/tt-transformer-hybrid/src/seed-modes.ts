@@ -42,6 +42,15 @@ export function seedAutoShape(n: number): number[] {
   const special = SPECIAL.get(n);
   if (special) return [...special];
   if (n <= 64) return [n];
+  return seedGeneralFactors(n);
+}
+
+/**
+ * The general case shared by the seed's factorizers (hybrid `_auto_shape`, uniform `_auto_factorize`): three
+ * factors by a search around ∛n, sorted, else {@link seedTwoFactors}. Bug included: a first divisor `i` that finds
+ * no partner stays in the list, so a later success can return factors whose product is not n.
+ */
+export function seedGeneralFactors(n: number): number[] {
   const factors: number[] = []; // never reset inside the loop: the seed's bug
   const c = Math.round(n ** (1 / 3));
   if (c > 4) {
@@ -59,6 +68,11 @@ export function seedAutoShape(n: number): number[] {
       }
     }
   }
+  return seedTwoFactors(n);
+}
+
+/** The seed's 2-factor fallback: the largest divisor `i ≤ ⌊√n⌋`, `sorted([i, n / i])`, else `[n]`. */
+export function seedTwoFactors(n: number): number[] {
   for (let i = Math.floor(Math.sqrt(n)); i >= 2; i--) if (n % i === 0) return asc([i, n / i]);
   return [n];
 }

@@ -19,6 +19,7 @@
  * ranks are given) are type-checked and kept, so a re-save writes them back.
  */
 import { ConfigError, RankError } from "@tensor-tt/tt-core";
+import { seedGeneralFactors, seedTwoFactors } from "../seed-modes.js";
 
 /** Largest accepted max_seq_len: the rotary tables are `max_seq_len × d_head` per layer. */
 export const MAX_SEED_UNIFORM_POSITIONS = 65536;
@@ -121,32 +122,7 @@ export function seedUniformAutoFactorize(n: number): number[] {
   if (n === 768) return [8, 12, 8];
   if (n === 1024) return [8, 16, 8];
   if (n === 2048) return [8, 32, 8];
-  const factors: number[] = [];
-  const cube = Math.round(n ** (1 / 3));
-  if (cube > 4) {
-    for (let i = cube - 2; i <= cube + 2; i++) {
-      if (i > 1 && n % i === 0) {
-        factors.push(i);
-        const rem = n / i;
-        const s = Math.floor(Math.sqrt(rem));
-        for (let j = s - 2; j <= s + 2; j++) {
-          if (j > 1 && rem % j === 0) {
-            factors.push(j, rem / j);
-            return factors.sort((a, b) => a - b);
-          }
-        }
-      }
-    }
-  }
-  return twoFactors(n);
-}
-
-/** The seed's 2-factor fallback: the largest divisor `i ≤ ⌊√n⌋`, `sorted([i, n / i])`, else `[n]`. */
-function twoFactors(n: number): number[] {
-  for (let i = Math.floor(Math.sqrt(n)); i >= 2; i--) {
-    if (n % i === 0) return [i, n / i].sort((a, b) => a - b);
-  }
-  return [n];
+  return seedGeneralFactors(n);
 }
 
 /** `TTFFN._factorize_hidden(n)`: 2048 → [8,32,8], 3072 → [8,48,8], 4096 → [16,16,16], else 2 factors. */
@@ -154,7 +130,7 @@ export function seedUniformFactorizeHidden(n: number): number[] {
   if (n === 2048) return [8, 32, 8];
   if (n === 3072) return [8, 48, 8];
   if (n === 4096) return [16, 16, 16];
-  return twoFactors(n);
+  return seedTwoFactors(n);
 }
 
 /**
