@@ -289,10 +289,27 @@ export async function loadHuggingFaceGPT2(
   source: string | HFGPT2Bytes,
   opts: LoadHFGPT2Options = {},
 ): Promise<HybridTTTransformer> {
+  return withCheckpointSource("loadHuggingFaceGPT2", source, opts, (config, store, where) =>
+    importGPT2(config, store, opts, where),
+  );
+}
+
+/**
+ * Opens a checkpoint `source`, a folder (Node: `config.json` plus safetensors) or `{ config, safetensors }` in
+ * memory, and runs `use` on its parsed config and tensors (`where` names the source in errors), closing the
+ * folder's files afterwards. `fn` names the loader in the error for a malformed source.
+ * @throws {FormatError} a source that is neither; the folder's own errors.
+ */
+export async function withCheckpointSource<T>(
+  fn: string,
+  source: string | HFGPT2Bytes,
+  opts: FolderAccessOptions,
+  use: (config: unknown, store: TensorStore, where: string) => Promise<T>,
+): Promise<T> {
   if (typeof source === "string") {
     const { config, store } = await openHFGPT2Folder(source, opts);
     try {
-      return await importGPT2(config, store, opts, source);
+      return await use(config, store, source);
     } finally {
       await store.close();
     }
@@ -303,7 +320,7 @@ export async function loadHuggingFaceGPT2(
     source.config === null ||
     typeof source.config !== "object"
   ) {
-    throw new FormatError("loadHuggingFaceGPT2: source must be a folder path or { config, safetensors }", {
+    throw new FormatError(`${fn}: source must be a folder path or { config, safetensors }`, {
       expected: "string | { config: object, safetensors: Uint8Array | ArrayBuffer }",
       received: source === null ? "null" : typeof source,
     });
@@ -314,7 +331,7 @@ export async function loadHuggingFaceGPT2(
     read: (n) => file.read(n),
     close: () => file.close(),
   };
-  return importGPT2(source.config, store, opts, "safetensors");
+  return use(source.config, store, "safetensors");
 }
 
 /** Options of the exports. */

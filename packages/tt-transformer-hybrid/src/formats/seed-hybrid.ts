@@ -18,16 +18,15 @@
  */
 import { ConfigError, FormatError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
-import { openHFGPT2Folder, writeSafetensorsFolder } from "#platform";
+import { writeSafetensorsFolder } from "#platform";
 import { type HybridTTConfig, type MatrixName, type ModelPlan, resolvePlan } from "../config.js";
 import { HybridTTTransformer } from "../model.js";
 import type { LinearModule } from "../nn.js";
 import { seedMatrixModes, seedRankList } from "../seed-modes.js";
 import { TTLinearModule } from "../tt.js";
-import { assertFinite, type FolderAccessOptions, type TensorStore } from "./hf-gpt2.js";
+import { assertFinite, type FolderAccessOptions, type TensorStore, withCheckpointSource } from "./hf-gpt2.js";
 import {
   encodeSafetensors,
-  SafetensorsBytes,
   type SafetensorsFloatDtype,
   type SafetensorsTensorInfo,
   type SafetensorsTensorInput,
@@ -247,32 +246,9 @@ export async function loadSeedCheckpoint(
   source: string | SeedCheckpointBytes,
   opts: LoadSeedCheckpointOptions = {},
 ): Promise<HybridTTTransformer> {
-  if (typeof source === "string") {
-    const { config, store } = await openHFGPT2Folder(source, opts);
-    try {
-      return await importSeedCheckpoint(config, store, opts, source);
-    } finally {
-      await store.close();
-    }
-  }
-  const bytes = source?.safetensors;
-  if (
-    !(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer) ||
-    source.config === null ||
-    typeof source.config !== "object"
-  ) {
-    throw new FormatError("loadSeedCheckpoint: source must be a folder path or { config, safetensors }", {
-      expected: "string | { config: object, safetensors: Uint8Array | ArrayBuffer }",
-      received: source === null ? "null" : typeof source,
-    });
-  }
-  const file = new SafetensorsBytes(bytes, "safetensors");
-  const store: TensorStore = {
-    infos: file.header.tensors,
-    read: (n) => file.read(n),
-    close: () => file.close(),
-  };
-  return importSeedCheckpoint(source.config, store, opts, "safetensors");
+  return withCheckpointSource("loadSeedCheckpoint", source, opts, (config, store, where) =>
+    importSeedCheckpoint(config, store, opts, where),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
