@@ -74,6 +74,8 @@ for (const pkg of pkgs) {
     "",
     `reports: ${parts.map((f) => `\`${f}\``).join(", ")}`,
     "",
+    `Timeouts count as detected (Stryker's definition: the mutant made a test hang). Counted as survivors instead, the score would be ${((100 * total.killed) / (total.killed + total.timeout + total.survived + total.noCoverage)).toFixed(1)}% (${total.timeout} timeouts).`,
+    "",
     "| file | score % | killed | timeout | survived | no coverage | source matches tree |",
     "|---|---:|---:|---:|---:|---:|---|",
     ...rows,
