@@ -39,7 +39,18 @@ export {
   type ModeLayout,
 } from "./mode-choice.js";
 export { type FactorizeOptions, factorizeDim } from "./modes.js";
-export { add, full, hadamard, inner, MAX_DENSE_ELEMENTS, norm, orthogonalize, round, scale, toDense } from "./ops.js";
+export {
+  add,
+  full,
+  hadamard,
+  inner,
+  MAX_DENSE_ELEMENTS,
+  norm,
+  orthogonalize,
+  round,
+  scale,
+  toDense,
+} from "./ops.js";
 export { permuteAxes } from "./permute.js";
 export {
   compressionRatio,

@@ -82,7 +82,11 @@ export function capRanks(caps: readonly number[], opts: TruncationOptions): numb
   if (r !== undefined) {
     check(
       Number.isInteger(r) && r >= 1,
-      () => new RankError("maxRank must be an integer >= 1", { expected: "integer >= 1", received: describeValue(r) }),
+      () =>
+        new RankError("maxRank must be an integer >= 1", {
+          expected: "integer >= 1",
+          received: describeValue(r),
+        }),
     );
     for (let k = 0; k < out.length; k++) out[k] = Math.min(out[k]!, r);
   }
