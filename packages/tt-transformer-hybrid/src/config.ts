@@ -27,11 +27,22 @@ import {
   resolveRanks,
   ShapeError,
 } from "@tensor-tt/tt-core";
+import {
+  CONFIG_LIMITS,
+  checkedDimensions,
+  checkedLayerRanks,
+  checkedModes,
+  checkedTargets,
+  checkScalars,
+  MATRIX_NAMES,
+  type MatrixName,
+  oneOf,
+  positiveInt,
+  rankList,
+} from "./config-checks.js";
 import { seedMatrixModes, seedRankList } from "./seed-modes.js";
 
-/** Names of the six linear maps of one block. */
-export const MATRIX_NAMES = ["q", "k", "v", "o", "up", "down"] as const;
-export type MatrixName = (typeof MATRIX_NAMES)[number];
+export { CONFIG_LIMITS, MATRIX_NAMES, type MatrixName };
 
 /**
  * How the modes of TT projections are chosen: tt-core's "balanced" / "fast" layouts, or "seed": the
@@ -160,208 +171,6 @@ export function defaultConfig(overrides: Partial<HybridTTConfig> = {}): HybridTT
     seed: 0,
     ...overrides,
   });
-}
-
-/**
- * Upper bounds of the sizes of a config: far above any model TF.js can hold (GPT-2 XL: vocabulary 50257,
- * width 1600, 48 layers, 1024 positions), low enough that a tampered config is refused before anything
- * is sized from it (mode factorizations, plans, tensors).
- */
-export const CONFIG_LIMITS = {
-  vocabSize: 2 ** 31 - 1,
-  dModel: 2 ** 16,
-  nHeads: 2 ** 16,
-  nLayers: 2 ** 12,
-  dFF: 2 ** 20,
-  maxSeqLen: 2 ** 20,
-  order: 32,
-} as const;
-
-function positiveInt(v: unknown, field: keyof typeof CONFIG_LIMITS): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-    throw new ConfigError(`config.${field} must be a positive integer`, {
-      expected: "integer >= 1",
-      received: JSON.stringify(v),
-    });
-  }
-  if (v > CONFIG_LIMITS[field]) {
-    throw new ConfigError(`config.${field} is too large`, {
-      expected: `<= ${CONFIG_LIMITS[field]}`,
-      received: String(v),
-    });
-  }
-  return v;
-}
-
-/**
- * A checked copy of a rank list: `order − 1` integers ≥ 1, or (`anyLength`, the seed layout, which
- * truncates or pads each list per matrix) any number of them.
- */
-function rankList(v: unknown, field: string, order: number, anyLength = false): number[] | null {
-  if (v === null || v === undefined) return null;
-  if (!Array.isArray(v)) {
-    throw new RankError(`${field} must be a list of inner ranks or null`, {
-      expected: `array of ${order - 1} integers >= 1`,
-      received: JSON.stringify(v),
-    });
-  }
-  if (anyLength) {
-    if (v.some((r) => typeof r !== "number" || !Number.isInteger(r) || r < 1)) {
-      throw new RankError(`${field} must hold integer ranks >= 1`, {
-        expected: 'integers >= 1 (modeLayout "seed": any number of them)',
-        received: JSON.stringify(v),
-      });
-    }
-    return [...v];
-  }
-  if (v.length !== order - 1 || v.some((r) => typeof r !== "number" || !Number.isInteger(r) || r < 1)) {
-    throw new RankError(`${field} does not fit a TT of order ${order}`, {
-      expected: `${order - 1} inner ranks, integers >= 1`,
-      received: JSON.stringify(v),
-    });
-  }
-  return [...v];
-}
-
-/** Checked explicit mode lists (`null` when none): `order` positive integers multiplying to ≥ the dimension. */
-function checkedModes(modes: HybridTTConfig["modes"], order: number): Record<string, number[]> | null {
-  const out: Record<string, number[]> = {};
-  for (const [key, list] of Object.entries(modes ?? {})) {
-    const n = Number(key);
-    if (!Array.isArray(list) || list.length !== order || list.some((m) => !Number.isInteger(m) || m < 1)) {
-      throw new ShapeError(`config.modes[${key}] must list ${order} positive integers`, {
-        expected: `${order} modes`,
-        received: JSON.stringify(list),
-      });
-    }
-    const p = list.reduce((a, b) => a * b, 1);
-    if (p < n) {
-      throw new ShapeError(`config.modes[${key}] multiply to less than the dimension`, {
-        expected: `product >= ${n}`,
-        received: `${JSON.stringify(list)} (product ${p})`,
-      });
-    }
-    out[key] = [...list];
-  }
-  return Object.keys(out).length > 0 ? out : null;
-}
-
-/** A checked copy of the per-layer schedule (one entry per layer, known matrix names, rank lists of `order` − 1). */
-function checkedLayerRanks(
-  layerRanks: HybridTTConfig["layerRanks"],
-  nLayers: number,
-  order: number,
-  anyLength = false,
-): Array<LayerRankSpec | null> | null {
-  if (layerRanks === null || layerRanks === undefined) return null;
-  if (!Array.isArray(layerRanks) || layerRanks.length !== nLayers) {
-    throw new ConfigError("config.layerRanks must have one entry per layer", {
-      expected: `array of length ${nLayers}`,
-      received: Array.isArray(layerRanks) ? `length ${layerRanks.length}` : JSON.stringify(layerRanks),
-    });
-  }
-  layerRanks.forEach((spec, l) => {
-    if (spec === null) return;
-    rankList(spec.attentionRanks, `layerRanks[${l}].attentionRanks`, order, anyLength);
-    rankList(spec.ffnRanks, `layerRanks[${l}].ffnRanks`, order, anyLength);
-    for (const [name, r] of Object.entries(spec.matrices ?? {})) {
-      if (!(MATRIX_NAMES as readonly string[]).includes(name)) {
-        throw new ConfigError(`unknown matrix name in layerRanks[${l}].matrices`, {
-          expected: MATRIX_NAMES.join(", "),
-          received: name,
-        });
-      }
-      rankList(r, `layerRanks[${l}].matrices.${name}`, order, anyLength);
-    }
-  });
-  return structuredClone(layerRanks);
-}
-
-/** A checked copy of the compression targets (each a finite ratio ≥ 1). */
-function checkedTargets(t: HybridTTConfig["compressionTargets"]): HybridTTConfig["compressionTargets"] {
-  if (t === null || t === undefined) return null;
-  for (const [k, v] of Object.entries(t)) {
-    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v >= 1)) {
-      throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, {
-        expected: "a finite number >= 1",
-        received: String(v),
-      });
-    }
-  }
-  return { ...t };
-}
-
-/** @throws {ConfigError} unless `v` is one of `allowed` (or undefined). */
-function oneOf<T extends string>(v: T | undefined, allowed: readonly T[], field: string): void {
-  if (v !== undefined && !allowed.includes(v)) {
-    throw new ConfigError(`config.${field} must be ${allowed.join(" or ")}`, {
-      expected: allowed.map((a) => JSON.stringify(a)).join(" | "),
-      received: JSON.stringify(v),
-    });
-  }
-}
-
-/** How a refused value reads in an error: strings quoted, so "1" and 1 differ. */
-function shown(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : String(v);
-}
-
-/** @throws {ConfigError} naming `config.<field>` unless `v` is undefined or a finite number passing `ok`. */
-function optionalNumber(v: unknown, field: string, expected: string, ok: (x: number) => boolean): void {
-  if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && ok(v))) {
-    throw new ConfigError(`config.${field} must be ${expected}`, { expected, received: shown(v) });
-  }
-}
-
-/** @throws {ConfigError} naming `config.<field>` unless `v` is undefined or a boolean. */
-function optionalBoolean(v: unknown, field: string): void {
-  if (v !== undefined && typeof v !== "boolean") {
-    throw new ConfigError(`config.${field} must be a boolean`, {
-      expected: "true or false",
-      received: shown(v),
-    });
-  }
-}
-
-/** The optional scalars: layerNormEps, initStd, seed, ttStrategy, ttCacheKernel. @throws {ConfigError} */
-function checkScalars(c: HybridTTConfig): void {
-  optionalNumber(c.layerNormEps, "layerNormEps", "a finite number > 0", (x) => x > 0);
-  optionalNumber(c.initStd, "initStd", "a finite number > 0", (x) => x > 0);
-  optionalNumber(c.seed, "seed", "a non-negative integer", (x) => Number.isSafeInteger(x) && x >= 0);
-  oneOf(c.ttStrategy, ["auto", "contract", "full"], "ttStrategy");
-  oneOf(c.activation, ["gelu_tanh", "gelu_erf"], "activation");
-  optionalBoolean(c.ttCacheKernel, "ttCacheKernel");
-}
-
-/** Sizes, dropout and the tied-head flag. @throws {ConfigError} */
-function checkedDimensions(c: HybridTTConfig) {
-  const dims = {
-    vocabSize: positiveInt(c.vocabSize, "vocabSize"),
-    dModel: positiveInt(c.dModel, "dModel"),
-    nHeads: positiveInt(c.nHeads, "nHeads"),
-    nLayers: positiveInt(c.nLayers, "nLayers"),
-    dFF: positiveInt(c.dFF, "dFF"),
-    maxSeqLen: positiveInt(c.maxSeqLen, "maxSeqLen"),
-  };
-  if (dims.dModel % dims.nHeads !== 0) {
-    throw new ConfigError("dModel must be divisible by nHeads", {
-      expected: `dModel a multiple of nHeads=${dims.nHeads}`,
-      received: `dModel=${dims.dModel} (remainder ${dims.dModel % dims.nHeads})`,
-    });
-  }
-  if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1)) {
-    throw new ConfigError("config.dropout must be in [0, 1)", {
-      expected: "0 <= dropout < 1",
-      received: String(c.dropout),
-    });
-  }
-  if (typeof c.tieEmbeddings !== "boolean") {
-    throw new ConfigError("config.tieEmbeddings must be a boolean", {
-      expected: "true or false",
-      received: JSON.stringify(c.tieEmbeddings),
-    });
-  }
-  return dims;
 }
 
 /**

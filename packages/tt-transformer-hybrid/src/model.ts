@@ -26,6 +26,7 @@ import {
   readModelFolder,
   writeModelFolder,
 } from "./io.js";
+import { checkTokenIds } from "./model-ids.js";
 import {
   DenseEmbeddingModule,
   DenseLinearModule,
@@ -136,30 +137,6 @@ function readOptions(opts: LoadOptions): ReadOptions {
 /** Whether `x` is a resolved {@link ModelPlan} rather than a config. */
 function isPlan(x: HybridTTConfig | ModelPlan): x is ModelPlan {
   return "matrices" in x && "embedding" in x && "config" in x;
-}
-
-/**
- * Refuses token ids outside `[0, vocab)` (or of a dtype other than int32) before they reach a gather, whose
- * engine error names a flat index instead of the id. Reads the ids back: they are small int32 inputs, already
- * on the CPU side when they were made from an array, so the check costs a copy, not a device sync of results.
- */
-function checkTokenIds(what: string, ids: tf.Tensor, vocab: number): void {
-  if (ids.dtype !== "int32") {
-    throw new ShapeError(`${what} must be an int32 tensor`, {
-      expected: "int32 [B, T]",
-      received: `${ids.dtype} [${ids.shape}]`,
-    });
-  }
-  const v = ids.dataSync();
-  for (let i = 0; i < v.length; i++) {
-    const id = v[i]!;
-    if (!(id >= 0 && id < vocab)) {
-      throw new ValueError(`${what}: token id outside the model vocabulary`, {
-        expected: `ids in [0, ${vocab})`,
-        received: `${id} at flat position ${i} of [${ids.shape}]`,
-      });
-    }
-  }
 }
 
 /** Seeds of the initial weights: one per weight site, in construction order, from `config.seed`. */
