@@ -1,6 +1,9 @@
 /**
  * A misbehaving HTTP server on 127.0.0.1 for download probes: routes by path, byte counts of what was sent,
  * slow bodies (with Range support, for kill -9 during a download), endless bodies and lying Content-Lengths.
+ *
+ * A plain-JavaScript sibling of packages/datasets/src/testing/server.ts: run.mjs loads the probe groups in plain Node (no tsx) to list
+ * them, so the groups cannot import the datasets package's TypeScript test helpers (tried; ERR_UNKNOWN_FILE_EXTENSION).
  */
 import { createServer } from "node:http";
 

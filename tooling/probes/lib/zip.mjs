@@ -1,6 +1,9 @@
 /**
  * A zip writer that can lie: members stored, deflated, or given as a raw deflate stream with any declared
  * size and CRC — enough for a zip bomb.
+ *
+ * A plain-JavaScript sibling of packages/datasets/src/testing/zip.ts: run.mjs loads the probe groups in plain Node (no tsx) to list
+ * them, so the groups cannot import the datasets package's TypeScript test helpers (tried; ERR_UNKNOWN_FILE_EXTENSION).
  */
 import { constants, crc32, deflateRawSync } from "node:zlib";
 
