@@ -10,20 +10,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ttMatrixFromDense, ttSvd } from "./decompose.js";
 import { type BackendCandidate, initEngine } from "./engine.js";
-import { ConfigError, RankError, ShapeError, TTError, ValueError } from "./errors.js";
+import { ConfigError, RankError, ShapeError, ValueError } from "./errors.js";
 import { randomNormal } from "./random.js";
-import { naiveMatmul, naiveTranspose, relErr } from "./testing/index.js";
+import { capturedEnergy, caught, naiveMatmul, relErr } from "./testing/index.js";
 import type { TTTensor } from "./tt.js";
-
-function caught(fn: () => unknown): TTError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TTError);
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
 
 /** Full tensor of a TT by a naive product of core slices per multi-index. */
 function full(tt: TTTensor): Float64Array {
@@ -172,23 +162,9 @@ function sweeps() {
   });
 }
 
-/** ‖QᵀC‖²_F with Q spanning range(C·Ω), by naive Gram-Schmidt. */
+/** ‖QᵀC‖²_F with Q spanning range(C·Ω), Ω = randomNormal(n·l, seed). */
 function captured(C: Float64Array, m: number, n: number, seed: number, l: number): number {
-  const Q = naiveMatmul(C, randomNormal(n * l, seed) as Float64Array, m, n, l);
-  for (let j = 0; j < l; j++) {
-    for (let p = 0; p < j; p++) {
-      let d = 0;
-      for (let i = 0; i < m; i++) d += Q[i * l + p]! * Q[i * l + j]!;
-      for (let i = 0; i < m; i++) Q[i * l + j]! -= d * Q[i * l + p]!;
-    }
-    let nn = 0;
-    for (let i = 0; i < m; i++) nn += Q[i * l + j]! ** 2;
-    for (let i = 0; i < m; i++) Q[i * l + j]! /= Math.sqrt(nn);
-  }
-  const B = naiveMatmul(naiveTranspose(Q, m, l), C, l, m, n);
-  let s = 0;
-  for (const v of B) s += v * v;
-  return s;
+  return capturedEnergy(C, m, n, naiveMatmul(C, randomNormal(n * l, seed) as Float64Array, m, n, l), l);
 }
 
 const sq = (x: Float64Array) => x.reduce((s, v) => s + v * v, 0);

@@ -6,29 +6,13 @@ import { describe, expect, it } from "vitest";
 import { FormatError, ShapeError } from "./errors.js";
 import { full, MAX_DENSE_ELEMENTS, toDense } from "./ops.js";
 import { deserializeTT } from "./serialize.js";
-import { crc32 } from "./testing/index.js";
+import { craftTTFile } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
 
-/** A file in the documented layout: "TENSORTT", version, header length, crc32, payload length, header, payload. */
-function craft(header: unknown, payloadBytes: number): Uint8Array {
-  let json = JSON.stringify(header);
-  while ((24 + json.length) % 8 !== 0) json += " ";
-  const h = new TextEncoder().encode(json);
-  const out = new Uint8Array(24 + h.length + payloadBytes);
-  out.set(new TextEncoder().encode("TENSORTT"), 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(8, 1, true);
-  dv.setUint32(12, h.length, true);
-  dv.setUint32(20, payloadBytes, true);
-  out.set(h, 24);
-  dv.setUint32(16, crc32(out.subarray(24)), true);
-  return out;
-}
-
 describe("deserializeTT on crafted headers", () => {
-  it("accepts a well-formed crafted file (the layout above is the real one)", () => {
+  it("accepts a well-formed crafted file (the layout craftTTFile writes is the real one)", () => {
     const tt = deserializeTT(
-      craft({ kind: "tensor", dtype: "float32", shape: [2, 3], ranks: [1, 1, 1] }, 20),
+      craftTTFile({ kind: "tensor", dtype: "float32", shape: [2, 3], ranks: [1, 1, 1] }, 20),
     );
     expect(tt).toBeInstanceOf(TTTensor);
     expect((tt as TTTensor).shape).toEqual([2, 3]);
@@ -45,7 +29,7 @@ describe("deserializeTT on crafted headers", () => {
     for (const header of cases) {
       const e = (() => {
         try {
-          deserializeTT(craft(header, 8));
+          deserializeTT(craftTTFile(header, 8));
         } catch (x) {
           return x;
         }
@@ -57,7 +41,7 @@ describe("deserializeTT on crafted headers", () => {
 
   it("a header that is not an object is a FormatError", () => {
     for (const header of [null, 3, "tensor", [1, 2]]) {
-      expect(() => deserializeTT(craft(header, 0)), JSON.stringify(header)).toThrow(FormatError);
+      expect(() => deserializeTT(craftTTFile(header, 0)), JSON.stringify(header)).toThrow(FormatError);
     }
   });
 });
@@ -96,8 +80,10 @@ describe("deserializeTT on fields of the wrong type", () => {
       [{ kind: "tensor", dtype: "float32", shape: [2], ranks: "11" }, "ranks"],
     ];
     for (const [header, key] of cases) {
-      expect(() => deserializeTT(craft(header, 8)), key).toThrow(new RegExp(`field ${key} is not an array`));
-      expect(() => deserializeTT(craft(header, 8)), key).toThrow(FormatError);
+      expect(() => deserializeTT(craftTTFile(header, 8)), key).toThrow(
+        new RegExp(`field ${key} is not an array`),
+      );
+      expect(() => deserializeTT(craftTTFile(header, 8)), key).toThrow(FormatError);
     }
   });
 });

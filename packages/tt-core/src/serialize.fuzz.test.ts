@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { FormatError } from "./errors.js";
 import { randomNormal } from "./random.js";
 import { deserializeTT, serializeTT } from "./serialize.js";
-import { crc32 } from "./testing/index.js";
+import { craftTTFile } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -65,25 +65,12 @@ function read(b: Uint8Array): boolean {
 
 /** Rewrites the JSON header of a valid file (header length, padding and CRC recomputed). */
 function withHeader(file: Uint8Array, edit: (h: Record<string, unknown>) => unknown): Uint8Array {
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const hLen = dv.getUint32(12, true);
-  const payload = file.subarray(24 + hLen);
+  const hLen = new DataView(file.buffer, file.byteOffset, file.byteLength).getUint32(12, true);
   const header = JSON.parse(new TextDecoder().decode(file.subarray(24, 24 + hLen))) as Record<
     string,
     unknown
   >;
-  let json = JSON.stringify(edit(header) ?? null);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const h = new TextEncoder().encode(json);
-  const out = new Uint8Array(24 + h.length + payload.length);
-  out.set(file.subarray(0, 12));
-  const ov = new DataView(out.buffer);
-  ov.setUint32(12, h.length, true);
-  ov.setUint32(20, payload.length, true);
-  out.set(h, 24);
-  out.set(payload, 24 + h.length);
-  ov.setUint32(16, crc32(out.subarray(24)), true);
-  return out;
+  return craftTTFile(edit(header) ?? null, file.subarray(24 + hLen));
 }
 
 const junk = fc.oneof(

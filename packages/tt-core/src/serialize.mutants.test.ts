@@ -1,36 +1,14 @@
 /**
- * The TT file format byte by byte (against files assembled here from the documented layout, with a CRC-32 written
- * out independently, as in hostile.test.ts), and every FormatError of deserializeTT with its message and fields.
+ * The TT file format byte by byte (against files assembled by the test helpers from the documented layout, with a
+ * CRC-32 written out independently), and every FormatError of deserializeTT with its message and fields.
  */
 import { describe, expect, it } from "vitest";
 import { FormatError } from "./errors.js";
 import { deserializeTT, serializeTT } from "./serialize.js";
-import { caught, crc32 } from "./testing/index.js";
+import { assembleTTFile, caught, craftTTFile, crc32 } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
 
 const ascii = (s: string): number[] => [...s].map((ch) => ch.charCodeAt(0));
-const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
-
-/** "TENSORTT", version, header length, CRC-32 of bytes 24.., payload length, header text (as given), payload. */
-function assemble(headerText: string, payload: number[], version = 1): Uint8Array {
-  const head = ascii(headerText);
-  const body = new Uint8Array([...head, ...payload]);
-  return new Uint8Array([
-    ...ascii("TENSORTT"),
-    ...u32(version),
-    ...u32(head.length),
-    ...u32(crc32(body)),
-    ...u32(payload.length),
-    ...body,
-  ]);
-}
-
-/** A crafted file whose header is JSON.stringify(header) padded with spaces to a multiple of 8, zero payload. */
-function craft(header: unknown, payloadBytes: number): Uint8Array {
-  let json = JSON.stringify(header) ?? "";
-  while ((24 + json.length) % 8 !== 0) json += " ";
-  return assemble(json, new Array<number>(payloadBytes).fill(0));
-}
 
 /** The FormatError of deserializeTT(bytes), checked for its message and both fields. */
 function expectFormat(bytes: unknown, message: string, expected: string | undefined, received: string): void {
@@ -52,7 +30,7 @@ function layoutTests(): void {
     const tt = new TTTensor([new Float32Array([1.5, -2])], [2], [1, 1]);
     const header = '{"kind":"tensor","dtype":"float32","shape":[2],"ranks":[1,1]}'; // 61 chars
     // 1.5 = 0x3FC00000, -2 = 0xC0000000, little-endian.
-    const want = assemble(`${header}   `, [0, 0, 0xc0, 0x3f, 0, 0, 0, 0xc0]);
+    const want = assembleTTFile(`${header}   `, [0, 0, 0xc0, 0x3f, 0, 0, 0, 0xc0]);
     expect(want.length).toBe(24 + 64 + 8);
     expect([...serializeTT(tt)]).toEqual([...want]);
     const back = deserializeTT(want) as TTTensor;
@@ -66,7 +44,7 @@ function layoutTests(): void {
     const tt = new TTMatrix([new Float64Array([0.5, -0.25])], [2], [1], [1, 1]);
     const header = '{"kind":"matrix","dtype":"float64","rowModes":[2],"colModes":[1],"ranks":[1,1]}'; // 79
     // 0.5 = 0x3FE0000000000000, -0.25 = 0xBFD0000000000000.
-    const want = assemble(`${header} `, [0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 0, 0, 0, 0, 0, 0, 0xd0, 0xbf]);
+    const want = assembleTTFile(`${header} `, [0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 0, 0, 0, 0, 0, 0, 0xd0, 0xbf]);
     expect([...serializeTT(tt)]).toEqual([...want]);
     const back = deserializeTT(want) as TTMatrix;
     expect(back).toBeInstanceOf(TTMatrix);
@@ -80,14 +58,14 @@ function layoutTests(): void {
     const header = '{"kind":"tensor","dtype":"float32","shape":[1000],"ranks":[1,1]}';
     expect(header.length).toBe(64);
     const payload = [...new Uint8Array(core.buffer)]; // little-endian hosts, as the format
-    expect([...serializeTT(tt)]).toEqual([...assemble(header, payload)]);
+    expect([...serializeTT(tt)]).toEqual([...assembleTTFile(header, payload)]);
   });
 
   it("reads a core of a single value (r·n·r' = 1 is a valid size)", () => {
     const tt = new TTTensor([new Float64Array([3]), new Float64Array([4, 5])], [1, 2], [1, 1, 1]);
     const header = '{"kind":"tensor","dtype":"float64","shape":[1,2],"ranks":[1,1,1]}'; // 65 + 7 spaces
     const f64 = (x: number) => [...new Uint8Array(new Float64Array([x]).buffer)];
-    const want = assemble(`${header}       `, [...f64(3), ...f64(4), ...f64(5)]);
+    const want = assembleTTFile(`${header}       `, [...f64(3), ...f64(4), ...f64(5)]);
     expect([...serializeTT(tt)]).toEqual([...want]);
     const back = deserializeTT(want) as TTTensor;
     expect(back.shape).toEqual([1, 2]);
@@ -96,7 +74,7 @@ function layoutTests(): void {
 }
 
 function containerErrorTests(): void {
-  const good = craft({ kind: "tensor", dtype: "float32", shape: [2], ranks: [1, 1] }, 8); // 24 + 64 + 8 = 96
+  const good = craftTTFile({ kind: "tensor", dtype: "float32", shape: [2], ranks: [1, 1] }, 8); // 24 + 64 + 8 = 96
 
   it("rejects fewer than 24 bytes and non-byte input as truncated", () => {
     expectFormat(good.slice(0, 10), "TT file is truncated", "at least 24 bytes", "10 bytes");
@@ -105,14 +83,14 @@ function containerErrorTests(): void {
   });
 
   it("reads exactly 24 bytes as an empty header, which is not valid JSON", () => {
-    const bare = assemble("", []); // crc32 of nothing is 0
+    const bare = assembleTTFile("", []); // crc32 of nothing is 0
     expect(bare.length).toBe(24);
     const e = caught(() => deserializeTT(bare)) as FormatError;
     expect(e).toBeInstanceOf(FormatError);
     expect(e.message.split("; ")[0]).toBe("TT file header is not valid JSON");
     expect(e.expected).toBe("a JSON header");
     expect(e.received).toMatch(/^SyntaxError: /);
-    const broken = caught(() => deserializeTT(assemble("{oops   ", []))) as FormatError;
+    const broken = caught(() => deserializeTT(assembleTTFile("{oops   ", []))) as FormatError;
     expect(broken.message.split("; ")[0]).toBe("TT file header is not valid JSON");
     expect(broken.received).toMatch(/^SyntaxError: /);
   });
@@ -160,32 +138,37 @@ function headerErrorTests(): void {
       [[1, 2], "object"],
     ];
     for (const [h, type] of cases)
-      expectFormat(craft(h, 0), "TT file header is not an object", "a JSON object", type);
+      expectFormat(craftTTFile(h, 0), "TT file header is not an object", "a JSON object", type);
   });
 
   it("rejects an unknown or missing dtype", () => {
     const base = { kind: "tensor", shape: [2], ranks: [1, 1] };
     expectFormat(
-      craft({ ...base, dtype: "int8" }, 8),
+      craftTTFile({ ...base, dtype: "int8" }, 8),
       "unknown dtype in TT header",
       "float32 | float64",
       "int8",
     );
-    expectFormat(craft(base, 8), "unknown dtype in TT header", "float32 | float64", "undefined");
+    expectFormat(craftTTFile(base, 8), "unknown dtype in TT header", "float32 | float64", "undefined");
   });
 
   it("rejects headers without cores, and names the first core of invalid size", () => {
     const f = { dtype: "float32" };
-    expectFormat(craft({ ...f, kind: "tensor", shape: [], ranks: [1] }, 0), sizes, sizesWant, "no cores");
-    expectFormat(craft({ ...f, kind: "tensor", ranks: [1, 1] }, 8), sizes, sizesWant, "no cores");
     expectFormat(
-      craft({ ...f, kind: "matrix", colModes: [2], ranks: [1, 1] }, 8),
+      craftTTFile({ ...f, kind: "tensor", shape: [], ranks: [1] }, 0),
+      sizes,
+      sizesWant,
+      "no cores",
+    );
+    expectFormat(craftTTFile({ ...f, kind: "tensor", ranks: [1, 1] }, 8), sizes, sizesWant, "no cores");
+    expectFormat(
+      craftTTFile({ ...f, kind: "matrix", colModes: [2], ranks: [1, 1] }, 8),
       sizes,
       sizesWant,
       "no cores",
     );
     const bad = (h: object, received: string) =>
-      expectFormat(craft({ ...f, ...h }, 8), sizes, sizesWant, received);
+      expectFormat(craftTTFile({ ...f, ...h }, 8), sizes, sizesWant, received);
     bad({ kind: "tensor", shape: [2, 0], ranks: [1, 1, 1] }, "core 1 of 0 values");
     bad({ kind: "tensor", shape: [2, 3], ranks: [1, 0, 1] }, "core 0 of 0 values");
     bad({ kind: "tensor", shape: [2, 2.5], ranks: [1, 1, 1] }, "core 1 of 2.5 values");
@@ -197,14 +180,14 @@ function headerErrorTests(): void {
   it("rejects a header whose core sizes do not add up to the payload", () => {
     const h = { kind: "tensor", dtype: "float32", shape: [2, 3], ranks: [1, 1, 1] }; // 5 floats = 20 bytes
     expectFormat(
-      craft(h, 24),
+      craftTTFile(h, 24),
       "TT header does not describe the payload",
       "24 payload bytes",
       "header implies 20",
     );
     const h64 = { ...h, dtype: "float64" }; // 40 bytes
     expectFormat(
-      craft(h64, 20),
+      craftTTFile(h64, 20),
       "TT header does not describe the payload",
       "20 payload bytes",
       "header implies 40",
@@ -213,13 +196,13 @@ function headerErrorTests(): void {
 
   it("rejects an unknown kind even when its shape describes the payload", () => {
     const h = { kind: "banana", dtype: "float32", shape: [2], ranks: [1, 1] };
-    expectFormat(craft(h, 8), "unknown kind in TT header", "tensor | matrix", "banana");
+    expectFormat(craftTTFile(h, 8), "unknown kind in TT header", "tensor | matrix", "banana");
   });
 
   it("wraps a constructor rejection, quoting the first 200 characters of the header", () => {
     // Sizes are consistent (2·2·1 = 4 floats) but r_0 = 2: TTTensor throws a RankError.
     const h = { kind: "tensor", dtype: "float32", shape: [2], ranks: [2, 1], note: "x".repeat(300) };
-    const e = caught(() => deserializeTT(craft(h, 16))) as FormatError;
+    const e = caught(() => deserializeTT(craftTTFile(h, 16))) as FormatError;
     expect(e).toBeInstanceOf(FormatError);
     expect(
       e.message.startsWith("TT header is invalid: boundary ranks must be 1; expected r_0 = r_d = 1"),
@@ -229,7 +212,7 @@ function headerErrorTests(): void {
     expect(e.received).toBe(prefix + "x".repeat(200 - prefix.length));
     // A matrix whose row/column modes disagree in number.
     const m = { kind: "matrix", dtype: "float64", rowModes: [2], colModes: [1, 3], ranks: [1, 1] };
-    const em = caught(() => deserializeTT(craft(m, 16))) as FormatError;
+    const em = caught(() => deserializeTT(craftTTFile(m, 16))) as FormatError;
     expect(em).toBeInstanceOf(FormatError);
     expect(em.message.startsWith("TT header is invalid: ")).toBe(true);
     expect(em.received).toBe(JSON.stringify(m));

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { randomNormal } from "./random.js";
 import { scratch } from "./sketch.js";
-import { naiveMatmul, naiveTranspose, orthonormalityError } from "./testing/index.js";
+import { capturedEnergy, naiveMatmul, naiveTranspose, orthonormalityError } from "./testing/index.js";
 import { exactStep, fresh, randomizedStep, type StepInput } from "./truncate.js";
 
 /** Householder reflector I − 2vvᵀ/vᵀv (n×n), v_i = cos(i + seed) + 1.5. */
@@ -64,22 +64,6 @@ function input(
   total = sumSq(C),
 ): StepInput {
   return { C, m, n, rmax, delta2, total, alloc: fresh };
-}
-
-/** ‖Qᵀ·C‖²_F where Q spans range(Y) (Y m×l), by naive modified Gram-Schmidt. */
-function capturedEnergy(C: Float64Array, m: number, n: number, Y: Float64Array, l: number): number {
-  const Q = Float64Array.from(Y);
-  for (let j = 0; j < l; j++) {
-    for (let p = 0; p < j; p++) {
-      let d = 0;
-      for (let i = 0; i < m; i++) d += Q[i * l + p]! * Q[i * l + j]!;
-      for (let i = 0; i < m; i++) Q[i * l + j]! -= d * Q[i * l + p]!;
-    }
-    let nn = 0;
-    for (let i = 0; i < m; i++) nn += Q[i * l + j]! ** 2;
-    for (let i = 0; i < m; i++) Q[i * l + j]! /= Math.sqrt(nn);
-  }
-  return sumSq(naiveMatmul(naiveTranspose(Q, m, l), C, l, m, n));
 }
 
 const decaying = (k: number) => Array.from({ length: k }, (_, i) => 0.9 ** i);

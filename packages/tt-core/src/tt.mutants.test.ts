@@ -3,18 +3,9 @@
  * the accessors (coreShape, size) against hand-computed values.
  */
 import { describe, expect, it } from "vitest";
-import { RankError, ShapeError, TTError, ValueError } from "./errors.js";
+import { RankError, ShapeError, ValueError } from "./errors.js";
+import { caught } from "./testing/index.js";
 import { TTMatrix, TTTensor } from "./tt.js";
-
-function caught(fn: () => unknown): TTError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TTError);
-    return e as TTError;
-  }
-  throw new Error("expected a throw");
-}
 
 const f64 = (n: number) => new Float64Array(n).fill(1);
 

@@ -5,7 +5,7 @@
  * whose output the callers can and do check for orthonormality.
  */
 
-import type { TTError } from "../errors.js";
+import { TTError } from "../errors.js";
 import { qr } from "../linalg/index.js";
 import { randomNormal } from "../random.js";
 import { TTTensor } from "../tt.js";
@@ -160,12 +160,13 @@ export function naiveFull(
   return out;
 }
 
-/** The error `f` throws (fails the test when it does not throw). */
+/** The error `f` throws: a TTError (the test fails when `f` returns or throws anything else). */
 export function caught(f: () => unknown): TTError {
   try {
     f();
   } catch (e) {
-    return e as TTError;
+    if (e instanceof TTError) return e;
+    throw new Error(`expected a TTError, got ${String(e)}`, { cause: e });
   }
   throw new Error("expected a throw");
 }
@@ -178,4 +179,50 @@ export function crc32(bytes: Uint8Array): number {
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
   }
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * A TT file in the documented layout (serialize.ts), written here independently of it: "TENSORTT", u32 version,
+ * u32 header length, u32 CRC-32 of bytes 24.., u32 payload length, the header text as given (UTF-8), the payload.
+ */
+export function assembleTTFile(headerText: string, payload: ArrayLike<number>, version = 1): Uint8Array {
+  const head = new TextEncoder().encode(headerText);
+  const out = new Uint8Array(24 + head.length + payload.length);
+  out.set(new TextEncoder().encode("TENSORTT"), 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(8, version, true);
+  dv.setUint32(12, head.length, true);
+  dv.setUint32(20, payload.length, true);
+  out.set(head, 24);
+  out.set(payload, 24 + head.length);
+  dv.setUint32(16, crc32(out.subarray(24)), true);
+  return out;
+}
+
+/**
+ * A TT file whose header is `JSON.stringify(header)` padded with spaces to a multiple of 8 bytes, followed by
+ * `payload` (bytes, or that many zero bytes), CRC valid.
+ */
+export function craftTTFile(header: unknown, payload: number | ArrayLike<number>): Uint8Array {
+  let json = JSON.stringify(header) ?? "";
+  while ((24 + json.length) % 8 !== 0) json += " ";
+  return assembleTTFile(json, typeof payload === "number" ? new Uint8Array(payload) : payload);
+}
+
+/** ‖Qᵀ·C‖²_F (C m×n) where Q spans range(Y) (Y m×l), by naive modified Gram–Schmidt. */
+export function capturedEnergy(C: Float64Array, m: number, n: number, Y: Float64Array, l: number): number {
+  const Q = Float64Array.from(Y);
+  for (let j = 0; j < l; j++) {
+    for (let p = 0; p < j; p++) {
+      let d = 0;
+      for (let i = 0; i < m; i++) d += Q[i * l + p]! * Q[i * l + j]!;
+      for (let i = 0; i < m; i++) Q[i * l + j]! -= d * Q[i * l + p]!;
+    }
+    let nn = 0;
+    for (let i = 0; i < m; i++) nn += Q[i * l + j]! ** 2;
+    for (let i = 0; i < m; i++) Q[i * l + j]! /= Math.sqrt(nn);
+  }
+  let s = 0;
+  for (const v of naiveMatmul(naiveTranspose(Q, m, l), C, l, m, n)) s += v * v;
+  return s;
 }
