@@ -191,27 +191,66 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason;
 }
 
-/** Logits of the last position for the next token: one cached decode step, or a full forward over the window. */
-async function nextLogits(
-  model: HybridTTTransformer,
-  feed: number[],
-  cache: KVCache | null,
-): Promise<Float32Array> {
+/**
+ * What the generation loop needs from an engine: the logits of the next token, either from a cached decode (the
+ * engine keeps the keys/values of every id fed so far) or from a full forward over a window. The TF.js model is
+ * one source ({@link modelLogitSource}); `@tensor-tt/tt-transformer-hybrid/onnx` provides an ONNX Runtime one.
+ * {@link generateFrom} owns the loop, the option checks, the sampling and the sliding window, so every engine
+ * generates with the same semantics.
+ */
+export interface LogitSource {
+  /** Vocabulary size (length of every logits row). */
+  readonly vocabSize: number;
+  /** Longest context the engine accepts. */
+  readonly maxSeqLen: number;
+  /** How many ids the cache holds now. */
+  readonly cachedLength: number;
+  /** Feeds `ids` after the cached ones, caches them, and returns the logits row of the last one. */
+  step(ids: readonly number[]): Promise<Float32Array>;
+  /** Logits row of the last of `ids`, computed from scratch (no cache read or written). */
+  full(ids: readonly number[]): Promise<Float32Array>;
+  /** Empties the cache (the next `step` starts at position 0). */
+  resetCache(): void;
+  /** Frees what the source holds (called once, when generation ends). */
+  dispose(): void;
+}
+
+/** The TF.js model as a {@link LogitSource}: `decodeStep` over its KV cache, or `logits` over the window. */
+export function modelLogitSource(model: HybridTTTransformer): LogitSource {
   const v = model.config.vocabSize;
-  const ids = tf.tensor2d(Int32Array.from(feed), [1, feed.length], "int32");
-  let logits: tf.Tensor | null = null;
-  try {
-    logits = cache
-      ? model.decodeStep(ids, cache)
-      : tf.tidy(() => {
-          const all = model.logits(ids);
-          return tf.reshape(tf.slice(all, [0, feed.length - 1, 0], [1, 1, v]), [v]);
-        });
-    return (await logits.data()) as Float32Array;
-  } finally {
-    ids.dispose();
-    logits?.dispose();
-  }
+  let cache: KVCache = model.newCache();
+  const run = async (feed: readonly number[], cached: boolean): Promise<Float32Array> => {
+    const ids = tf.tensor2d(Int32Array.from(feed), [1, feed.length], "int32");
+    let logits: tf.Tensor | null = null;
+    try {
+      logits = cached
+        ? model.decodeStep(ids, cache)
+        : tf.tidy(() => {
+            const all = model.logits(ids);
+            return tf.reshape(tf.slice(all, [0, feed.length - 1, 0], [1, 1, v]), [v]);
+          });
+      return (await logits.data()) as Float32Array;
+    } finally {
+      ids.dispose();
+      logits?.dispose();
+    }
+  };
+  return {
+    vocabSize: v,
+    maxSeqLen: model.config.maxSeqLen,
+    get cachedLength() {
+      return cache.length;
+    },
+    step: (ids) => run(ids, true),
+    full: (ids) => run(ids, false),
+    resetCache() {
+      HybridTTTransformer.disposeCache(cache);
+      cache = model.newCache();
+    },
+    dispose() {
+      HybridTTTransformer.disposeCache(cache);
+    },
+  };
 }
 
 /**
@@ -232,18 +271,31 @@ export async function generate(
   prompt: ArrayLike<number>,
   opts: GenerateOptions,
 ): Promise<Int32Array> {
-  const c = model.config;
-  checkOptions(opts, c.vocabSize, c.maxSeqLen);
-  const context = checkedPrompt(prompt, c.vocabSize);
-  stopIfAborted(opts.signal);
-  const rng = new Rng(opts.seed ?? 0);
-  const stops = new Set(Array.from(opts.stopTokens ?? []));
-  const sampling = { temperature: opts.temperature, topK: opts.topK, greedy: opts.greedy };
-  const useCache = opts.useCache ?? true;
-  const out: number[] = [];
-  const window = (ids: number[]) => ids.slice(-c.maxSeqLen);
-  const cache = model.newCache();
+  checkOptions(opts, model.config.vocabSize, model.config.maxSeqLen);
+  checkedPrompt(prompt, model.config.vocabSize);
+  return generateFrom(modelLogitSource(model), prompt, opts);
+}
+
+/**
+ * {@link generate} over any {@link LogitSource} (same options, checks, sampling and window); the source is
+ * disposed when generation ends, whatever the outcome.
+ */
+export async function generateFrom(
+  source: LogitSource,
+  prompt: ArrayLike<number>,
+  opts: GenerateOptions,
+): Promise<Int32Array> {
   try {
+    const { vocabSize, maxSeqLen } = source;
+    checkOptions(opts, vocabSize, maxSeqLen);
+    const context = checkedPrompt(prompt, vocabSize);
+    stopIfAborted(opts.signal);
+    const rng = new Rng(opts.seed ?? 0);
+    const stops = new Set(Array.from(opts.stopTokens ?? []));
+    const sampling = { temperature: opts.temperature, topK: opts.topK, greedy: opts.greedy };
+    const useCache = opts.useCache ?? true;
+    const out: number[] = [];
+    const window = (ids: number[]) => ids.slice(-maxSeqLen);
     let feed = window(context);
     let lastYield = performance.now();
     for (let i = 0; i < opts.maxNewTokens; i++) {
@@ -254,13 +306,13 @@ export async function generate(
       stopIfAborted(opts.signal);
       let row: Float32Array;
       if (useCache) {
-        if (cache.length + feed.length > c.maxSeqLen) {
-          HybridTTTransformer.disposeCache(cache);
-          feed = context.slice(-Math.max(1, Math.floor(c.maxSeqLen / 2)));
+        if (source.cachedLength + feed.length > maxSeqLen) {
+          source.resetCache();
+          feed = context.slice(-Math.max(1, Math.floor(maxSeqLen / 2)));
         }
-        row = await nextLogits(model, feed, cache);
+        row = await source.step(feed);
       } else {
-        row = await nextLogits(model, window(context), null);
+        row = await source.full(window(context));
       }
       const next = sampleFromLogits(row, sampling, rng);
       out.push(next);
@@ -268,8 +320,8 @@ export async function generate(
       feed = [next];
       if (stops.has(next)) break;
     }
+    return Int32Array.from(out);
   } finally {
-    HybridTTTransformer.disposeCache(cache);
+    source.dispose();
   }
-  return Int32Array.from(out);
 }

@@ -46,7 +46,14 @@ export {
   saveSeedCheckpointBytes,
 } from "./formats/seed-hybrid.js";
 export type { SeedHybridConfigJson } from "./formats/seed-hybrid-config.js";
-export { type GenerateOptions, generate, sampleFromLogits } from "./generate.js";
+export {
+  type GenerateOptions,
+  generate,
+  generateFrom,
+  type LogitSource,
+  modelLogitSource,
+  sampleFromLogits,
+} from "./generate.js";
 export type { WeightsManifest } from "./io.js";
 export {
   type Block,
