@@ -35,7 +35,7 @@ export function positiveInt(v: unknown, field: keyof typeof CONFIG_LIMITS): numb
   if (v > CONFIG_LIMITS[field]) {
     throw new ConfigError(`config.${field} is too large`, {
       expected: `<= ${CONFIG_LIMITS[field]}`,
-      received: String(v),
+      received: shown(v),
     });
   }
   return v;
@@ -134,7 +134,7 @@ export function checkedTargets(
     if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v >= 1)) {
       throw new ConfigError(`compressionTargets.${k} must be a ratio >= 1`, {
         expected: "a finite number >= 1",
-        received: String(v),
+        received: shown(v),
       });
     }
   }
@@ -153,7 +153,16 @@ export function oneOf<T extends string>(v: T | undefined, allowed: readonly T[],
 
 /** How a refused value reads in an error: strings quoted, so "1" and 1 differ. */
 export function shown(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v !== null && typeof v === "object") {
+    // JSON for objects and arrays: String() of a hostile object (e.g. `{ toString: null }`) throws a TypeError
+    try {
+      return JSON.stringify(v) ?? Object.prototype.toString.call(v);
+    } catch {
+      return Object.prototype.toString.call(v);
+    }
+  }
+  return String(v);
 }
 
 /** @throws {ConfigError} naming `config.<field>` unless `v` is undefined or a finite number passing `ok`. */
@@ -207,7 +216,7 @@ export function checkedDimensions(c: HybridTTConfig) {
   if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1)) {
     throw new ConfigError("config.dropout must be in [0, 1)", {
       expected: "0 <= dropout < 1",
-      received: String(c.dropout),
+      received: shown(c.dropout),
     });
   }
   if (typeof c.tieEmbeddings !== "boolean") {
@@ -217,4 +226,73 @@ export function checkedDimensions(c: HybridTTConfig) {
     });
   }
   return dims;
+}
+
+/** Explicit modes of one matrix (`HybridTTConfig.matrixModes`). */
+export interface MatrixModes {
+  inModes: number[];
+  outModes: number[];
+}
+
+/**
+ * A checked copy of per-matrix explicit modes: known matrix names, equal-length lists of positive integers whose
+ * products are exactly the matrix's in and out features.
+ * @throws {ConfigError} an unknown name or a value that is not `{ inModes, outModes }`; {@link ShapeError} lists of
+ *   different lengths, non-positive modes, or products other than the matrix's sizes.
+ */
+export function checkedMatrixModes(
+  mm: Partial<Record<MatrixName, MatrixModes>> | null | undefined,
+  dModel: number,
+  dFF: number,
+): Partial<Record<MatrixName, MatrixModes>> | null {
+  if (mm === null || mm === undefined) return null;
+  if (typeof mm !== "object" || Array.isArray(mm)) {
+    throw new ConfigError("config.matrixModes must be an object keyed by matrix name", {
+      expected: `{ ${MATRIX_NAMES.join("?, ")}?: { inModes, outModes } }`,
+      received: shown(mm),
+    });
+  }
+  const out: Partial<Record<MatrixName, MatrixModes>> = {};
+  for (const [name, v] of Object.entries(mm)) {
+    if (!(MATRIX_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError("unknown matrix name in config.matrixModes", {
+        expected: MATRIX_NAMES.join(", "),
+        received: JSON.stringify(name),
+      });
+    }
+    const ok = (l: unknown): l is number[] =>
+      Array.isArray(l) && l.length > 0 && l.every((m) => Number.isInteger(m) && m >= 1);
+    if (v === null || typeof v !== "object" || !ok(v.inModes) || !ok(v.outModes)) {
+      throw new ShapeError(`config.matrixModes.${name} must hold two lists of positive integer modes`, {
+        expected: "{ inModes: number[], outModes: number[] } (integers >= 1)",
+        received: JSON.stringify(v),
+      });
+    }
+    const inF = name === "down" ? dFF : dModel;
+    const outF = name === "up" ? dFF : dModel;
+    const prod = (l: number[]) => l.reduce((a, b) => a * b, 1);
+    if (v.inModes.length !== v.outModes.length || prod(v.inModes) !== inF || prod(v.outModes) !== outF) {
+      throw new ShapeError(`config.matrixModes.${name} does not fit the ${inF} x ${outF} matrix`, {
+        expected: `equal-length lists with products ${inF} and ${outF}`,
+        received: `in ${JSON.stringify(v.inModes)} (product ${prod(v.inModes)}), out ${JSON.stringify(v.outModes)} (product ${prod(v.outModes)})`,
+      });
+    }
+    out[name as MatrixName] = { inModes: [...v.inModes], outModes: [...v.outModes] };
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/**
+ * The position scheme and the head bias. @throws {ConfigError} an unknown `positional`, rotary positions with an
+ * odd head dimension (RoPE rotates dims j and j + d_head/2), a `headBias` that is not a boolean.
+ */
+export function checkPositional(c: HybridTTConfig, dModel: number, nHeads: number): void {
+  oneOf(c.positional, ["learned", "rope"], "positional");
+  if (c.positional === "rope" && (dModel / nHeads) % 2 !== 0) {
+    throw new ConfigError('positional "rope" needs an even head dimension dModel / nHeads', {
+      expected: "dModel / nHeads even (rotary embeddings rotate dims j and j + d_head/2)",
+      received: `dModel=${dModel}, nHeads=${nHeads} (head dimension ${dModel / nHeads})`,
+    });
+  }
+  optionalBoolean(c.headBias, "headBias");
 }

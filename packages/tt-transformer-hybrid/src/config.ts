@@ -31,10 +31,13 @@ import {
   CONFIG_LIMITS,
   checkedDimensions,
   checkedLayerRanks,
+  checkedMatrixModes,
   checkedModes,
   checkedTargets,
+  checkPositional,
   checkScalars,
   MATRIX_NAMES,
+  type MatrixModes,
   type MatrixName,
   oneOf,
   positiveInt,
@@ -42,7 +45,7 @@ import {
 } from "./config-checks.js";
 import { seedMatrixModes, seedRankList } from "./seed-modes.js";
 
-export { CONFIG_LIMITS, MATRIX_NAMES, type MatrixName };
+export { CONFIG_LIMITS, MATRIX_NAMES, type MatrixModes, type MatrixName };
 
 /**
  * How the modes of TT projections are chosen: tt-core's "balanced" / "fast" layouts, or "seed": the
@@ -79,7 +82,7 @@ export interface HybridTTConfig {
   nLayers: number;
   /** Width of the feed-forward hidden layer. */
   dFF: number;
-  /** Number of learned positions (longest sequence). */
+  /** Longest sequence (rows of the learned position table, or of the rotary tables). */
   maxSeqLen: number;
   /** Dropout rate on the embedding sum and on both residual branches (0 disables), in [0, 1). */
   dropout: number;
@@ -136,6 +139,22 @@ export interface HybridTTConfig {
    * reaches on a full-rank matrix; "keep" instantiates the nominal ranks (redundant but valid).
    */
   rankOverflow?: "clip" | "keep";
+  /**
+   * Positions: "learned" (default) adds a `[maxSeqLen, dModel]` position table to the token embeddings (GPT-2,
+   * the seed's hybrid model); "rope" has no position table and rotates q and k by their absolute positions
+   * (rotary embeddings, base 10000, dims j and j + d_head/2 paired: the seed's uniform `TTTransformer`). Needs an
+   * even head dimension.
+   */
+  positional?: "learned" | "rope";
+  /** A `[vocabSize]` bias added to the logits (default false; the seed's uniform model has one on its tied head). */
+  headBias?: boolean;
+  /**
+   * Explicit modes of named matrices (every layer), winning over `modes` / `modeLayout` for them, e.g. the seed's
+   * uniform layout `{ up: { inModes: [4, 4, 8], outModes: [16, 32, 1] } }`. Lists of equal length whose products
+   * are the matrix's sizes exactly; the matrix's rank list must then have `inModes.length − 1` entries (rank lists
+   * of any length are accepted when matrixModes is set, and checked per matrix). Not with modeLayout "seed".
+   */
+  matrixModes?: Partial<Record<MatrixName, MatrixModes>> | null;
 }
 
 /** The reference dimensions (GPT-2 small) with the hybrid ranks of the paper. */
@@ -197,8 +216,21 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
   oneOf(c.modeLayout, ["balanced", "fast", "seed"], "modeLayout");
   oneOf(c.rankOverflow, ["clip", "keep"], "rankOverflow");
   checkScalars(c);
+  checkPositional(c, dims.dModel, dims.nHeads);
   const seed = c.modeLayout === "seed";
   const modes = checkedModes(c.modes, order);
+  const perMatrix = checkedMatrixModes(c.matrixModes, dims.dModel, dims.dFF);
+  if (seed && perMatrix !== null) {
+    throw new ConfigError(
+      'config.matrixModes cannot be combined with modeLayout "seed" (the seed chooses every mode)',
+      {
+        expected: 'matrixModes null with modeLayout "seed"',
+        received: `matrixModes for ${Object.keys(perMatrix).join(", ")}`,
+      },
+    );
+  }
+  // the seed layout and explicit per-matrix modes check each rank list against its own matrix (matrixPlan)
+  const anyLength = seed || perMatrix !== null;
   if (seed && modes !== null) {
     throw new ConfigError(
       'config.modes cannot be combined with modeLayout "seed" (the seed chooses every mode)',
@@ -211,16 +243,19 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
   return {
     ...dims,
     dropout: c.dropout,
-    attentionRanks: rankList(c.attentionRanks, "attentionRanks", order, seed),
-    ffnRanks: rankList(c.ffnRanks, "ffnRanks", order, seed),
+    attentionRanks: rankList(c.attentionRanks, "attentionRanks", order, anyLength),
+    ffnRanks: rankList(c.ffnRanks, "ffnRanks", order, anyLength),
     embedRanks: rankList(c.embedRanks, "embedRanks", order),
     tieEmbeddings: c.tieEmbeddings,
-    layerRanks: checkedLayerRanks(c.layerRanks, dims.nLayers, order, seed),
+    layerRanks: checkedLayerRanks(c.layerRanks, dims.nLayers, order, anyLength),
     compressionTargets: checkedTargets(c.compressionTargets),
     order,
     modes,
     ...(c.modeLayout !== undefined ? { modeLayout: c.modeLayout } : {}),
     ...(c.activation !== undefined ? { activation: c.activation } : {}),
+    ...(c.positional !== undefined ? { positional: c.positional } : {}),
+    ...(c.headBias !== undefined ? { headBias: c.headBias } : {}),
+    ...(perMatrix !== null ? { matrixModes: perMatrix } : {}),
     layerNormEps: c.layerNormEps ?? 1e-5,
     initStd: c.initStd ?? 0.02,
     seed: c.seed ?? 0,
@@ -340,13 +375,19 @@ function configuredRanks(c: HybridTTConfig, layer: number, name: MatrixName, att
   return attention ? c.attentionRanks : c.ffnRanks;
 }
 
-/** Row and column modes of a TT matrix: explicit `modes`, else balanced, else (layout "fast") chosen for the ranks. */
+/**
+ * Row and column modes of a TT matrix: `matrixModes[name]`, else the seed's layout, else explicit `modes`, else
+ * balanced, else (layout "fast") chosen for the ranks.
+ */
 function matrixModes(
   c: HybridTTConfig,
+  name: MatrixName,
   inFeatures: number,
   outFeatures: number,
   ranks: number[] | null | undefined,
 ): { inModes: number[]; outModes: number[] } {
+  const explicit = c.matrixModes?.[name];
+  if (explicit) return { inModes: [...explicit.inModes], outModes: [...explicit.outModes] };
   if (c.modeLayout === "seed") return seedMatrixModes(inFeatures, outFeatures);
   const inModes = modesFor(c, inFeatures);
   const outModes = modesFor(c, outFeatures);
@@ -377,7 +418,7 @@ function matrixPlan(c: HybridTTConfig, layer: number, name: MatrixName): MatrixP
   if ((ranks === null || ranks === undefined) && target === undefined) {
     return { path, name, layer, inFeatures, outFeatures, tt: null };
   }
-  const { inModes, outModes } = matrixModes(c, inFeatures, outFeatures, ranks);
+  const { inModes, outModes } = matrixModes(c, name, inFeatures, outFeatures, ranks);
   if ((ranks === null || ranks === undefined) && target !== undefined) {
     ranks = resolveRanks({ compression: target }, inModes, outModes);
   }

@@ -1,8 +1,8 @@
 /**
  * `@tensor-tt/tt-transformer-hybrid/formats`: the building blocks under the checkpoint loaders, for users who
  * read or write tensors themselves: safetensors (bytes in and out; files in Node), the Hugging Face GPT-2
- * config mapping, the tensor export of a dense model, and the seed's hybrid format (config mapping, modes,
- * state_dict keys, tensor export).
+ * config mapping, the tensor export of a dense model, the seed's hybrid format (config mapping, modes,
+ * state_dict keys, tensor export) and its uniform rotary format (config, layout, keys, seed counting).
  * @packageDocumentation
  */
 export { exportHuggingFaceGPT2 } from "./formats/hf-gpt2.js";
@@ -37,4 +37,34 @@ export {
   seedHybridConfigText,
   seedHybridToConfig,
 } from "./formats/seed-hybrid-config.js";
+export {
+  exportSeedUniformCheckpoint,
+  isSeedUniformCheckpoint,
+  seedUniformConfigText,
+  seedUniformLayoutOf,
+  seedUniformToHybridConfig,
+} from "./formats/seed-uniform.js";
+export {
+  parseSeedUniformConfig,
+  SEED_UNIFORM_MATRICES,
+  type SeedUniformCompressionStats,
+  type SeedUniformConfig,
+  type SeedUniformLayout,
+  type SeedUniformMatrix,
+  type SeedUniformMatrixName,
+  type SeedUniformMatrixStats,
+  seedUniformCompressionStats,
+  seedUniformCompressionStatsObject,
+  seedUniformConfigToJson,
+  seedUniformLayout,
+  seedUniformLayoutFromJson,
+  seedUniformParameterCount,
+} from "./formats/seed-uniform-config.js";
+export {
+  checkSeedUniformTensors,
+  SEED_ROTARY_BUFFERS,
+  SEED_UNIFORM_EMBEDDING_KEYS,
+  SeedUniformTensorsError,
+  seedUniformTensorShapes,
+} from "./formats/seed-uniform-keys.js";
 export { seedAutoShape, seedMatrixModes, seedModes, seedRankList } from "./seed-modes.js";

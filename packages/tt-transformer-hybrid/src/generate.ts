@@ -9,6 +9,7 @@ import { Rng } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 import { yieldToEventLoop } from "./event-loop.js";
 import { HybridTTTransformer, type KVCache } from "./model.js";
+import { SEED_EOS_TOKEN, seedSampleToken, seedSamplingOptions } from "./seed-sampling.js";
 
 /** Options of {@link generate}; each is checked before anything is computed. */
 export interface GenerateOptions {
@@ -19,8 +20,16 @@ export interface GenerateOptions {
   maxNewTokens: number;
   /** Softmax temperature (default 1), finite and ≥ 0; 0 is greedy decoding. Ignored when greedy. */
   temperature?: number;
-  /** Sample only among the k most likely tokens, an integer ≥ 1 (default: all). */
+  /** Sample only among the k most likely tokens, an integer ≥ 1 (default: all; 50 with sampling "seed"). */
   topK?: number;
+  /**
+   * "tensor-tt" (default) or "seed": the reference implementation's uniform `TTTransformer.generate` rule
+   * (seed-sampling.ts): logits ÷ temperature in float32 (temperature must be > 0; no `greedy`), top-k that keeps
+   * every logit equal to the k-th largest (default k = 50; `topK: 1` is argmax), generation stops after emitting
+   * 50256 (GPT-2's `<|endoftext|>`) besides `stopTokens`, and no sliding window: `prompt + maxNewTokens − 1` must
+   * fit `maxSeqLen`. Like every mode, `generate` returns the new ids only (the seed returns prompt + new ids).
+   */
+  sampling?: "tensor-tt" | "seed";
   /** Argmax decoding (default false; also used when temperature is 0). */
   greedy?: boolean;
   /** Seed of the sampler, a non-negative integer (default 0): same seed, same output. */
@@ -127,6 +136,13 @@ function checkOptions(opts: GenerateOptions, vocabSize: number, maxSeqLen: numbe
   checkNumber("seed", opts.seed, "a non-negative integer", (x) => Number.isSafeInteger(x) && x >= 0);
   checkBoolean("greedy", opts.greedy);
   checkBoolean("useCache", opts.useCache);
+  const sampling = opts.sampling as unknown;
+  if (sampling !== undefined && sampling !== "tensor-tt" && sampling !== "seed") {
+    throw new ConfigError('generate(): sampling must be "tensor-tt" or "seed"', {
+      expected: '"tensor-tt" | "seed"',
+      received: shown(sampling),
+    });
+  }
   const stops = opts.stopTokens;
   if (stops !== undefined) {
     if (!isIdList(stops)) {
@@ -184,6 +200,34 @@ function checkedPrompt(prompt: ArrayLike<number>, vocabSize: number): number[] {
     }
   }
   return ids;
+}
+
+/**
+ * The seed mode's own checks: its sampling options (temperature > 0, topK ≤ vocabulary), no `greedy`, and a run
+ * that fits the context without a window. Returns the row → id picker.
+ * @throws {ConfigError} naming the option.
+ */
+function seedPicker(
+  opts: GenerateOptions,
+  promptLength: number,
+  vocabSize: number,
+  maxSeqLen: number,
+  rng: Rng,
+) {
+  if (opts.greedy) {
+    throw new ConfigError('generate(): greedy is not an option of sampling "seed"', {
+      expected: "greedy unset (topK 1 is the seed's argmax)",
+      received: "greedy true",
+    });
+  }
+  const o = seedSamplingOptions({ temperature: opts.temperature, topK: opts.topK }, vocabSize);
+  if (opts.maxNewTokens > 0 && promptLength + opts.maxNewTokens - 1 > maxSeqLen) {
+    throw new ConfigError('generate(): sampling "seed" does not slide a window past maxSeqLen', {
+      expected: `prompt length + maxNewTokens - 1 <= maxSeqLen ${maxSeqLen}`,
+      received: `${promptLength} + ${opts.maxNewTokens} - 1 = ${promptLength + opts.maxNewTokens - 1}`,
+    });
+  }
+  return (row: Float32Array) => seedSampleToken(row, o, rng.next());
 }
 
 /** @throws the signal's reason once it is aborted. */
@@ -289,10 +333,15 @@ export async function generateFrom(
     const { vocabSize, maxSeqLen } = source;
     checkOptions(opts, vocabSize, maxSeqLen);
     const context = checkedPrompt(prompt, vocabSize);
-    stopIfAborted(opts.signal);
     const rng = new Rng(opts.seed ?? 0);
     const stops = new Set(Array.from(opts.stopTokens ?? []));
     const sampling = { temperature: opts.temperature, topK: opts.topK, greedy: opts.greedy };
+    const pick =
+      opts.sampling === "seed"
+        ? seedPicker(opts, context.length, vocabSize, maxSeqLen, rng)
+        : (row: Float32Array) => sampleFromLogits(row, sampling, rng);
+    if (opts.sampling === "seed") stops.add(SEED_EOS_TOKEN);
+    stopIfAborted(opts.signal);
     const useCache = opts.useCache ?? true;
     const out: number[] = [];
     const window = (ids: number[]) => ids.slice(-maxSeqLen);
@@ -314,7 +363,7 @@ export async function generateFrom(
       } else {
         row = await source.full(window(context));
       }
-      const next = sampleFromLogits(row, sampling, rng);
+      const next = pick(row);
       out.push(next);
       context.push(next);
       feed = [next];

@@ -21,6 +21,7 @@ export {
   type HybridModeLayout,
   type HybridTTConfig,
   type LayerRankSpec,
+  type MatrixModes,
   type MatrixName,
   type MatrixPlan,
   type ModelPlan,
@@ -42,6 +43,7 @@ export {
   loadSeedCheckpoint,
   type SaveSeedCheckpointOptions,
   type SeedCheckpointBytes,
+  type SeedCheckpointConfig,
   saveSeedCheckpoint,
   saveSeedCheckpointBytes,
 } from "./formats/seed-hybrid.js";
@@ -75,6 +77,8 @@ export {
   planForPolicy,
   type RankPolicy,
 } from "./policy.js";
+export { applyRope, checkRopeTables, ROPE_BASE, type RopeTables, seedRopeTables } from "./rope.js";
+export { SEED_EOS_TOKEN, seedSamplingDistribution } from "./seed-sampling.js";
 export {
   type BlockStats,
   type ComponentName,

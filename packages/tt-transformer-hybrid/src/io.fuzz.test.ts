@@ -80,6 +80,10 @@ const CONFIG_FIELDS = [
   "seed",
   "ttStrategy",
   "ttCacheKernel",
+  "activation",
+  "positional",
+  "headBias",
+  "matrixModes",
 ];
 const pathArb = fc.oneof(
   fc.constantFrom(

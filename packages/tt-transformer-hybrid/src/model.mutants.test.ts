@@ -63,7 +63,7 @@ describe("initialization", () => {
       expect(r).toBeLessThan(want * 1.12);
     };
     tf.tidy(() => near(m.tokenEmbedding.fullTable(), std));
-    near(m.positionEmbedding, std / 2);
+    near(m.positionEmbedding as tf.Variable, std / 2);
     near(m.head as tf.Variable, std);
     for (const b of m.blocks) {
       for (const p of [b.q, b.k, b.v, b.up] as LinearModule[]) tf.tidy(() => near(p.fullKernel(), std));
@@ -285,7 +285,7 @@ describe("importWeights / load", () => {
       expect(e.expected).toBe(want);
       expect(e.received).toBe(`[${shape}]`);
     }
-    expect(Array.from(m.positionEmbedding.dataSync())).toEqual(
+    expect(Array.from((m.positionEmbedding as tf.Variable).dataSync())).toEqual(
       Array.from(before.get("embeddings/position/table")?.data ?? []),
     );
     m.dispose();

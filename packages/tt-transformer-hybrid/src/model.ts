@@ -1,10 +1,11 @@
 /**
  * GPT-style pre-LayerNorm decoder whose projections and embedding are dense or TT.
  *
- *   x₀ = E[ids] + P[pos]                      (token + learned position embeddings, dropout)
+ *   x₀ = E[ids] + P[pos]                      (token + learned position embeddings, dropout; with
+ *                                             positional "rope" x₀ = E[ids] and q, k are rotated per position)
  *   xₗ' = xₗ + Dropout(O·Attn(LN₁(xₗ)))      (causal multi-head attention, q/k/v/o projections)
  *   xₗ₊₁ = xₗ' + Dropout(Down·GELU(Up·LN₂(xₗ')))   (GELU: tanh form, or erf with activation "gelu_erf")
- *   logits = LN_f(x_L) · Eᵀ  (tied)  or  LN_f(x_L) · H  (separate head)
+ *   logits = LN_f(x_L) · Eᵀ  (tied)  or  LN_f(x_L) · H  (separate head), + b with headBias
  *
  * A dense config (no ranks anywhere) is the baseline: the same class and code path, with
  * {@link DenseLinear} in every projection. Sublayers are named like tfjs-layers' gpt2_backbone:
@@ -14,10 +15,11 @@
  * Dropout masks are a pure function of (dropout seed, site): training passes
  * `hash(seed, step)` so that runs are reproducible and resumable.
  */
-import { assertBackend, ConfigError, FormatError, matMul, ShapeError, ValueError } from "@tensor-tt/tt-core";
+import { assertBackend, ConfigError, FormatError, matMul, ShapeError } from "@tensor-tt/tt-core";
 import { hashInts } from "@tensor-tt/tt-core/random";
 import type { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
+import { AttentionMasks, MASKED_SCORE } from "./attention-masks.js";
 import { type HybridTTConfig, type MatrixPlan, type ModelPlan, resolvePlan } from "./config.js";
 import {
   decodeModelBytes,
@@ -40,6 +42,7 @@ import {
   tokenNll,
   variableFrom,
 } from "./nn.js";
+import { applyRope, type RopeTables, seedRopeTables } from "./rope.js";
 import { type CompressionStats, statsFromPlan } from "./stats.js";
 import { TTEmbeddingModule, TTLinearModule, ttLinearOptions } from "./tt.js";
 
@@ -85,9 +88,6 @@ export interface LogitsOptions {
   /** Key-padding mask `[B, T]` (see {@link ForwardOptions.attentionMask}). */
   attentionMask?: tf.Tensor2D | null;
 }
-
-/** Score of a masked (query, key) pair under a padding mask: the seed's replacement value. */
-const MASKED_SCORE = -1e4;
 
 /** Prebuilt TT layers to adopt instead of freshly initialized ones (used by compressModel). */
 export interface ModelInit {
@@ -149,11 +149,17 @@ export class HybridTTTransformer {
   readonly config: HybridTTConfig;
   readonly plan: ModelPlan;
   readonly tokenEmbedding: EmbeddingModule;
-  readonly positionEmbedding: tf.Variable;
+  /** The learned position table `[maxSeqLen, d]`; null with `positional: "rope"`. */
+  readonly positionEmbedding: tf.Variable | null;
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
   readonly head: tf.Variable | null;
+  /** The `[vocab]` logits bias of a `headBias` model, else null. */
+  readonly headBias: tf.Variable | null;
   private readonly dHead: number;
+  private readonly masks: AttentionMasks;
+  /** Rotary tables of a `positional: "rope"` model: constants (not trained, not in the weights). */
+  private rope: { tables: RopeTables; cos: tf.Tensor2D; sin: tf.Tensor2D } | null = null;
   private named: NamedWeight[] | undefined;
 
   /**
@@ -180,9 +186,12 @@ export class HybridTTTransformer {
           init.embedding,
         )
       : new DenseEmbeddingModule("embeddings/token", c.vocabSize, c.dModel, { std, seed: nextSeed() });
-    this.positionEmbedding = variableFrom(() =>
-      tf.randomNormal([c.maxSeqLen, c.dModel], 0, std / 2, "float32", nextSeed()),
-    );
+    this.masks = new AttentionMasks(c.maxSeqLen);
+    this.positionEmbedding =
+      c.positional === "rope"
+        ? null
+        : variableFrom(() => tf.randomNormal([c.maxSeqLen, c.dModel], 0, std / 2, "float32", nextSeed()));
+    if (c.positional === "rope") this.setRopeTables(seedRopeTables(c.maxSeqLen, this.dHead));
     const eps = c.layerNormEps ?? 1e-5;
     this.blocks = this.plan.matrices.map((mats, l) => {
       const make = (i: number) => this.linearModule(mats, i, nextSeed(), init);
@@ -201,6 +210,42 @@ export class HybridTTTransformer {
     this.head = c.tieEmbeddings
       ? null
       : variableFrom(() => tf.randomNormal([c.dModel, c.vocabSize], 0, std, "float32", nextSeed()));
+    this.headBias = c.headBias ? variableFrom(() => tf.zeros([c.vocabSize])) : null;
+  }
+
+  /** The rotary tables in use (`positional: "rope"`), else null. */
+  ropeTables(): RopeTables | null {
+    return this.rope?.tables ?? null;
+  }
+
+  /**
+   * Replaces the rotary tables (e.g. with a checkpoint's own, see `checkRopeTables`).
+   * @throws {ConfigError} on a model without rotary positions; {@link ShapeError} tables not `[maxSeqLen, dHead]`.
+   */
+  setRopeTables(t: RopeTables): void {
+    const c = this.config;
+    if (c.positional !== "rope") {
+      throw new ConfigError("rotary tables on a model with learned positions", {
+        expected: 'positional "rope"',
+        received: `positional ${JSON.stringify(c.positional ?? "learned")}`,
+      });
+    }
+    const n = c.maxSeqLen * this.dHead;
+    if (t.maxSeqLen !== c.maxSeqLen || t.dHead !== this.dHead || t.cos.length !== n || t.sin.length !== n) {
+      throw new ShapeError("rotary tables do not fit the model", {
+        expected: `[${c.maxSeqLen}, ${this.dHead}] cos and sin`,
+        received: `[${t.maxSeqLen}, ${t.dHead}] (cos ${t.cos.length}, sin ${t.sin.length} values)`,
+      });
+    }
+    const shape: [number, number] = [c.maxSeqLen, this.dHead];
+    const next = {
+      tables: t,
+      cos: tf.keep(tf.tensor2d(t.cos, shape)),
+      sin: tf.keep(tf.tensor2d(t.sin, shape)),
+    };
+    this.rope?.cos.dispose();
+    this.rope?.sin.dispose();
+    this.rope = next;
   }
 
   /** Projection `i` of a block: TT (adopting `init.linear`'s layer when given) or dense (GPT-2 init). */
@@ -229,13 +274,15 @@ export class HybridTTTransformer {
   namedWeights(): NamedWeight[] {
     if (this.named) return this.named;
     const out: NamedWeight[] = [...this.tokenEmbedding.weights()];
-    out.push({ name: "embeddings/position/table", variable: this.positionEmbedding, decay: true });
+    if (this.positionEmbedding)
+      out.push({ name: "embeddings/position/table", variable: this.positionEmbedding, decay: true });
     for (const b of this.blocks) {
       out.push(...b.ln1.weights(), ...b.q.weights(), ...b.k.weights(), ...b.v.weights(), ...b.o.weights());
       out.push(...b.ln2.weights(), ...b.up.weights(), ...b.down.weights());
     }
     out.push(...this.lnF.weights());
     if (this.head) out.push({ name: "head/kernel", variable: this.head, decay: true });
+    if (this.headBias) out.push({ name: "head/bias", variable: this.headBias, decay: false });
     const seen = new Set<string>();
     for (const w of out) {
       if (seen.has(w.name))
@@ -258,50 +305,6 @@ export class HybridTTTransformer {
   /** Number of trainable scalars actually allocated. */
   countAllocatedParams(): number {
     return this.namedWeights().reduce((a, w) => a + w.variable.size, 0);
-  }
-
-  private fullMask: tf.Tensor2D | null = null;
-
-  /** Additive causal mask rows for query positions [pos0, pos0+t) over keys [0, pos0+t): 0 or −1e9. */
-  private causalMask(pos0: number, t: number): tf.Tensor2D {
-    if (!this.fullMask) {
-      const n = this.config.maxSeqLen;
-      const data = new Float32Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) data[i * n + j] = -1e9;
-      this.fullMask = tf.keep(tf.tensor2d(data, [n, n]));
-    }
-    return tf.slice(this.fullMask, [pos0, 0], [t, pos0 + t]);
-  }
-
-  /**
-   * Allowed (query, key) pairs `[B, 1, t, pos0 + t]` (bool) of a key-padding mask: causal ∧ padding.
-   * @throws {ShapeError} a mask that is not `[B, pos0 + t]`. @throws {ValueError} entries other than 0 and 1.
-   */
-  private paddingAllowed(mask: tf.Tensor2D, bsz: number, pos0: number, t: number): tf.Tensor4D {
-    const keys = pos0 + t;
-    if (mask.rank !== 2 || mask.shape[0] !== bsz || mask.shape[1] !== keys) {
-      throw new ShapeError("attentionMask must be [B, keys] (keys = cached + new positions)", {
-        expected: `[${bsz}, ${keys}]`,
-        received: `[${mask.shape}]`,
-      });
-    }
-    const v = mask.dataSync();
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] !== 0 && v[i] !== 1) {
-        throw new ValueError("attentionMask entries must be 0 (padding) or 1 (token)", {
-          expected: "0 or 1",
-          received: `${v[i]} at flat position ${i} of [${mask.shape}]`,
-        });
-      }
-    }
-    return tf.tidy(() => {
-      const causal = tf.lessEqual(
-        tf.reshape(tf.range(0, keys, 1, "int32"), [1, keys]),
-        tf.reshape(tf.range(pos0, keys, 1, "int32"), [t, 1]),
-      );
-      const pad = tf.reshape(tf.notEqual(mask, 0), [bsz, 1, 1, keys]);
-      return tf.logicalAnd(tf.reshape(causal, [1, 1, t, keys]), pad) as tf.Tensor4D;
-    });
   }
 
   private dropout(x: tf.Tensor2D, o: ForwardOptions, site: number): tf.Tensor2D {
@@ -332,11 +335,15 @@ export class HybridTTTransformer {
     const scale = 1 / Math.sqrt(dh);
     const flatIds = tf.reshape(ids, [bsz * t]) as tf.Tensor1D;
     const tok = this.tokenEmbedding.lookup(flatIds);
-    const pos = tf.slice(this.positionEmbedding, [pos0, 0], [t, d]);
-    let x = tf.reshape(tf.add(tf.reshape(tok, [bsz, t, d]), pos), [bsz * t, d]) as tf.Tensor2D;
+    let x = this.positionEmbedding
+      ? (tf.reshape(
+          tf.add(tf.reshape(tok, [bsz, t, d]), tf.slice(this.positionEmbedding, [pos0, 0], [t, d])),
+          [bsz * t, d],
+        ) as tf.Tensor2D)
+      : tok;
     x = this.dropout(x, o, 0);
-    const allowed = o.attentionMask ? this.paddingAllowed(o.attentionMask, bsz, pos0, t) : null;
-    const mask = t > 1 && !allowed ? this.causalMask(pos0, t) : null;
+    const allowed = o.attentionMask ? this.masks.paddingAllowed(o.attentionMask, bsz, pos0, t) : null;
+    const mask = t > 1 && !allowed ? this.masks.causal(pos0, t) : null;
     const act = c.activation === "gelu_erf" ? geluErf : gelu;
     const newKeys: tf.Tensor4D[] = [];
     const newValues: tf.Tensor4D[] = [];
@@ -350,8 +357,14 @@ export class HybridTTTransformer {
         const a = b.ln1.apply(xIn);
         const heads = (y: tf.Tensor2D) =>
           tf.transpose(tf.reshape(y, [bsz, t, h, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
-        const q = heads(tf.mul(b.q.apply(a), scale) as tf.Tensor2D);
+        let q = heads(tf.mul(b.q.apply(a), scale) as tf.Tensor2D);
         let k = heads(b.k.apply(a));
+        const rope = this.rope;
+        if (rope) {
+          // scaling before the rotation is the same linear map; cached keys are stored rotated
+          q = applyRope(q, rope.cos, rope.sin, pos0);
+          k = applyRope(k, rope.cos, rope.sin, pos0);
+        }
         let v = heads(b.v.apply(a));
         if (cache) {
           const pk = cache.keys[l];
@@ -384,7 +397,8 @@ export class HybridTTTransformer {
 
   /** Logits `[N, vocab]` of hidden rows `[N, d]`. */
   project(hRows: tf.Tensor2D): tf.Tensor2D {
-    return this.head ? (matMul(hRows, this.head) as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
+    const z = this.head ? (matMul(hRows, this.head) as tf.Tensor2D) : this.tokenEmbedding.projectOut(hRows);
+    return this.headBias ? (tf.add(z, this.headBias) as tf.Tensor2D) : z;
   }
 
   /**
@@ -569,13 +583,15 @@ export class HybridTTTransformer {
 
   dispose(): void {
     this.tokenEmbedding.dispose();
-    this.positionEmbedding.dispose();
+    this.positionEmbedding?.dispose();
     for (const b of this.blocks) {
       for (const m of [b.ln1, b.q, b.k, b.v, b.o, b.ln2, b.up, b.down]) m.dispose();
     }
     this.lnF.dispose();
     this.head?.dispose();
-    this.fullMask?.dispose();
-    this.fullMask = null;
+    this.headBias?.dispose();
+    this.rope?.cos.dispose();
+    this.rope?.sin.dispose();
+    this.masks.dispose();
   }
 }

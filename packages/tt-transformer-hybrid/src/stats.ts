@@ -3,11 +3,11 @@
  *
  * What is counted (dense baseline counted the same way, with every matrix dense):
  * - token embedding `vocab × d` (TT: Σ cores of the TT embedding, padded vocabulary modes),
- * - learned positions `maxSeqLen × d` (always dense),
+ * - learned positions `maxSeqLen × d` (always dense; none with rotary positions, whose tables are constants),
  * - per block: q, k, v, o (`d × d` kernel + `d` bias each, or TT cores + bias), FFN up
  *   (`d × dFF` + `dFF` bias), FFN down (`dFF × d` + `d` bias), two LayerNorms (`2d` each),
  * - the final LayerNorm (`2d`),
- * - the LM head: 0 when tied to the token embedding, else a dense `d × vocab` kernel without bias.
+ * - the LM head: 0 when tied to the token embedding, else a dense `d × vocab` kernel; plus `vocab` with `headBias`.
  *
  * TT layers count the ranks they instantiate: the configured (nominal) ranks clipped to the TT
  * limits, which for a full-rank matrix are the TT-SVD effective ranks.
@@ -87,9 +87,9 @@ function add(a: ParamCount, o: number, c: number): ParamCount {
 }
 
 const COUNTING =
-  "exact count of every parameter: token embedding (TT cores when TT), learned positions, per block q/k/v/o/up/down " +
-  "kernels (TT cores when TT) with their biases, two LayerNorms (gain+bias) per block, final LayerNorm, and the LM head " +
-  "(0 when tied to the embedding, else a dense d×vocab kernel without bias); the original count is the same model with " +
+  "exact count of every parameter: token embedding (TT cores when TT), learned positions (none with rotary ones), per " +
+  "block q/k/v/o/up/down kernels (TT cores when TT) with their biases, two LayerNorms (gain+bias) per block, final " +
+  "LayerNorm, and the LM head (0 when tied to the embedding, else a dense d×vocab kernel; + vocab with a head bias); the original count is the same model with " +
   "every matrix dense; TT layers count the ranks they instantiate (configured ranks clipped to the TT-matrix limits " +
   "min(prod of left mode pairs, prod of right mode pairs) = TT-SVD effective ranks of a full-rank matrix)";
 
@@ -122,8 +122,9 @@ export function statsFromPlan(plan: ModelPlan): CompressionStats {
   const embDense = c.vocabSize * d;
   const embComp = e.tt ? ttMatrixParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : embDense;
   bump("embeddings", embDense, embComp);
-  bump("positions", c.maxSeqLen * d, c.maxSeqLen * d);
-  const head = c.tieEmbeddings ? 0 : d * c.vocabSize;
+  const positions = c.positional === "rope" ? 0 : c.maxSeqLen * d;
+  bump("positions", positions, positions);
+  const head = (c.tieEmbeddings ? 0 : d * c.vocabSize) + (c.headBias ? c.vocabSize : 0);
   bump("head", head, head);
   bump("norms", 2 * d, 2 * d); // final LayerNorm
   const layers: BlockStats[] = [];
@@ -233,21 +234,31 @@ const SEED_NAMES: Record<MatrixName, string> = {
   down: "fc2",
 };
 
-/** The seed's counting of a resolved plan (see {@link SEED_COUNTING}). */
+const SEED_UNIFORM_COUNTING =
+  "the seed's uniform TTTransformer.get_compression_stats() (rotary positions): TT matrices only, original = in·out " +
+  "and compressed = Σ cores, no bias on either side; embedding, head, head bias and LayerNorms are not counted. " +
+  "Beyond the seed: a dense projection counts in·out on both sides. Layer entries: fc1 = ffn.up_proj, fc2 = ffn.down_proj";
+
+/**
+ * The seed's counting of a resolved plan: its hybrid model's (see {@link SEED_COUNTING}), or for a rotary-position
+ * model its uniform `TTTransformer`'s ({@link SEED_UNIFORM_COUNTING}).
+ */
 export function seedStatsFromPlan(plan: ModelPlan): SeedConventionStats {
   const c = plan.config;
   const d = c.dModel;
   const e = plan.embedding;
-  let original = c.vocabSize * d + c.maxSeqLen * d + (c.tieEmbeddings ? 0 : d * c.vocabSize);
+  const uniform = c.positional === "rope";
+  const rest = uniform ? 0 : c.maxSeqLen * d + (c.tieEmbeddings ? 0 : d * c.vocabSize);
+  let original = (uniform ? 0 : c.vocabSize * d) + rest;
   let compressed =
-    (e.tt ? ttMatrixParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : c.vocabSize * d) +
-    c.maxSeqLen * d +
-    (c.tieEmbeddings ? 0 : d * c.vocabSize);
+    (uniform ? 0 : e.tt ? ttMatrixParams(e.tt.vocabModes, e.tt.dimModes, e.tt.ranks) : c.vocabSize * d) +
+    rest;
   const layers = plan.matrices.map((mats, l) => {
     const counts: Record<string, SeedMatrixCount> = {};
     for (const m of mats) {
-      const o = m.tt ? m.inFeatures * m.outFeatures : m.inFeatures * m.outFeatures + m.outFeatures;
-      const k = m.tt ? ttMatrixParams(m.tt.inModes, m.tt.outModes, m.tt.ranks) + m.outFeatures : o;
+      const bias = uniform ? 0 : m.outFeatures;
+      const o = m.tt ? m.inFeatures * m.outFeatures : m.inFeatures * m.outFeatures + bias;
+      const k = m.tt ? ttMatrixParams(m.tt.inModes, m.tt.outModes, m.tt.ranks) + bias : o;
       counts[SEED_NAMES[m.name]] = { original: o, compressed: k, ratio: o / k };
       original += o;
       compressed += k;
@@ -264,7 +275,11 @@ export function seedStatsFromPlan(plan: ModelPlan): SeedConventionStats {
       ffn: { fc1: get("fc1"), fc2: get("fc2") },
     };
   });
-  return { total: pc(original, compressed), layers, counting: SEED_COUNTING };
+  return {
+    total: pc(original, compressed),
+    layers,
+    counting: uniform ? SEED_UNIFORM_COUNTING : SEED_COUNTING,
+  };
 }
 
 /**

@@ -209,7 +209,7 @@ async function fillModel(
       received: model.tokenEmbedding.kind,
     });
   assign(table, await read("wte.weight"));
-  assign(model.positionEmbedding, await read("wpe.weight"));
+  assign(learnedPositions(model), await read("wpe.weight"));
   const norm = async (ln: { gamma: tf.Variable; beta: tf.Variable }, n: string) => {
     assign(ln.gamma, await read(`${n}.weight`));
     assign(ln.beta, await read(`${n}.bias`));
@@ -340,19 +340,36 @@ export interface SaveHFGPT2Options {
   dtype?: SafetensorsFloatDtype;
 }
 
+/**
+ * The learned position table of a model GPT-2 can hold, checked first: GPT-2 has learned positions and no bias on
+ * its head. @throws {ConfigError} a rotary-position or head-bias model, saying where it can be saved instead.
+ */
+function learnedPositions(model: HybridTTTransformer): tf.Variable {
+  const c = model.config;
+  if (!model.positionEmbedding || model.headBias) {
+    throw new ConfigError("a Hugging Face GPT-2 checkpoint has learned positions and no head bias", {
+      expected:
+        'positional "learned" and headBias false (a rotary model of the seed\'s uniform layout saves with saveSeedCheckpoint, any model with model.save(dir))',
+      received: `positional ${JSON.stringify(c.positional ?? "learned")}, headBias ${c.headBias ?? false}`,
+    });
+  }
+  return model.positionEmbedding;
+}
+
 async function values(v: tf.Tensor): Promise<Float32Array> {
   return (await v.data()) as Float32Array;
 }
 
 /**
  * config.json object and tensors (published key layout, fused c_attn) of a dense model.
- * @throws {ConfigError} for a model with any TT layer, saying how to save it instead.
+ * @throws {ConfigError} for a model with any TT layer, rotary positions or a head bias, saying how to save it instead.
  */
 export async function exportHuggingFaceGPT2(
   model: HybridTTTransformer,
   opts: SaveHFGPT2Options = {},
 ): Promise<{ config: Record<string, unknown>; tensors: SafetensorsTensorInput[] }> {
   const c = model.config;
+  const positions = learnedPositions(model);
   const tt = [
     model.tokenEmbedding,
     ...model.blocks.flatMap((b) => [b.q, b.k, b.v, b.o, b.up, b.down]),
@@ -374,7 +391,7 @@ export async function exportHuggingFaceGPT2(
     tensors.push({ name, shape, data, dtype });
   const table = model.tokenEmbedding.weights().find((w) => w.variable.rank === 2)?.variable as tf.Variable;
   put("wte.weight", [c.vocabSize, d], await values(table));
-  put("wpe.weight", [c.maxSeqLen, d], await values(model.positionEmbedding));
+  put("wpe.weight", [c.maxSeqLen, d], await values(positions));
   for (const [l, b] of model.blocks.entries()) {
     const p = `h.${l}.`;
     put(`${p}ln_1.weight`, [d], await values(b.ln1.gamma));

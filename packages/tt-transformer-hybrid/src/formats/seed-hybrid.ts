@@ -38,6 +38,14 @@ import {
   seedHybridConfigText,
   seedHybridToConfig,
 } from "./seed-hybrid-config.js";
+import {
+  encodeSeedUniformCheckpoint,
+  importSeedUniformCheckpoint,
+  isSeedUniformCheckpoint,
+} from "./seed-uniform.js";
+
+/** The config.json object of a seed checkpoint: the hybrid model's, or the uniform `TTConfig`'s (snake_case). */
+export type SeedCheckpointConfig = SeedHybridConfigJson | Record<string, unknown>;
 
 /** A seed checkpoint in memory (works anywhere, including browsers). */
 export interface SeedCheckpointBytes {
@@ -51,6 +59,11 @@ export interface SeedCheckpointBytes {
 export interface LoadSeedCheckpointOptions extends FolderAccessOptions {
   /** Accept NaN/±inf weights (default false: refused with a ValueError naming the tensor). */
   allowNonFinite?: boolean;
+  /**
+   * Uniform checkpoints: accept a file without any rotary buffer (`rotary_emb.*`), using the seed's recipe
+   * (default false: the seed's strict load needs them).
+   */
+  allowMissingRotary?: boolean;
 }
 
 /** Options of the seed exports. */
@@ -227,9 +240,11 @@ export async function importSeedCheckpoint(
 
 /**
  * Loads a checkpoint of the seed's hybrid `HybridTTTransformer` as a {@link HybridTTTransformer} in
- * `modeLayout: "seed"`, `activation: "gelu_erf"`, `layerNormEps: 1e-5` with learned positions. `source` is a
- * folder (Node: `config.json` + `model.safetensors`) or `{ config, safetensors }` in memory (anywhere).
- * float16/bfloat16 weights become float32.
+ * `modeLayout: "seed"`, `activation: "gelu_erf"`, `layerNormEps: 1e-5` with learned positions, or of its uniform
+ * `TTTransformer` (config.json with `tt_ranks` / `factorization`, docs/seed-format.md §7) as a rotary model
+ * (`positional: "rope"`, tied head with `headBias`, the seed's modes in `matrixModes`; ./seed-uniform.ts) that
+ * keeps the file's rotary tables. `source` is a folder (Node: `config.json` + `model.safetensors`) or
+ * `{ config, safetensors }` in memory (anywhere). float16/bfloat16 weights become float32.
  *
  * @example
  * ```ts
@@ -239,7 +254,9 @@ export async function importSeedCheckpoint(
  * @throws {ConfigError} config.json: an unknown field, a field of the wrong type, d_model not divisible by
  *   n_heads, a dimension the seed's `_auto_shape` cannot factor (its bug, named), a short adaptive schedule.
  * @throws {FormatError} (incl. SafetensorsError) bad files (truncated, lying header, ...), missing /
- *   unexpected / mis-shaped tensors, a non-float dtype, `lm_head.weight` in a tied checkpoint.
+ *   unexpected / mis-shaped tensors, a non-float dtype, `lm_head.weight` in a tied hybrid checkpoint; uniform:
+ *   `token_emb.weight` ≠ `lm_head.weight`, rotary tables that are not the seed's or differ between blocks.
+ * @throws {RankError} a uniform `tt_ranks` too short for a matrix.
  * @throws {ValueError} non-finite weights (unless `allowNonFinite`).
  */
 export async function loadSeedCheckpoint(
@@ -247,7 +264,9 @@ export async function loadSeedCheckpoint(
   opts: LoadSeedCheckpointOptions = {},
 ): Promise<HybridTTTransformer> {
   return withCheckpointSource("loadSeedCheckpoint", source, opts, (config, store, where) =>
-    importSeedCheckpoint(config, store, opts, where),
+    isSeedUniformCheckpoint(config, store.infos.keys())
+      ? importSeedUniformCheckpoint(config, store, opts, where)
+      : importSeedCheckpoint(config, store, opts, where),
   );
 }
 
@@ -424,7 +443,8 @@ export async function exportSeedCheckpoint(
 async function encodeSeedCheckpoint(
   model: HybridTTTransformer,
   opts: SaveSeedCheckpointOptions,
-): Promise<{ config: SeedHybridConfigJson; text: string; safetensors: Uint8Array }> {
+): Promise<{ config: SeedCheckpointConfig; text: string; safetensors: Uint8Array }> {
+  if (model.config.positional === "rope") return encodeSeedUniformCheckpoint(model, opts.dtype ?? "F32");
   const { config, tensors } = await exportSeedCheckpoint(model, opts);
   return {
     config,
@@ -435,13 +455,14 @@ async function encodeSeedCheckpoint(
 
 /**
  * A model as `{ config, safetensors }` bytes (browser-safe), loadable by {@link loadSeedCheckpoint} and, written
- * to `config.json` / `model.safetensors`, by the seed's code.
- * @throws {ConfigError} as {@link exportSeedCheckpoint}.
+ * to `config.json` / `model.safetensors`, by the seed's code. A rotary model is written in the uniform
+ * `TTTransformer`'s format (./seed-uniform.ts).
+ * @throws {ConfigError} as {@link exportSeedCheckpoint}, or for a rotary model outside the uniform layout.
  */
 export async function saveSeedCheckpointBytes(
   model: HybridTTTransformer,
   opts: SaveSeedCheckpointOptions = {},
-): Promise<{ config: SeedHybridConfigJson; safetensors: Uint8Array }> {
+): Promise<{ config: SeedCheckpointConfig; safetensors: Uint8Array }> {
   const { config, safetensors } = await encodeSeedCheckpoint(model, opts);
   return { config, safetensors };
 }
@@ -450,7 +471,8 @@ export async function saveSeedCheckpointBytes(
  * Writes a model as a seed checkpoint folder (Node; in a browser use {@link saveSeedCheckpointBytes}):
  * `model.safetensors` (the seed's state_dict keys, float32) then `config.json` (`dataclasses.asdict` layout),
  * each atomically. In PyTorch: `HybridTTTransformer(HybridTTConfig(**json.load(open("config.json"))))
- * .load_state_dict(safetensors.torch.load_file("model.safetensors"), strict=True)`.
+ * .load_state_dict(safetensors.torch.load_file("model.safetensors"), strict=True)`. A rotary model
+ * (`positional: "rope"`) is written as the uniform `TTTransformer(TTConfig(**config))`'s checkpoint.
  *
  * @example
  * ```ts
