@@ -371,5 +371,7 @@ export async function compressModel(
   const init: ModelInit = emb ? { linear, embedding: emb.layer } : { linear };
   const model = new HybridTTTransformer(reached, init);
   copyDenseWeights(dense, model, w);
+  const rope = dense.ropeTables();
+  if (rope) model.setRopeTables(rope); // a loaded model's own rotary tables, not the recipe's
   return { model, report, config: reached.config };
 }

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defaultConfig, type HybridTTConfig, resolvePlan, validateConfig } from "./config.js";
 import { HybridTTTransformer } from "./model.js";
+import { compressModel } from "./policy.js";
 import type { RopeTables } from "./rope.js";
 import { computeCompressionStats } from "./stats.js";
 
@@ -149,6 +150,32 @@ describe("a rotary model", () => {
     } finally {
       m.dispose();
       same.dispose();
+    }
+  });
+
+  it("compresses: the TT model keeps rotary positions, the head bias and the source's rotary tables", async () => {
+    const dense = new HybridTTTransformer(rope({ seed: 3 }));
+    const bias = dense.headBias as tf.Variable;
+    tf.tidy(() => bias.assign(tf.randomNormal(bias.shape, 0, 1, "float32", 4)));
+    const tables = dense.ropeTables() as RopeTables;
+    const marked = { ...tables, cos: tables.cos.map((x, i) => (i === 40 ? x + 1e-3 : x)) };
+    dense.setRopeTables(marked);
+    // ranks at the TT bound: TT-SVD is exact, so the logits must agree
+    const { model } = await compressModel(dense, { kind: "uniform", ranks: [64, 64, 64] });
+    try {
+      expect(model.config.positional).toBe("rope");
+      expect(model.ropeTables()?.cos[40]).toBe(marked.cos[40]);
+      const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7]], undefined, "int32");
+      const a = tf.tidy(() => dense.logits(ids).dataSync());
+      const b = tf.tidy(() => model.logits(ids).dataSync());
+      ids.dispose();
+      let m = 0;
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+      expect(m).toBeLessThanOrEqual(1e-3);
+      expect(Math.max(...Array.from(a).map(Math.abs))).toBeGreaterThan(0.5); // the random head bias is in both
+    } finally {
+      dense.dispose();
+      model.dispose();
     }
   });
 });

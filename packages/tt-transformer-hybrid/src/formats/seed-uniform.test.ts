@@ -3,6 +3,7 @@
  * its logits, decode with a KV cache at the right rotary offsets, generate its tokens, re-save byte for byte,
  * count as the seed counts, and bad files are typed errors. No Python here.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,7 +17,8 @@ import { seedRopeTables } from "../rope.js";
 import { computeCompressionStats } from "../stats.js";
 import { encodeSafetensors, SafetensorsBytes, type SafetensorsTensorInput } from "./safetensors.js";
 import { loadSeedCheckpoint, saveSeedCheckpoint, saveSeedCheckpointBytes } from "./seed-hybrid.js";
-import { pythonFloat } from "./seed-uniform.js";
+import { pythonFloat, seedUniformToHybridConfig } from "./seed-uniform.js";
+import { seedUniformLayoutFromJson } from "./seed-uniform-config.js";
 import { SeedUniformTensorsError } from "./seed-uniform-keys.js";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "../../test/fixtures/seed");
@@ -333,5 +335,32 @@ describe("models the uniform format cannot hold", () => {
       "1e+16",
       "123.25",
     ]);
+  });
+});
+
+describe("the seed's uniform example configs (stats.json): our counts of the mapped model", () => {
+  const stats = JSON.parse(readFileSync(join(FIXTURES, "stats.json"), "utf8")).configs as Array<{
+    model: string;
+    label: string;
+    config: object;
+    total: { original_params: number; compressed_params: number; compression_ratio: number };
+    all_parameters: number;
+  }>;
+  const uniform = stats.filter((c) => c.model === "TTTransformer");
+
+  it.each(uniform.map((c) => [c.label, c] as const))(
+    "%s: seed-convention totals and the exact count",
+    (_, c) => {
+      const config = seedUniformToHybridConfig(seedUniformLayoutFromJson(c.config));
+      const s = computeCompressionStats(config, { convention: "seed" });
+      expect(s.seed.total.originalParams).toBe(c.total.original_params);
+      expect(s.seed.total.compressedParams).toBe(c.total.compressed_params);
+      expect(s.seed.total.compressionRatio).toBeCloseTo(c.total.compression_ratio, 12);
+      expect(s.total.compressedParams).toBe(c.all_parameters);
+    },
+  );
+
+  it("covers the three uniform configs", () => {
+    expect(uniform.length).toBe(3);
   });
 });
