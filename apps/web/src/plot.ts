@@ -11,9 +11,10 @@ export interface PlotPoint {
   group: "attention" | "ffn" | "other";
 }
 
-const W = 320;
+const W = 380;
 const H = 200;
-const PAD = { left: 44, right: 12, top: 12, bottom: 34 };
+/** The legend sits in the right margin, clear of the marks. */
+const PAD = { left: 44, right: 80, top: 12, bottom: 34 };
 
 const escapeXml = (s: string): string =>
   s.replace(
@@ -94,7 +95,7 @@ export function plotSvg(rows: readonly MatrixRow[]): string {
     })
     .join("");
   const legend =
-    `<circle class="mark attention" cx="${W - 92}" cy="20" r="4.5"/><text x="${W - 84}" y="24">attention</text>` +
-    `<rect class="mark ffn" x="${W - 96}" y="32" width="8" height="8"/><text x="${W - 84}" y="40">FFN</text>`;
+    `<circle class="mark attention" cx="${W - 68}" cy="20" r="4.5"/><text x="${W - 60}" y="24">attention</text>` +
+    `<rect class="mark ffn" x="${W - 72}" y="32" width="8" height="8"/><text x="${W - 60}" y="40">FFN</text>`;
   return `${head}${title}${axes(xMax, yMax)}${marks}${legend}</svg>`;
 }

@@ -21,6 +21,7 @@ import {
   initialJs,
   LONGTASK_SCRIPT,
   launch,
+  lazyJs,
   longTasks,
   OUT,
   waitFor,
@@ -143,6 +144,10 @@ beforeAll(async () => {
   metrics["buildMs"] = Math.round(served.buildMs);
   const js = initialJs(DIST);
   metrics["initialJs"] = js;
+  metrics["lazyJs"] = lazyJs(
+    DIST,
+    js.files.map((f) => f.file),
+  );
   browser = await launch();
 }, 180_000);
 
@@ -176,17 +181,23 @@ describe("apps/web in chromium", () => {
     expect(c.policy.kind).toBe("hybrid");
     expect(c.ratio).toBe(node.ratio);
     expect(c.ratio).toBeGreaterThanOrEqual(2 * 0.995);
-    const warm = await nodeCompression(c.policy);
-    const tasks = await longTasks(page, c.from, c.to);
+    // two more of each, warm: the first of each pays for kernel compilation and allocation
+    const warmRuns = [await compressOnPage(page, "hybrid", "2"), await compressOnPage(page, "hybrid", "2")];
+    const browserWarm = warmRuns.map((r) => r.ms);
+    const nodeWarm = [(await nodeCompression(c.policy)).ms, (await nodeCompression(c.policy)).ms];
+    const tasks = await longTasks(page, c.from, (warmRuns[1] as { to: number }).to);
+    const min = (xs: number[]) => Math.min(...xs);
     metrics["compress"] = {
       policy: c.policy,
       ratio: c.ratio,
-      browserWasmMs: Math.round(c.ms),
+      browserWasmColdMs: Math.round(c.ms),
+      browserWasmWarmMs: browserWarm.map(Math.round),
       browserClickToResultMs: Math.round(c.to - c.from),
       nodeWasmColdMs: Math.round(node.ms),
-      nodeWasmWarmMs: Math.round(warm.ms),
+      nodeWasmWarmMs: nodeWarm.map(Math.round),
       browserOverNodeCold: c.ms / node.ms,
-      longTasksDuringCompression: tasks.length,
+      browserOverNodeWarmBest: min(browserWarm) / min(nodeWarm),
+      longTasksDuringTheThreeCompressions: tasks.length,
       maxLongTaskMs: tasks.reduce((a, t) => Math.max(a, t.duration), 0),
     };
     expect(await page.locator("#layers tbody tr").count()).toBe(12);
@@ -284,7 +295,8 @@ describe("apps/web in chromium", () => {
         return;
       }
       expect(err).toBe("");
-      const c = await compressOnPage(page, "budget", "2");
+      // hybrid: its ranks do not depend on the backend's arithmetic (the budget's spectra would, on a GPU)
+      const c = await compressOnPage(page, "hybrid", "2");
       expect(c.ratio).toBe((await nodeCompression(c.policy)).ratio);
       const gen = await generateOnPage(page, 20);
       expect(gen.compressed).toBe(20);

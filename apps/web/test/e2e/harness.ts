@@ -2,7 +2,7 @@
  * Helpers of the browser end-to-end test: build the app, serve it with `vite preview` (the config's COOP/COEP
  * headers), launch Debian's chromium through playwright-core, and measure what the issue's targets name.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -66,6 +66,14 @@ export function initialJs(dist: string): {
     return { file: r, bytes: bytes.byteLength, gzip: gzipSync(bytes, { level: 9 }).byteLength };
   });
   return { files, gzip: files.reduce((a, f) => a + f.gzip, 0) };
+}
+
+/** gzip size of every other script of the build (the worker and its lazily imported chunks). */
+export function lazyJs(dist: string, initial: readonly string[]): { files: number; gzip: number } {
+  const dir = join(dist, "assets");
+  const names = readdirSync(dir).filter((f) => f.endsWith(".js") && !initial.includes(`/assets/${f}`));
+  const gzip = names.reduce((a, f) => a + gzipSync(readFileSync(join(dir, f)), { level: 9 }).byteLength, 0);
+  return { files: names.length, gzip };
 }
 
 /** Console errors and page errors of a page, collected from its start. */
