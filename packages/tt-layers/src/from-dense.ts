@@ -38,6 +38,8 @@ export interface TTLinearFromDenseOptions {
   cacheKernel?: boolean;
   /** Bound of the inference cache in bytes (see `TTLinearArgs.cacheMaxBytes`). */
   cacheMaxBytes?: number;
+  /** Keep the rebuilt W when it is faster (see `TTLinearArgs.cacheDenseWhenFaster`). */
+  cacheDenseWhenFaster?: boolean;
   seed?: number;
 }
 

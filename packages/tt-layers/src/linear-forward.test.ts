@@ -44,6 +44,42 @@ describe("TTLinear inference cache of merged cores", () => {
     }
   });
 
+  it("cacheDenseWhenFaster: keeps the rebuilt W only where one GEMM beats the TT plans within the budget", () => {
+    const attention = (extra: Partial<ConstructorParameters<typeof TTLinear>[0]> = {}) =>
+      new TTLinear({
+        inFeatures: 768,
+        outFeatures: 768,
+        inModes: [4, 6, 4, 8],
+        outModes: [4, 6, 4, 8],
+        ranks: [16, 48, 24],
+        seed: 7,
+        cacheMaxBytes: (768 * 768 * 4) / 8,
+        ...extra,
+      });
+    const x = tf.randomNormal([1, 768], 0, 1, "float32", 7);
+    const memoryFirst = attention();
+    const speedFirst = attention({ cacheDenseWhenFaster: true });
+    const ys: tf.Tensor[] = [];
+    for (let i = 0; i < 3; i++) ys.push(memoryFirst.apply(x) as tf.Tensor, speedFirst.apply(x) as tf.Tensor);
+    // at batch 1 these ranks cost more FLOPs as a TT contraction than the 768x768 product itself
+    expect(plan(memoryFirst, 1)).not.toBe("cached W");
+    expect(memoryFirst.cacheBytes()).toBeLessThanOrEqual((768 * 768 * 4) / 8);
+    expect(plan(speedFirst, 1)).toBe("cached W");
+    expect(speedFirst.cacheBytes()).toBe(768 * 768 * 4);
+    expect(speedFirst.getConfig()["cacheDenseWhenFaster"]).toBe(true);
+    expect(relMaxDiff((ys.at(-1) as tf.Tensor).dataSync(), (ys.at(-2) as tf.Tensor).dataSync())).toBeLessThan(
+      1e-5,
+    );
+    // an FFN-like layer at aggressive ranks stays TT: its merged groups beat the dense product
+    const ffn = ffnLike(5, { cacheMaxBytes: (768 * 3072 * 4) / 8, cacheDenseWhenFaster: true });
+    const x2 = tf.randomNormal([1, 768], 0, 1, "float32", 5);
+    for (let i = 0; i < 3; i++) ys.push(ffn.apply(x2) as tf.Tensor);
+    expect(plan(ffn, 1)).toMatch(/^cached \[/);
+    expect(ffn.cacheBytes()).toBeLessThanOrEqual((768 * 3072 * 4) / 8);
+    tf.dispose([x, x2, ...ys]);
+    for (const l of [memoryFirst, speedFirst, ffn]) l.dispose();
+  });
+
   it("drops the merged cores when the weights change and serves the new weights", () => {
     const layer = ffnLike(4);
     const x = tf.randomNormal([1, 768], 0, 1, "float32", 4);

@@ -27,6 +27,12 @@ import type { TTShape } from "./tt-shape.js";
  */
 const RECOMPUTE_ABOVE_W_FRACTION = 1 / 4;
 const RECOMPUTE_ABOVE_FLOATS = 1 << 18;
+/**
+ * `denseWhenFaster` keeps a rebuilt W only where one GEMM with it is estimated at least this many times faster than
+ * the best TT plan (cached within the budget, or uncached): batch-1 decoding at high ranks, not a large batch whose
+ * per-call rebuild of W is already amortized (there every layer keeping W would hold a dense model's memory).
+ */
+const DENSE_CACHE_GAIN = 2;
 /** Entries of the plan memo before it is cleared (distinct batch sizes × strategies × backends). */
 const PLAN_MEMO_SIZE = 64;
 
@@ -38,6 +44,8 @@ export interface LinearForwardConfig {
   strategy: Strategy;
   cacheKernel: boolean;
   cacheMaxBytes: number;
+  /** The cache may also hold the rebuilt W when one GEMM with it beats every plan within `cacheMaxBytes`. */
+  denseWhenFaster?: boolean;
   blockedRebuild: boolean;
   recompute: boolean | "auto";
 }
@@ -87,15 +95,35 @@ export class LinearForward {
     );
   }
 
-  /** The memoized plan once merges are cached (within `cacheMaxBytes`, tensors within `MAX_DENSE_ELEMENTS`). */
+  /**
+   * The memoized plan once merges are cached (within `cacheMaxBytes`, tensors within `MAX_DENSE_ELEMENTS`); with
+   * `denseWhenFaster`, the rebuilt W instead when one GEMM with it is estimated faster than that plan.
+   */
   cachedPlanFor(batch: number, backend: string): PlanCost {
-    return this.memo(`${batch}|cached|${backend}`, () =>
-      choosePlan(this.cfg.shape, batch, "auto", costsFor(backend), {
+    return this.memo(`${batch}|cached|${backend}`, () => {
+      const costs = costsFor(backend);
+      const within = choosePlan(this.cfg.shape, batch, "auto", costs, {
         mergesCached: true,
         maxPreparedFloats: this.cfg.cacheMaxBytes / 4,
         maxTensorFloats: MAX_DENSE_ELEMENTS,
-      }),
-    );
+      });
+      if (!this.cfg.denseWhenFaster || within.plan.groups.length === 1) return within;
+      const { inFeatures, outFeatures, strategy } = this.cfg;
+      const any = choosePlan(this.cfg.shape, batch, "auto", costs, {
+        mergesCached: true,
+        maxPreparedFloats: inFeatures * outFeatures,
+        maxTensorFloats: MAX_DENSE_ELEMENTS,
+      });
+      const tt = Math.min(within.estMs, this.planFor(batch, strategy, backend, false).estMs);
+      return any.plan.groups.length === 1 && any.estMs * DENSE_CACHE_GAIN < tt ? any : within;
+    });
+  }
+
+  /** Floats the cache may hold: `cacheMaxBytes`, or one rebuilt W when the chosen cached plan is W. */
+  private cacheLimitFloats(best: PlanCost): number {
+    const { cacheMaxBytes, denseWhenFaster, inFeatures, outFeatures } = this.cfg;
+    const base = cacheMaxBytes / 4;
+    return denseWhenFaster && best.plan.groups.length === 1 ? Math.max(base, inFeatures * outFeatures) : base;
   }
 
   private memo(key: string, make: () => PlanCost): PlanCost {
@@ -252,7 +280,7 @@ export class LinearForward {
     const hit = cache.prepared.get(key);
     if (hit) return hit;
     const floats = preparedFloats(this.cfg.shape, best.plan);
-    if (cache.floats + floats > this.cfg.cacheMaxBytes / 4) {
+    if (cache.floats + floats > this.cacheLimitFloats(best)) {
       for (const q of cache.prepared.values()) disposePrepared(q, cores);
       cache.prepared.clear();
       cache.floats = 0;

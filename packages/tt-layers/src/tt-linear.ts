@@ -103,6 +103,13 @@ export interface TTLinearArgs extends LayerArgs {
    */
   cacheMaxBytes?: number;
   /**
+   * With `cacheKernel`: the cache may also keep the rebuilt W (beyond `cacheMaxBytes`) when one GEMM with it is
+   * estimated faster, at the call's batch size, than every TT plan whose merged cores fit `cacheMaxBytes`, so the
+   * layer never runs slower than its dense counterpart; it gives up its inference-memory saving only where the TT
+   * contraction would cost speed (e.g. batch-1 decoding at high attention ranks). Default false.
+   */
+  cacheDenseWhenFaster?: boolean;
+  /**
    * In inference (no gradient tape), when the plan rebuilds W (strategy "full", or "auto" without
    * a usable cache), form it one column block at a time (the n_1 column blocks of the first output
    * mode): at most W/n_1 alive instead of W (plus as much again in merge temporaries). Used while
@@ -142,6 +149,7 @@ export class TTLinear extends BaseLayer {
   readonly strategy: Strategy;
   readonly cacheKernel: boolean;
   readonly cacheMaxBytes: number;
+  readonly cacheDenseWhenFaster: boolean;
   readonly blockedRebuild: boolean;
   readonly recompute: boolean | "auto";
   readonly seed: number | undefined;
@@ -182,6 +190,7 @@ export class TTLinear extends BaseLayer {
         expected: "a number of bytes >= 0",
         received: String(args.cacheMaxBytes),
       });
+    this.cacheDenseWhenFaster = args.cacheDenseWhenFaster === true;
     this.blockedRebuild = args.blockedRebuild ?? true;
     this.recompute = oneOf("recompute", args.recompute ?? "auto", [true, false, "auto"] as const);
     this.seed = args.seed;
@@ -192,6 +201,7 @@ export class TTLinear extends BaseLayer {
       strategy: this.strategy,
       cacheKernel: this.cacheKernel,
       cacheMaxBytes: this.cacheMaxBytes,
+      denseWhenFaster: this.cacheDenseWhenFaster,
       blockedRebuild: this.blockedRebuild,
       recompute: this.recompute,
     });
@@ -345,6 +355,7 @@ export class TTLinear extends BaseLayer {
       rankOverflow: this.rankOverflow,
     };
     if (this.seed !== undefined) config["seed"] = this.seed;
+    if (this.cacheDenseWhenFaster) config["cacheDenseWhenFaster"] = true;
     return { ...super.getConfig(), ...config };
   }
 
@@ -372,6 +383,7 @@ export class TTLinear extends BaseLayer {
     if (opts.strategy !== undefined) args.strategy = opts.strategy;
     if (opts.cacheKernel !== undefined) args.cacheKernel = opts.cacheKernel;
     if (opts.cacheMaxBytes !== undefined) args.cacheMaxBytes = opts.cacheMaxBytes;
+    if (opts.cacheDenseWhenFaster !== undefined) args.cacheDenseWhenFaster = opts.cacheDenseWhenFaster;
     try {
       const layer = new TTLinear(args);
       layer.ensureBuilt();

@@ -194,7 +194,13 @@ export function checkScalars(c: HybridTTConfig): void {
   optionalNumber(c.seed, "seed", "a non-negative integer", (x) => Number.isSafeInteger(x) && x >= 0);
   oneOf(c.ttStrategy, ["auto", "contract", "full"], "ttStrategy");
   oneOf(c.activation, ["gelu_tanh", "gelu_erf"], "activation");
-  optionalBoolean(c.ttCacheKernel, "ttCacheKernel");
+  const k = c.ttCacheKernel as unknown;
+  if (k !== undefined && k !== true && k !== false && k !== "auto") {
+    throw new ConfigError('config.ttCacheKernel must be true, false or "auto"', {
+      expected: 'true, false or "auto"',
+      received: shown(k),
+    });
+  }
 }
 
 /** Sizes, dropout and the tied-head flag. @throws {ConfigError} */

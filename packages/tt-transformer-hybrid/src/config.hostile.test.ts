@@ -63,8 +63,8 @@ describe("validateConfig: the optional scalars", () => {
       expected: '"auto" | "contract" | "full"',
       received: '"fastest"',
     });
-    expect(refused("ttCacheKernel", "yes")).toEqual({ expected: "true or false", received: '"yes"' });
-    expect(refused("ttCacheKernel", 1)).toEqual({ expected: "true or false", received: "1" });
+    expect(refused("ttCacheKernel", "yes")).toEqual({ expected: 'true, false or "auto"', received: '"yes"' });
+    expect(refused("ttCacheKernel", 1)).toEqual({ expected: 'true, false or "auto"', received: "1" });
     expect(refused("tieEmbeddings", "true")).toEqual({ expected: "true or false", received: '"true"' });
   });
 
@@ -99,7 +99,7 @@ describe("validateConfig: the optional scalars", () => {
       0.02,
       0,
       "auto",
-      false,
+      "auto",
     ]);
   });
 

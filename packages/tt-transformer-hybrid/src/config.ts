@@ -128,12 +128,15 @@ export interface HybridTTConfig {
   /** Forward strategy handed to TTLinear, default "auto". */
   ttStrategy?: "auto" | "contract" | "full";
   /**
-   * Inference cache of the TT layers. false (default): each TTLinear may keep merged core groups
-   * up to 1/8 of its dense kernel's bytes (fast batch-1 decoding, never a dense copy of W, so the
-   * memory saving holds); true: it may also keep the rebuilt dense W when one GEMM with it is the
-   * fastest plan (faster batch inference at attention ranks, dense-sized memory per matrix).
+   * Inference cache of the TT layers (the stored model is compressed either way). false: each TTLinear may keep
+   * merged core groups up to 1/8 of its dense kernel's bytes, never a dense copy of W (memory first: the
+   * inference-memory saving always holds, but a layer whose TT contraction costs more than the dense product, e.g.
+   * batch-1 decoding at high attention ranks, runs slower than dense). "auto" (default): the same, plus the rebuilt
+   * W of a layer where one GEMM with it is estimated faster than its TT plans (speed first: TT is never slower than
+   * dense; such a layer holds a dense-sized W while inferring). true: the rebuilt W whenever it is the fastest plan,
+   * merged groups up to W's size.
    */
-  ttCacheKernel?: boolean;
+  ttCacheKernel?: boolean | "auto";
   /**
    * Ranks above the TT limit: "clip" (default) instantiates min(rank, limit), which is what TT-SVD
    * reaches on a full-rank matrix; "keep" instantiates the nominal ranks (redundant but valid).
@@ -199,7 +202,8 @@ export function defaultConfig(overrides: Partial<HybridTTConfig> = {}): HybridTT
  * @throws {ConfigError} for non-integer / non-positive sizes or sizes above {@link CONFIG_LIMITS}, dModel not divisible by nHeads, bad
  *   dropout, an unknown modeLayout / rankOverflow / ttStrategy / activation, explicit modes with modeLayout
  *   "seed", a layerNormEps or initStd that is not a finite
- *   number > 0, a seed that is not a non-negative integer, a tieEmbeddings / ttCacheKernel that is not a boolean,
+ *   number > 0, a seed that is not a non-negative integer, a tieEmbeddings that is not a boolean, a ttCacheKernel
+ *   other than true / false / "auto",
  *   a schedule of the wrong length, targets that are not finite ratios ≥ 1.
  * @throws {RankError} for rank lists of the wrong length (any length is accepted for q/k/v/o/up/down under
  *   modeLayout "seed", which truncates or pads them per matrix) or with entries < 1.
@@ -260,7 +264,7 @@ export function validateConfig(c: HybridTTConfig): HybridTTConfig {
     initStd: c.initStd ?? 0.02,
     seed: c.seed ?? 0,
     ttStrategy: c.ttStrategy ?? "auto",
-    ttCacheKernel: c.ttCacheKernel ?? false,
+    ttCacheKernel: c.ttCacheKernel ?? "auto",
     // the seed layout never clips (its TTLinear keeps every configured rank)
     rankOverflow: seed ? "keep" : (c.rankOverflow ?? "clip"),
   };

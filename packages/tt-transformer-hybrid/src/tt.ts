@@ -13,13 +13,16 @@ import type { EmbeddingModule, LinearModule, NamedWeight } from "./nn.js";
 export interface TTLinearRuntimeOptions {
   strategy: "auto" | "contract" | "full";
   cacheKernel: true;
-  /** Bytes of merged cores (and, with `ttCacheKernel`, of the rebuilt dense W) a layer may keep. */
+  /** Bytes of merged cores (and, with `ttCacheKernel` true, of the rebuilt dense W) a layer may keep. */
   cacheMaxBytes: number;
+  /** `ttCacheKernel` "auto": the rebuilt W may be kept beyond `cacheMaxBytes` where it is faster than TT. */
+  cacheDenseWhenFaster: boolean;
 }
 
 /**
  * The TTLinear options `config` asks for (see `HybridTTConfig.ttStrategy` / `ttCacheKernel`):
- * the cache may hold up to 1/8 of the dense kernel's bytes, or the whole kernel with `ttCacheKernel`.
+ * the cache may hold up to 1/8 of the dense kernel's bytes (false), plus the rebuilt kernel where one GEMM with it
+ * beats the TT plans ("auto", the default), or up to the whole kernel for any plan (true).
  */
 export function ttLinearOptions(
   c: Pick<HybridTTConfig, "ttStrategy" | "ttCacheKernel">,
@@ -30,7 +33,8 @@ export function ttLinearOptions(
   return {
     strategy: c.ttStrategy ?? "auto",
     cacheKernel: true,
-    cacheMaxBytes: c.ttCacheKernel ? wBytes : Math.floor(wBytes / 8),
+    cacheMaxBytes: c.ttCacheKernel === true ? wBytes : Math.floor(wBytes / 8),
+    cacheDenseWhenFaster: (c.ttCacheKernel ?? "auto") === "auto",
   };
 }
 
@@ -80,6 +84,7 @@ export class TTLinearModule implements LinearModule {
         strategy: opts.strategy,
         cacheKernel: opts.cacheKernel,
         cacheMaxBytes: opts.cacheMaxBytes,
+        cacheDenseWhenFaster: opts.cacheDenseWhenFaster,
         rankOverflow: "keep",
         seed: opts.seed,
       });

@@ -18,11 +18,16 @@
  *
  * Timing: one untimed warm-up per stage, then the median of repeated inference runs, the mean
  * step time of a timed training run, and the generation time per token with the prompt's prefill
- * subtracted.
+ * subtracted. The whole measurement is repeated `repeats` times (standard: 5), interleaved (dense, hybrid,
+ * hybrid-fast, dense, …); hybrid / dense ratios are taken per repetition and reported as median and min–max,
+ * and a verdict is stated only when the whole range is on one side of the target (else "inconclusive").
  *
  * Memory (defined, not guessed):
  * - weights = float32 bytes of every trainable tensor of the model (TT layers hold only their
- *   cores; ttCacheKernel false): the state that must stay resident to run the model;
+ *   cores): the state that must stay resident to run the model. The models run with the default inference cache
+ *   (`ttCacheKernel: "auto"`): a TT layer may keep merged core groups up to 1/8 of its dense W, or its rebuilt W
+ *   where one GEMM with it is estimated ≥ 2× faster than its TT plans (batch-1 decoding at attention ranks), so
+ *   the inference RSS below includes those kernels;
  * - inference RSS = the child's peak resident set (maxRSS) after building the model and running
  *   inference and generation, minus its RSS after imports and engine start-up (before the model):
  *   includes activations, the wasm heap's free slack and the XNNPACK packed copies of weights;
@@ -52,7 +57,6 @@ async function measure(ctx: SuiteContext, spec: SizeSpec, kind: ModelKind): Prom
       ...(kind !== "dense" ? spec.hybrid : {}),
       ...(kind === "hybrid-fast" ? { modeLayout: "fast" as const } : {}),
       seed: ctx.seed,
-      ttCacheKernel: false,
     },
     backend: ctx.engine.backend,
     seed: ctx.seed,
@@ -83,21 +87,31 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   const specs = sizes(ctx.preset);
   const rows: Measure[] = (await ctx.loadPartial<Measure[]>("rows")) ?? [];
   const kinds: ModelKind[] = [...HYBRID_KINDS, "dense"];
-  const bar = ctx.progress("model throughput", specs.length * kinds.length);
-  for (const spec of specs) {
-    for (const kind of kinds) {
-      if (ctx.resume && rows.some((r) => r.size === spec.name && r.model === kind)) {
-        bar.tick(1, `${spec.name} ${kind} (saved)`);
-        continue;
+  const total = specs.reduce((n, sp) => n + sp.repeats * kinds.length, 0);
+  const bar = ctx.progress("model throughput", total);
+  const reps = Math.max(...specs.map((sp) => sp.repeats));
+  // interleaved: repetition r of every model before repetition r + 1 of any
+  for (let rep = 0; rep < reps; rep++) {
+    for (const spec of specs) {
+      if (rep >= spec.repeats) continue;
+      for (const kind of kinds) {
+        const label = `${spec.name} ${kind} #${rep + 1}/${spec.repeats}`;
+        if (
+          ctx.resume &&
+          rows.some((r) => r.size === spec.name && r.model === kind && (r.rep ?? 0) === rep)
+        ) {
+          bar.tick(1, `${label} (saved)`);
+          continue;
+        }
+        ctx.log(`model: ${label} (child process)`);
+        const m = { ...(await measure(ctx, spec, kind)), rep };
+        // A child stopped by Ctrl-C measured nothing: not a row to keep for --resume.
+        throwIfInterrupted(ctx.signal);
+        if (m.error) ctx.log(`model: ${label}: ${m.error}`);
+        rows.push(m);
+        await ctx.savePartial("rows", rows);
+        bar.tick(1, label);
       }
-      ctx.log(`model: ${spec.name} ${kind} (child process)`);
-      const m = await measure(ctx, spec, kind);
-      // A child stopped by Ctrl-C measured nothing: not a row to keep for --resume.
-      throwIfInterrupted(ctx.signal);
-      if (m.error) ctx.log(`model: ${spec.name} ${kind}: ${m.error}`);
-      rows.push(m);
-      await ctx.savePartial("rows", rows);
-      bar.tick(1, `${spec.name} ${kind}`);
     }
   }
   bar.done();
@@ -105,7 +119,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
   return {
     settings: {
       preset: ctx.preset,
-      isolation: "one child process per (size, model)",
+      isolation: "one child process per (size, model, repetition); repetitions interleaved across models",
       sizes: specs.map((s) => ({
         name: s.name,
         dims: {
@@ -120,6 +134,7 @@ async function run(ctx: SuiteContext): Promise<SuiteResult> {
         train: { batch: s.trainBatch, seqLen: s.trainSeq, steps: s.trainSteps },
         infer: { batch: s.inferBatch, seqLen: s.inferSeq, reps: s.inferReps },
         generate: { prompt: s.genPrompt, tokens: s.genTokens },
+        repeats: s.repeats,
         childTimeoutS: s.timeoutMs / 1000,
       })),
     },

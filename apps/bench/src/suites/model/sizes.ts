@@ -28,6 +28,11 @@ export interface SizeSpec extends StageSpec {
   reference: boolean;
   /** Child process time limit (ms). */
   timeoutMs: number;
+  /**
+   * Interleaved repetitions: each repetition runs every model once in a fresh child (dense, hybrid, hybrid-fast,
+   * then again), so slow drifts of the machine hit every model alike; ratios are taken per repetition.
+   */
+  repeats: number;
 }
 
 /** What the parent sends to a child. */
@@ -41,6 +46,8 @@ export interface ChildJob extends StageSpec {
 export interface Measure {
   size: string;
   model: ModelKind;
+  /** Repetition index (0-based; absent in results written before repetitions existed = 0). */
+  rep?: number;
   params?: number;
   weightBytes?: number;
   /** RSS after imports + engine start, before the model is built (bytes). */
@@ -85,6 +92,7 @@ export function sizes(preset: SuiteContext["preset"]): SizeSpec[] {
     genTokens: 8,
     reference: false,
     timeoutMs: 120_000,
+    repeats: 1,
   };
   if (preset === "smoke") return [tiny];
   const paper = preset === "paper";
@@ -107,6 +115,7 @@ export function sizes(preset: SuiteContext["preset"]): SizeSpec[] {
     genTokens: 32,
     reference: false,
     timeoutMs: 240_000,
+    repeats: 5,
   };
   // Reference dimensions. Training batch 1 × 64: dense GPT-2-small training holds weights,
   // gradients and two AdamW moments (16 B per parameter) before activations, head copies and
@@ -128,6 +137,7 @@ export function sizes(preset: SuiteContext["preset"]): SizeSpec[] {
     genTokens: paper ? 64 : 32,
     reference: true,
     timeoutMs: paper ? 1_200_000 : 360_000,
+    repeats: 5,
   };
   return [standard, reference];
 }
