@@ -201,6 +201,7 @@ describe("apps/web in chromium", () => {
       maxLongTaskMs: tasks.reduce((a, t) => Math.max(a, t.duration), 0),
     };
     expect(await page.locator("#layers tbody tr").count()).toBe(12);
+    expect(await page.textContent("#progress-text")).toBe("12/12 matrices: done");
     await page.screenshot({ path: join(OUT, "wasm-compressed.png"), fullPage: true });
 
     const ppl = await evaluateOnPage(page);
@@ -212,6 +213,9 @@ describe("apps/web in chromium", () => {
     expect(gen.text.trim().length).toBeGreaterThan(0);
     metrics["wasmFigures"] = { ppl, tokensPerSec: { dense: gen.tpsDense, compressed: gen.tpsCompressed } };
     await page.screenshot({ path: join(OUT, "wasm-generated.png"), fullPage: true });
+    await page
+      .locator("section[aria-labelledby=h-compress]")
+      .screenshot({ path: join(OUT, "readme-compress.png") });
 
     const [ttm] = await download(page, "#dl-native", ["model-tt.ttm"]);
     await page.setInputFiles("[data-testid=model-file]", ttm as string);
