@@ -262,7 +262,7 @@ describe("apps/web in chromium", () => {
     await page.close();
   }, 240_000);
 
-  it("cpu: compress (uniform) → same ratio as the library → evaluate → generate 20 tokens", async () => {
+  it("cpu: uniform → same ratio as the library → evaluate (sample, pasted) → generate 20 tokens; keyboard; 375 px; switch backend", async () => {
     const { page, errors } = await open("cpu");
     await waitForModel(page, "default model");
     expect(await page.getAttribute("[data-testid=backend]", "data-value")).toBe("cpu");
@@ -273,6 +273,28 @@ describe("apps/web in chromium", () => {
     expect(ppl.compressed).toBeGreaterThan(1);
     expect((await generateOnPage(page, 20)).compressed).toBe(20);
     metrics["cpu"] = { compressMs: Math.round(c.ms), ppl };
+
+    // a pasted text, and the keyboard alone: Space on the radio, Enter on the buttons
+    await page.focus("input[name=text-source][value=pasted]");
+    await page.keyboard.press("Space");
+    await page.fill("#eval-text", "The game was released in Japan in 2011 .\nIt was praised by critics .");
+    await clear(page, ["ppl-dense", "ppl-compressed"]);
+    await page.focus("#evaluate");
+    await page.keyboard.press("Enter");
+    expect(Number(await waitFor(page, "ppl-dense", "value"))).toBeGreaterThan(1);
+    // 9 + 6 words and an <eos> per line = 17 ids: 16 predictions scored
+    expect(await page.textContent("#eval-info")).toContain("16 tokens of the pasted text");
+    await clear(page, ["ratio"]);
+    await page.focus("#compress");
+    await page.keyboard.press("Enter");
+    expect(Number(await waitFor(page, "ratio", "value"))).toBe(c.ratio);
+
+    // the backend selector: a fresh worker on wasm, the model loaded again
+    await page.selectOption("#backend-select", "wasm");
+    await page.waitForFunction(
+      () => document.querySelector("[data-testid=backend]")?.getAttribute("data-value") === "wasm",
+    );
+    await waitForModel(page, "default model");
     await page.setViewportSize({ width: 375, height: 800 });
     await page.screenshot({ path: join(OUT, "cpu-375px.png"), fullPage: true });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
