@@ -1,7 +1,7 @@
 /**
- * Tokenizers of the models the page can hold: the default model's word vocabulary, GPT-2's byte-level BPE (loaded
- * lazily: its tables are large) for a 50,257-token checkpoint, and, for any other vocabulary (the small random test
- * checkpoints), a character fallback that says what it is.
+ * Tokenizers of the models the page can hold: the default model's word vocabulary, GPT-2's byte-level BPE for a
+ * 50,257-token checkpoint, and, for any other vocabulary (the small random test checkpoints), a character fallback
+ * that says what it is. The BPE tables (≈ 0.6 MB) are a chunk of their own (bpe.ts), loaded only for a GPT-2 model.
  */
 import type { Vocabulary } from "@tensor-tt/datasets";
 
@@ -35,9 +35,9 @@ export function wordTokenizer(vocab: Vocabulary): TextTokenizer {
 
 export const GPT2_VOCAB = 50_257;
 
-/** GPT-2's byte-level BPE from @tensor-tt/datasets (the tables load on first use). */
+/** GPT-2's byte-level BPE from @tensor-tt/datasets (its tables load on first use). */
 export async function gpt2Tokenizer(): Promise<TextTokenizer> {
-  const { BpeTokenizer } = await import("@tensor-tt/datasets");
+  const { BpeTokenizer } = await import("./bpe.js");
   const bpe = new BpeTokenizer();
   return {
     name: "GPT-2 byte-level BPE (50,257)",
