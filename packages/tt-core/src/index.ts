@@ -4,6 +4,14 @@
  */
 
 export { type MatmulOrder, ttMatmulFlops, twoGroupFlopsPerRow } from "./cost.js";
+export {
+  inputGram,
+  type KroneckerFactors,
+  kroneckerFactors,
+  ttMatrixFromDenseWeighted,
+  type WeightedDecomposition,
+  type WeightedDecompositionOptions,
+} from "./data-aware.js";
 export { type Decomposition, type DecompositionOptions, ttMatrixFromDense, ttSvd } from "./decompose.js";
 export {
   assertBackend,
