@@ -78,8 +78,17 @@ export function renderCompression(r: CompressResult, target: number): void {
 }
 
 export function clearCompression(): void {
-  for (const id of ["ratio", "ratio-grade", "compress-info", "ppl-dense", "ppl-compressed"])
-    $(id).textContent = "";
+  const stale = [
+    "ratio-grade",
+    "compress-info",
+    "ppl-dense",
+    "ppl-compressed",
+    "eval-info",
+    "progress-text",
+    "download-info",
+  ];
+  for (const id of stale) $(id).replaceChildren();
+  $<HTMLProgressElement>("progress").value = 0;
   $("ratio").textContent = "–";
   $("policy-json").textContent = "–";
   $<HTMLTableElement>("layers").tBodies[0]!.replaceChildren();
