@@ -324,8 +324,9 @@ describe("apps/web in chromium", () => {
       // hybrid: its ranks do not depend on the backend's arithmetic (the budget's spectra would, on a GPU)
       const c = await compressOnPage(page, "hybrid", "2");
       expect(c.ratio).toBe((await nodeCompression(c.policy)).ratio);
-      const gen = await generateOnPage(page, 20);
-      expect(gen.compressed).toBe(20);
+      // 5 tokens: SwiftShader runs these backends in software at a few tokens/s (20 are generated on wasm and cpu)
+      const gen = await generateOnPage(page, 5);
+      expect([gen.dense, gen.compressed]).toEqual([5, 5]);
       metrics[backend] = {
         backend: await page.textContent("[data-testid=backend]"),
         compressMs: Math.round(c.ms),
