@@ -227,7 +227,7 @@ describe("apps/web in chromium", () => {
     await page.close();
   }, 240_000);
 
-  it("wasm: the seed's layout → the seed's format → re-load; a GPT-2 checkpoint; a broken one is refused", async () => {
+  it("wasm: the seed's layout → the seed's format → re-load; GPT-2 checkpoints (small vocabulary, GPT-2 BPE); a broken one is refused", async () => {
     const { page, errors } = await open("wasm");
     await waitForModel(page, "default model");
     await compressOnPage(page, "hybrid", "2");
@@ -251,6 +251,19 @@ describe("apps/web in chromium", () => {
     expect(hf.ratio).toBeGreaterThan(1);
     expect((await generateOnPage(page, 20)).compressed).toBe(20);
     await page.screenshot({ path: join(OUT, "wasm-gpt2-fixture.png"), fullPage: true });
+
+    // GPT-2's vocabulary: text through the BPE tokenizer (a lazily loaded chunk)
+    const bpe = join(APP, "test/fixtures/gpt2-bpe-vocab-f16");
+    await page.setInputFiles("[data-testid=model-file]", [
+      join(bpe, "config.json"),
+      join(bpe, "model.safetensors"),
+    ]);
+    expect(await waitForModel(page, "Hugging Face GPT-2")).toContain("GPT-2 byte-level BPE");
+    await page.fill("#max-tokens", "300");
+    const random = await evaluateOnPage(page);
+    expect(random.dense).toBeGreaterThan(1000); // a random model over 50,257 tokens
+    expect((await generateOnPage(page, 5)).dense).toBe(5);
+    expect(((await page.textContent("#gen-dense")) ?? "").length).toBeGreaterThan(0);
 
     const broken = join(OUT, "truncated.safetensors");
     writeFileSync(broken, readFileSync(join(FIXTURES, "published-f32/model.safetensors")).subarray(0, 1000));
