@@ -12,6 +12,7 @@ import {
   ShapeError,
   type TTMatrix,
   ttMatrixFromDense,
+  ttMatrixFromDenseWeighted,
   ValueError,
 } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
@@ -38,6 +39,13 @@ export interface TTLinearFromDenseOptions {
   cacheKernel?: boolean;
   /** Bound of the inference cache in bytes (see `TTLinearArgs.cacheMaxBytes`). */
   cacheMaxBytes?: number;
+  /**
+   * Gram matrix XᵀX (`[inFeatures, inFeatures]`, row-major) of calibration inputs: fit the cores to the layer's
+   * outputs on those inputs instead of to W (tt-core `ttMatrixFromDenseWeighted`, activation-aware TT-SVD).
+   */
+  inputGram?: Float32Array | Float64Array;
+  /** Eigenvalue floor of the whitening, relative to the mean (default 0.01; with `inputGram`). */
+  damping?: number;
   /** Keep the rebuilt W when it is faster (see `TTLinearArgs.cacheDenseWhenFaster`). */
   cacheDenseWhenFaster?: boolean;
   seed?: number;
@@ -124,8 +132,10 @@ export interface DecomposedKernel {
   ranks: number[];
   /** Cores, then the bias when given (new tensors; the caller disposes them). */
   weights: tf.Tensor[];
-  /** Achieved ‖W − TT(W)‖_F / ‖W‖_F. */
+  /** Achieved ‖W − TT(W)‖_F / ‖W‖_F (with `inputGram`: of the whitened W). */
   relError: number;
+  /** With `inputGram`: ‖X(W − TT)‖_F / ‖XW‖_F on the calibration inputs. */
+  outputRelError?: number;
 }
 
 /**
@@ -141,7 +151,13 @@ export function decomposeKernel(
   const cols = opts.outFeatures ?? (opts.outModes ? prod(opts.outModes) : undefined);
   const { data, rows: inF, cols: outF } = denseMatrix(kernel, { rows, cols }, "kernel");
   const { inModes, outModes } = linearModes({ ...opts, inFeatures: inF, outFeatures: outF });
-  const dec = ttMatrixFromDense(data, inF, outF, svdOptions(inModes, outModes, opts));
+  const svd = svdOptions(inModes, outModes, opts);
+  const dec = opts.inputGram
+    ? ttMatrixFromDenseWeighted(data, inF, outF, opts.inputGram, {
+        ...svd,
+        ...(opts.damping !== undefined ? { damping: opts.damping } : {}),
+      })
+    : ttMatrixFromDense(data, inF, outF, svd);
   const weights = coreTensors(dec.tt);
   if (bias !== null) {
     const b = bias instanceof Float32Array ? tf.tensor1d(bias) : tf.clone(bias);
@@ -155,5 +171,16 @@ export function decomposeKernel(
     }
   }
   const ranks = dec.tt.ranks.slice(1, -1);
-  return { inFeatures: inF, outFeatures: outF, inModes, outModes, ranks, weights, relError: dec.relError };
+  const out: DecomposedKernel = {
+    inFeatures: inF,
+    outFeatures: outF,
+    inModes,
+    outModes,
+    ranks,
+    weights,
+    relError: dec.relError,
+  };
+  const outErr = (dec as { outputRelError?: number }).outputRelError;
+  if (outErr !== undefined) out.outputRelError = outErr;
+  return out;
 }

@@ -2,11 +2,14 @@ import {
   ConfigError,
   chooseMatrixModes,
   FormatError,
+  inputGram,
   RankError,
   ShapeError,
   TTError,
   toDense,
+  ttMatrixFromDenseWeighted,
 } from "@tensor-tt/tt-core";
+import { mulberry32 } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -465,6 +468,42 @@ describe("TTLinear.fromDense", () => {
       expect(Math.abs(relError - tail(rMin))).toBeLessThan(1e-4);
       layer.dispose();
     }
+  });
+});
+
+describe("TTLinear.fromDense with calibration inputs (inputGram)", () => {
+  it("fits the outputs on the calibration inputs: the layer reproduces tt-core's weighted TT and reports its output error", () => {
+    const r = mulberry32(21);
+    const inF = 12;
+    const outF = 8;
+    const W = Float32Array.from({ length: inF * outF }, () => r() * 2 - 1);
+    // inputs confined to a few directions: a strongly anisotropic Gram matrix
+    const X = Float32Array.from({ length: 50 * inF }, (_, i) =>
+      i % inF < 3 ? (r() - 0.5) * 10 : (r() - 0.5) * 0.01,
+    );
+    const G = inputGram(X, 50, inF);
+    const opts = { inModes: [3, 4], outModes: [2, 4], ranks: [2] };
+    const aware = TTLinear.fromDense(W, null, { ...opts, inputGram: G });
+    const plain = TTLinear.fromDense(W, null, opts);
+    const ref = ttMatrixFromDenseWeighted(W, inF, outF, G, {
+      rowModes: [3, 4],
+      colModes: [2, 4],
+      maxRanks: [2],
+    });
+    expect(aware.outputRelError).toBeCloseTo(ref.outputRelError, 5);
+    expect(plain.outputRelError).toBeUndefined();
+    const x = tf.tensor2d(X.subarray(0, 10 * inF), [10, inF]);
+    const exact = tf.matMul(x, tf.tensor2d(W, [inF, outF]));
+    const errOf = (l: TTLinear) => {
+      const y = l.apply(x) as tf.Tensor;
+      const e = tf.norm(tf.sub(y, exact)).dataSync()[0] as number;
+      y.dispose();
+      return e;
+    };
+    expect(errOf(aware.layer)).toBeLessThan(errOf(plain.layer));
+    tf.dispose([x, exact]);
+    aware.layer.dispose();
+    plain.layer.dispose();
   });
 });
 

@@ -361,15 +361,17 @@ export class TTLinear extends BaseLayer {
 
   /**
    * Compresses a dense kernel `[inFeatures, outFeatures]` (row-major) with tt-core's TT-SVD
-   * (`ttMatrixFromDense`, rowModes = inModes) into a TTLinear.
-   * @returns the layer (built, weights set) and the achieved relative Frobenius error.
+   * (`ttMatrixFromDense`, rowModes = inModes) into a TTLinear; with `opts.inputGram` (XᵀX of calibration inputs)
+   * activation-aware (`ttMatrixFromDenseWeighted`): the cores fit the layer's outputs on those inputs.
+   * @returns the layer (built, weights set), the achieved relative Frobenius error, and with `inputGram` the
+   *   relative output error on the calibration inputs.
    * @throws {ShapeError} when the kernel size does not match the features / modes.
    */
   static fromDense(
     kernel: tf.Tensor2D | Float32Array,
     bias: tf.Tensor1D | Float32Array | null,
     opts: TTLinearFromDenseOptions = {},
-  ): { layer: TTLinear; relError: number } {
+  ): { layer: TTLinear; relError: number; outputRelError?: number } {
     const dec = decomposeKernel(kernel, bias, opts);
     const args: TTLinearArgs = {
       inFeatures: dec.inFeatures,
@@ -388,7 +390,9 @@ export class TTLinear extends BaseLayer {
       const layer = new TTLinear(args);
       layer.ensureBuilt();
       layer.setWeights(dec.weights);
-      return { layer, relError: dec.relError };
+      return dec.outputRelError === undefined
+        ? { layer, relError: dec.relError }
+        : { layer, relError: dec.relError, outputRelError: dec.outputRelError };
     } finally {
       tf.dispose(dec.weights);
     }

@@ -14,6 +14,7 @@ export {
   type BudgetPolicy,
   type WeightSource,
 } from "./allocate.js";
+export { type CalibrationOptions, collectInputGrams, type InputGrams } from "./calibration.js";
 export {
   type Activation,
   defaultConfig,

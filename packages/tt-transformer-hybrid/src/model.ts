@@ -79,6 +79,12 @@ export interface ForwardOptions {
    * Without it (default) the mask is causal only.
    */
   attentionMask?: tf.Tensor2D | null;
+  /**
+   * Called once per distinct input of a block's projections, inside the forward's tidy, with the paths of the
+   * matrices that read it (`block_0/attn/q`, `…/k`, `…/v` share one) and the input `[B·T, in]`: accumulate what
+   * you need there (e.g. `collectInputGrams`); the tensor is freed after the block.
+   */
+  observeInputs?: ((paths: string[], x: tf.Tensor2D) => void) | null;
 }
 
 /** Options of {@link HybridTTTransformer.logits}. */
@@ -355,6 +361,8 @@ export class HybridTTTransformer {
       const xIn = x;
       x = tf.tidy(() => {
         const a = b.ln1.apply(xIn);
+        const seen = o.observeInputs;
+        seen?.([`block_${l}/attn/q`, `block_${l}/attn/k`, `block_${l}/attn/v`], a);
         const heads = (y: tf.Tensor2D) =>
           tf.transpose(tf.reshape(y, [bsz, t, h, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
         let q = heads(tf.mul(b.q.apply(a), scale) as tf.Tensor2D);
@@ -381,8 +389,13 @@ export class HybridTTTransformer {
         if (allowed) s = tf.where(tf.broadcastTo(allowed, s.shape), s, tf.fill(s.shape, MASKED_SCORE));
         const p = tf.softmax(s);
         const ctx = tf.reshape(tf.transpose(matMul(p, v), [0, 2, 1, 3]), [bsz * t, d]) as tf.Tensor2D;
+        seen?.([`block_${l}/attn/o`], ctx);
         const x1 = tf.add(xIn, this.dropout(b.o.apply(ctx), o, 2 * l + 1)) as tf.Tensor2D;
-        const f = b.down.apply(act(b.up.apply(b.ln2.apply(x1))) as tf.Tensor2D);
+        const a2 = b.ln2.apply(x1);
+        seen?.([`block_${l}/ffn/up`], a2);
+        const hdn = act(b.up.apply(a2)) as tf.Tensor2D;
+        seen?.([`block_${l}/ffn/down`], hdn);
+        const f = b.down.apply(hdn);
         return tf.add(x1, this.dropout(f, o, 2 * l + 2)) as tf.Tensor2D;
       });
     });

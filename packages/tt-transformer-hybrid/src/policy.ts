@@ -133,15 +133,25 @@ export interface CompressionReportRow {
   shape: [number, number];
   /** Inner ranks reached by TT-SVD (≤ requested). */
   ranks: number[];
-  /** ‖W − TT(W)‖_F / ‖W‖_F. */
+  /** ‖W − TT(W)‖_F / ‖W‖_F (activation-aware: of the whitened W). */
   relError: number;
+  /** Activation-aware only: ‖X(W − TT)‖_F / ‖XW‖_F on the calibration inputs. */
+  outputRelError?: number;
 }
 
-/** Options of {@link compressModel}: the TT-SVD variant (tt-core `ttSvd`). */
+/** Options of {@link compressModel}: the TT-SVD variant (tt-core `ttSvd`) and activation-aware fitting. */
 export interface CompressOptions {
   method?: "exact" | "randomized";
   /** Seed of the randomized range finder. */
   seed?: number;
+  /**
+   * Activation-aware TT-SVD: the Gram matrix XᵀX of each matrix's inputs on calibration tokens, by matrix path
+   * (`collectInputGrams(dense, ids).grams`). A matrix with a Gram matrix is fitted to its outputs on those inputs
+   * (tt-core `ttMatrixFromDenseWeighted`); the others by plain TT-SVD.
+   */
+  inputGrams?: ReadonlyMap<string, Float64Array> | null;
+  /** Eigenvalue floor of the whitening, relative to the mean eigenvalue (default 0.01). */
+  damping?: number;
 }
 
 /** The dense weights of a model, read once. */
@@ -192,7 +202,8 @@ function decomposeMatrix(
   const c = plan.config;
   const kernel = tf.tensor2d(w.kernels.get(m.path) as Float32Array, [m.inFeatures, m.outFeatures]);
   const bias = tf.tensor1d(w.biases.get(m.path) as Float32Array);
-  const { layer, relError } = TTLinear.fromDense(kernel, bias, {
+  const gram = opts.inputGrams?.get(m.path);
+  const { layer, relError, outputRelError } = TTLinear.fromDense(kernel, bias, {
     inModes: m.tt.inModes,
     outModes: m.tt.outModes,
     ranks: m.tt.ranks,
@@ -200,19 +211,24 @@ function decomposeMatrix(
     ...ttLinearOptions(c, m.inFeatures, m.outFeatures),
     ...(opts.method !== undefined ? { method: opts.method } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(gram ? { inputGram: gram } : {}),
+    ...(gram && opts.damping !== undefined ? { damping: opts.damping } : {}),
   });
   kernel.dispose();
   bias.dispose();
+  const row: CompressionReportRow = {
+    name: m.path,
+    shape: [m.inFeatures, m.outFeatures],
+    ranks: [],
+    relError,
+  };
+  if (outputRelError !== undefined) row.outputRelError = outputRelError;
   const ranks = [...layer.ranks].slice(1, -1);
   if (c.modeLayout === "seed" && ranks.some((r, i) => r !== m.tt.ranks[i])) {
     // the seed's TT-Linear keeps the configured ranks: pad the TT-SVD cores with zeros (same W)
     const padded = padToRanks(layer, m, c);
     disposeLayer(layer);
-    return {
-      layer: padded,
-      configRanks: [...m.tt.ranks],
-      row: { name: m.path, shape: [m.inFeatures, m.outFeatures], ranks, relError },
-    };
+    return { layer: padded, configRanks: [...m.tt.ranks], row: { ...row, ranks } };
   }
   let configRanks = ranks;
   if (c.modeLayout === "fast") {
@@ -227,7 +243,7 @@ function decomposeMatrix(
     }
     configRanks = [...m.tt.nominalRanks];
   }
-  return { layer, configRanks, row: { name: m.path, shape: [m.inFeatures, m.outFeatures], ranks, relError } };
+  return { layer, configRanks, row: { ...row, ranks } };
 }
 
 /**
