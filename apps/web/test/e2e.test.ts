@@ -175,6 +175,9 @@ describe("apps/web in chromium", () => {
     expect(info).toContain("601,600 parameters");
     expect(await page.getAttribute("[data-testid=backend]", "data-value")).toBe("wasm");
     metrics["wasmBackend"] = await page.textContent("[data-testid=backend]");
+    // vite preview's COOP/COEP headers (vite.config.ts) make the page cross-origin isolated: TF.js's threaded build
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    expect(metrics["wasmBackend"]).toContain("threaded build");
 
     const c = await compressOnPage(page, "hybrid", "2");
     const node = await nodeCompression(c.policy);
