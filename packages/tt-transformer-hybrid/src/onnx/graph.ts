@@ -61,10 +61,13 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private counter = 0;
 
-  /** A fresh value name `prefix_N`. */
+  /**
+   * A fresh value name `prefix` + a base-36 counter: short on purpose, since every name is stored once per node
+   * that reads it and the file of a TT model should be its cores, not its node names.
+   */
   fresh(prefix: string): string {
-    let name = `${prefix}_${this.counter++}`;
-    while (this.names.has(name)) name = `${prefix}_${this.counter++}`;
+    let name = `${prefix}${(this.counter++).toString(36)}`;
+    while (this.names.has(name)) name = `${prefix}${(this.counter++).toString(36)}`;
     this.names.add(name);
     return name;
   }
@@ -116,7 +119,7 @@ export class GraphBuilder {
   ): string[] {
     const outs =
       typeof outputs === "number"
-        ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()))
+        ? Array.from({ length: outputs }, () => this.fresh("v"))
         : outputs.map((o) => this.claim(o));
     this.nodes.push({
       opType,

@@ -63,3 +63,63 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return m;
 }
+
+/**
+ * Replaces every weight with seeded random values of a visible size (kernels, tables and cores N(0, std²), biases
+ * and β N(0, 0.1²), γ 1 + N(0, 0.1²)), so that a wrong bias, norm or layout changes the logits by far more than
+ * the tolerance (fresh models have zero biases, unit norms and logits near 0).
+ */
+export function randomizeWeights(model: HybridTTTransformer, seed: number, std = 0.3): void {
+  model.namedWeights().forEach((w, i) => {
+    const shape = w.variable.shape;
+    const s = seed * 1009 + i;
+    tf.tidy(() => {
+      let v: tf.Tensor;
+      if (w.name.endsWith("/gamma")) v = tf.add(1, tf.randomNormal(shape, 0, 0.1, "float32", s));
+      else if (w.variable.rank === 1) v = tf.randomNormal(shape, 0, 0.1, "float32", s);
+      else v = tf.randomNormal(shape, 0, std, "float32", s);
+      w.variable.assign(v);
+    });
+  });
+}
+
+/**
+ * The TF.js model's logits `[B, T, V]` (flat) of `ids` fed through its own KV cache in chunks of `lens` tokens, with
+ * the mask's columns up to each chunk's end: the reference of a cached ONNX run where padding rows see only the keys
+ * of their chunk.
+ */
+export async function tfChunkedLogits(
+  model: HybridTTTransformer,
+  ids: number[][],
+  mask: number[][],
+  lens: number[],
+): Promise<Float32Array> {
+  const v = model.config.vocabSize;
+  const bsz = ids.length;
+  const t = ids[0]?.length ?? 0;
+  const out = new Float32Array(bsz * t * v);
+  const cache = model.newCache();
+  let pos = 0;
+  try {
+    for (const len of lens) {
+      const chunk = tf.tensor2d(
+        ids.map((r) => r.slice(pos, pos + len)),
+        [bsz, len],
+        "int32",
+      );
+      const m = tf.tensor2d(
+        mask.map((r) => r.slice(0, pos + len)),
+        [bsz, pos + len],
+        "int32",
+      );
+      const y = tf.tidy(() => model.project(model.hidden(chunk, { attentionMask: m }, cache)));
+      const rows = (await y.data()) as Float32Array;
+      for (let b = 0; b < bsz; b++) out.set(rows.subarray(b * len * v, (b + 1) * len * v), (b * t + pos) * v);
+      for (const x of [chunk, m, y]) x.dispose();
+      pos += len;
+    }
+  } finally {
+    for (const x of [...cache.keys, ...cache.values]) x.dispose();
+  }
+  return out;
+}
