@@ -12,7 +12,9 @@ import { exportOnnx } from "./export.js";
 
 /** The parts of an ONNX Runtime tensor this module reads (`ort.Tensor` of onnxruntime-node/web has them). */
 export interface OrtTensor {
+  /** The tensor's shape. */
   readonly dims: readonly number[];
+  /** Its values (a Float32Array for the logits and the cache). */
   readonly data: unknown;
   /** Frees GPU-side data where the runtime has any (absent or a no-op for CPU tensors). */
   dispose?(): void;
@@ -20,19 +22,25 @@ export interface OrtTensor {
 
 /** The parts of an ONNX Runtime `InferenceSession` this module uses. */
 export interface OrtSession {
+  /** The graph's input names (`input_ids`, `attention_mask`, `past_key_values.*` for a cache graph). */
   readonly inputNames: readonly string[];
+  /** The graph's output names (`logits`, `present.*` for a cache graph). */
   readonly outputNames: readonly string[];
+  /** Runs the graph on named inputs; resolves to the named outputs. */
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Frees the session. */
   release?(): Promise<void>;
 }
 
 /** The parts of an ONNX Runtime module (`import * as ort from "onnxruntime-node"` or `"onnxruntime-web"`) used here. */
 export interface OrtModule {
+  /** The runtime's tensor class. */
   Tensor: new (
     type: "int64" | "float32",
     data: BigInt64Array | Float32Array,
     dims: readonly number[],
   ) => OrtTensor;
+  /** The runtime's session class (its static `create`). */
   InferenceSession: { create(model: Uint8Array, options?: object): Promise<OrtSession> };
 }
 
@@ -204,7 +212,9 @@ export function generateOnnx(
 export interface OnnxEngine {
   /** The exported ONNX bytes (the file to save or download). */
   readonly bytes: Uint8Array;
+  /** The ONNX Runtime session of {@link OnnxEngine.bytes}. */
   readonly session: OrtSession;
+  /** The model dimensions the logit sources use. */
   readonly info: OnnxModelInfo;
   /** A fresh {@link LogitSource} over the session (`generateFrom` disposes it; the session stays). */
   logitSource(): LogitSource;
