@@ -17,6 +17,14 @@
  * wins). Forcing a backend that cannot be loaded throws {@link BackendUnavailableError}; in automatic mode every
  * skipped backend is reported with the reason. This module imports no Node built-in.
  *
+ * Threads (wasm): `threads` (or `TT_THREADS`; default: the logical cores) starts TF.js's threaded-SIMD wasm build,
+ * `threads: 1` its single-threaded SIMD build. Browsers run the threaded build when the page is cross-origin
+ * isolated; in Node, where TF.js cannot start it alone (TF.js issue #3830), a runtime shim starts its workers
+ * (`src/platform/wasm-threads-node.ts`). The workers never keep Node alive. Where threads cannot start (no
+ * SharedArrayBuffer, no worker_threads, not cross-origin isolated, a shim or worker failure, no start within 30 s)
+ * the single-threaded build runs and {@link EngineInfo.threadsNote} says why: a reported fallback, never a throw.
+ * Another thread count later restarts the wasm backend (tensors on it are lost).
+ *
  * @example
  * ```ts
  * const info = await initEngine();          // best available
@@ -25,7 +33,18 @@
  * ```
  */
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  defaultThreadPlatform,
+  instanceThreadApi,
+  parseThreads,
+  startWasm,
+  type ThreadPlatform,
+  type WasmThreadApi,
+  wasmThreadApi,
+} from "./engine-threads.js";
 import { BackendUnavailableError, ConfigError } from "./errors.js";
+
+export { MAX_WASM_THREADS, type ThreadPlatform, type ThreadStart } from "./engine-threads.js";
 
 /** Names accepted by {@link initEngine}. */
 export const BACKENDS = ["tensorflow", "webgpu", "webgl", "wasm", "cpu"] as const;
@@ -63,6 +82,15 @@ export interface EngineInfo {
   readonly source: "argument" | "env" | "auto";
   /** Candidates tried before the chosen one, with the reason each was skipped. */
   readonly skipped: readonly SkippedBackend[];
+  /**
+   * Threads the backend computes on: wasm: the size of XNNPACK's pool as the backend reports it; cpu: 1; null where
+   * the backend runs its own pools or the GPU (tensorflow, webgl, webgpu).
+   */
+  readonly threads: number | null;
+  /** Threads asked for: the `threads` option, else `TT_THREADS`, else the logical cores. */
+  readonly threadsRequested: number;
+  /** Why fewer threads than requested run (wasm), e.g. no SharedArrayBuffer; undefined when the request was met. */
+  readonly threadsNote?: string | undefined;
 }
 
 /** Options of {@link initEngine}. */
@@ -73,6 +101,13 @@ export interface InitEngineOptions {
   env?: Record<string, string | undefined>;
   /** Candidate list in preference order (default {@link defaultCandidates}); injectable for tests. */
   candidates?: readonly BackendCandidate[];
+  /**
+   * Threads of the wasm backend (a positive integer; default `TT_THREADS`, else the logical cores; capped at
+   * {@link MAX_WASM_THREADS}). 1 runs the single-threaded build.
+   */
+  threads?: number;
+  /** The runtime's side of threaded wasm (default: this runtime's, Node or browser); injectable for tests. */
+  threadPlatform?: ThreadPlatform;
 }
 
 function errorText(e: unknown): string {
@@ -172,15 +207,48 @@ function parseBackend(value: string, origin: string): BackendName | "auto" {
   });
 }
 
-async function activate(candidate: BackendCandidate): Promise<string> {
+/** The wasm package's thread API, or the running instance's where the package cannot be imported by name. */
+async function wasmApi(candidate: BackendCandidate): Promise<WasmThreadApi> {
+  try {
+    return wasmThreadApi(await importOptional(candidate.packageName));
+  } catch {
+    return instanceThreadApi;
+  }
+}
+
+interface ThreadRequest {
+  requested: number;
+  platform: ThreadPlatform;
+}
+
+async function activate(
+  candidate: BackendCandidate,
+  req: ThreadRequest,
+): Promise<{ tfBackend: string; threads: number | null; threadsNote: string | undefined }> {
   const name = await candidate.load();
   if (tf.findBackendFactory(name) === null && tf.findBackend(name) === null) {
     throw new Error(`package loaded but did not register TF.js backend "${name}"`);
   }
+  if (name === "wasm") {
+    const api = await wasmApi(candidate);
+    const r = await startWasm(api, req.requested, req.platform);
+    await tf.ready();
+    return { tfBackend: name, threads: r.threads, threadsNote: r.note };
+  }
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`TF.js could not initialize backend "${name}"`);
   await tf.ready();
-  return name;
+  return { tfBackend: name, threads: name === "cpu" ? 1 : null, threadsNote: undefined };
+}
+
+async function threadRequest(options: InitEngineOptions, env: Record<string, string | undefined>) {
+  const platform = options.threadPlatform ?? (await defaultThreadPlatform());
+  let requested: number;
+  if (options.threads !== undefined) requested = parseThreads(options.threads, "the threads option");
+  else if (env["TT_THREADS"] !== undefined && env["TT_THREADS"].trim() !== "")
+    requested = parseThreads(env["TT_THREADS"], "TT_THREADS");
+  else requested = Math.max(1, platform.cores());
+  return { requested, platform };
 }
 
 let current: EngineInfo | undefined;
@@ -189,7 +257,8 @@ let current: EngineInfo | undefined;
  * Chooses, loads and activates the TF.js backend. See the module comment for the order.
  *
  * @throws {BackendUnavailableError} when a forced backend cannot be loaded, or no candidate loads.
- * @throws {ConfigError} when `backend` / `TT_BACKEND` names no known backend.
+ * @throws {ConfigError} when `backend` / `TT_BACKEND` names no known backend, or `threads` / `TT_THREADS` is not a
+ *   positive integer.
  */
 export async function initEngine(options: InitEngineOptions = {}): Promise<EngineInfo> {
   const env = options.env ?? (isNodeRuntime() ? process.env : {});
@@ -202,13 +271,23 @@ export async function initEngine(options: InitEngineOptions = {}): Promise<Engin
     wanted = parseBackend(env["TT_BACKEND"], "TT_BACKEND");
     if (wanted !== "auto") source = "env";
   }
+  const req = await threadRequest(options, env);
   const all = options.candidates ?? defaultCandidates();
   const pool = wanted === "auto" ? all : all.filter((c) => c.backend === wanted);
   const skipped: SkippedBackend[] = [];
   for (const c of pool) {
     try {
-      const tfBackend = await activate(c);
-      current = { backend: c.backend, packageName: c.packageName, tfBackend, source, skipped };
+      const a = await activate(c, req);
+      current = {
+        backend: c.backend,
+        packageName: c.packageName,
+        tfBackend: a.tfBackend,
+        source,
+        skipped,
+        threads: a.threads,
+        threadsRequested: req.requested,
+        threadsNote: a.threadsNote,
+      };
       return current;
     } catch (e) {
       skipped.push({ backend: c.backend, packageName: c.packageName, reason: errorText(e) });
@@ -236,8 +315,17 @@ export function currentEngine(): EngineInfo | undefined {
   return current;
 }
 
-/** One line for logs and reports, e.g. `wasm via @tensorflow/tfjs-backend-wasm (auto; skipped ...)`. */
+/**
+ * One line for logs and reports: backend, package, threads and how the choice was made, e.g.
+ * `wasm via @tensorflow/tfjs-backend-wasm, 2 threads (auto; skipped ...)`, or
+ * `wasm via @tensorflow/tfjs-backend-wasm, 1 thread of 2 requested: SharedArrayBuffer is unavailable (auto)`.
+ */
 export function describeEngine(info: EngineInfo): string {
   const skipped = info.skipped.map((s) => `${s.packageName}: ${s.reason}`).join("; ");
-  return `${info.backend} via ${info.packageName} (${info.source}${skipped ? `; skipped ${skipped}` : ""})`;
+  const n = info.threads;
+  let threads = n === null ? "threads managed by the backend" : `${n} thread${n === 1 ? "" : "s"}`;
+  if (n !== null && info.threadsNote !== undefined) {
+    threads += ` of ${info.threadsRequested} requested: ${info.threadsNote}`;
+  }
+  return `${info.backend} via ${info.packageName}, ${threads} (${info.source}${skipped ? `; skipped ${skipped}` : ""})`;
 }

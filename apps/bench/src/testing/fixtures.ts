@@ -13,6 +13,8 @@ export const fakeEngine: EngineInfo = {
   tfBackend: "cpu",
   source: "argument",
   skipped: [],
+  threads: 1,
+  threadsRequested: 1,
 };
 
 export async function scratchDir(tag: string): Promise<string> {
