@@ -40,7 +40,8 @@ function setBusy(b: boolean): void {
   $<HTMLInputElement>("model-file").disabled = b;
   $<HTMLSelectElement>("backend-select").disabled = b;
   for (const id of ["compress", "evaluate", "generate"]) $<HTMLButtonElement>(id).disabled = b || !hasModel;
-  for (const id of ["dl-native", "dl-seed"]) $<HTMLButtonElement>(id).disabled = b || !hasCompressed;
+  for (const id of ["dl-native", "dl-seed", "dl-onnx"])
+    $<HTMLButtonElement>(id).disabled = b || !hasCompressed;
 }
 
 function showError(e: unknown): void {
@@ -207,6 +208,7 @@ function wire(): void {
   $("generate").addEventListener("click", () => void act(generateText));
   $("dl-native").addEventListener("click", () => void act(() => download("native")));
   $("dl-seed").addEventListener("click", () => void act(() => download("seed")));
+  $("dl-onnx").addEventListener("click", () => void act(() => download("onnx")));
   const backend = $<HTMLSelectElement>("backend-select");
   backend.addEventListener("change", () => {
     const b = backend.value as BackendChoice;

@@ -36,7 +36,7 @@ export type Request =
   | { type: "generate"; prompt: string; maxNewTokens: number; seed: number }
   | { type: "export"; format: ExportFormat };
 
-export type ExportFormat = "native" | "seed";
+export type ExportFormat = "native" | "seed" | "onnx";
 export type RequestType = Request["type"];
 
 export interface EngineSummary {

@@ -8,7 +8,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine } from "@tensor-tt/tt-core";
-import { compressModel, HybridTTTransformer, type RankPolicy } from "@tensor-tt/tt-transformer-hybrid";
+import {
+  compressModel,
+  generate,
+  HybridTTTransformer,
+  type RankPolicy,
+} from "@tensor-tt/tt-transformer-hybrid";
+import { createOnnxSession, generateOnnx, type OrtModule } from "@tensor-tt/tt-transformer-hybrid/onnx";
+import * as ortWeb from "onnxruntime-web";
 import type { Browser, Download, Page } from "playwright-core";
 import type { PreviewServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,7 +172,7 @@ describe("apps/web in chromium", () => {
     expect(js.gzip).toBeLessThanOrEqual(400 * 1024);
   });
 
-  it("wasm: default model → compress → same ratio as the library → evaluate → generate → download and re-load", async () => {
+  it("wasm: default model → compress → same ratio as the library → evaluate → generate → ONNX = TF.js → download and re-load", async () => {
     const { page, errors } = await open("wasm");
     const info = await waitForModel(page, "default model");
     metrics["interactiveMs"] = await page.evaluate(
@@ -219,6 +226,21 @@ describe("apps/web in chromium", () => {
     await page
       .locator("section[aria-labelledby=h-compress]")
       .screenshot({ path: join(OUT, "readme-compress.png") });
+
+    // the ONNX file: ONNX Runtime (onnxruntime-web, here in Node) generates the tokens TF.js does, greedily
+    const [onnx] = await download(page, "#dl-onnx", ["model-tt.onnx"]);
+    const ort = ortWeb as unknown as OrtModule;
+    const session = await createOnnxSession(ort, new Uint8Array(readFileSync(onnx as string)));
+    const dense = HybridTTTransformer.fromBytes(defaultBytes());
+    const { model } = await compressModel(dense, c.policy, { method: "exact", seed: 0 });
+    const prompt = [11, 12, 13];
+    const want = await generate(model, prompt, { maxNewTokens: 10, greedy: true });
+    const got = await generateOnnx(ort, session, model.config, prompt, { maxNewTokens: 10, greedy: true });
+    expect([...got]).toEqual([...want]);
+    metrics["onnxBytes"] = readFileSync(onnx as string).byteLength;
+    await session.release?.();
+    model.dispose();
+    dense.dispose();
 
     const [ttm] = await download(page, "#dl-native", ["model-tt.ttm"]);
     await page.setInputFiles("[data-testid=model-file]", ttm as string);

@@ -22,6 +22,7 @@ import type {
   DroppedFile,
   EvaluateResult,
   ExportedFile,
+  ExportFormat,
   GenerateResult,
   GenerationFigures,
   MatrixRow,
@@ -264,8 +265,14 @@ const buffer = (b: Uint8Array): ArrayBuffer =>
     ? b.buffer
     : (b.slice().buffer as ArrayBuffer);
 
-export async function exportCompressed(format: "native" | "seed"): Promise<Results["export"]> {
+export async function exportCompressed(format: ExportFormat): Promise<Results["export"]> {
   if (!compressed) refuse("compress the model first");
+  if (format === "onnx") {
+    // Optimum's GPT-2 decoder interface with the key/value cache; TT layers stay contractions over their cores
+    const { exportOnnx } = await import("@tensor-tt/tt-transformer-hybrid/onnx");
+    const bytes = exportOnnx(compressed, { kvCache: true });
+    return { files: [{ name: "model-tt.onnx", mime: "application/octet-stream", bytes: buffer(bytes) }] };
+  }
   if (format === "native") {
     const bytes = await compressed.toBytes();
     return { files: [{ name: "model-tt.ttm", mime: "application/octet-stream", bytes: buffer(bytes) }] };
