@@ -47,6 +47,8 @@ export interface EngineSummary {
   /** wasm only: whether TF.js chose the threaded build (needs cross-origin isolation), and its thread count. */
   threaded: boolean | null;
   threads: number | null;
+  /** Why fewer threads run than were asked for (tt-core's `EngineInfo.threadsNote`). */
+  threadsNote: string | null;
   simd: boolean | null;
   crossOriginIsolated: boolean;
 }

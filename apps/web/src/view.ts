@@ -27,10 +27,9 @@ export function $<T extends HTMLElement = HTMLElement>(id: string): T {
 
 export function describeEngineSummary(e: EngineSummary): string {
   if (e.backend !== "wasm") return e.backend;
-  const threads = e.threaded
-    ? `threaded build, ${e.threads ?? "?"} thread${e.threads === 1 ? "" : "s"}`
-    : "single thread";
-  const why = e.crossOriginIsolated ? "" : ", page not cross-origin isolated";
+  const n = e.threads ?? 1;
+  const threads = `${e.threaded ? "threaded build" : "single-threaded build"}, ${n} thread${n === 1 ? "" : "s"}`;
+  const why = e.threadsNote ? `: ${e.threadsNote}` : "";
   return `wasm (${e.simd ? "SIMD" : "no SIMD"}, ${threads}${why})`;
 }
 

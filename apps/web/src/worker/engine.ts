@@ -12,7 +12,11 @@ import wasmThreadedUrl from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendChoice, EngineSummary } from "../protocol.js";
 
-let wasmThreads: () => number = () => 0;
+/** Threads asked of the wasm backend: every logical core (TF.js's own default is half of them). */
+const wantedThreads = (): number => {
+  const n = (globalThis.navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  return typeof n === "number" && n >= 1 ? Math.min(8, n) : 1;
+};
 
 const CANDIDATES: readonly BackendCandidate[] = [
   {
@@ -45,10 +49,8 @@ const CANDIDATES: readonly BackendCandidate[] = [
         "tfjs-backend-wasm-simd.wasm": wasmSimdUrl,
         "tfjs-backend-wasm-threaded-simd.wasm": wasmThreadedUrl,
       });
-      // TF.js's default is half the logical cores; the page uses them all when it can have threads.
-      const cores = (globalThis.navigator as { hardwareConcurrency?: number }).hardwareConcurrency ?? 1;
-      wasm.setThreadsCount(Math.max(1, Math.min(8, cores)));
-      wasmThreads = () => wasm.getThreadsCount();
+      // initEngine cannot import the package by name from a bundle: the count asked for is set here
+      wasm.setThreadsCount(wantedThreads());
       return "wasm";
     },
   },
@@ -64,21 +66,20 @@ const CANDIDATES: readonly BackendCandidate[] = [
 
 /** Loads and activates `backend` (an error, never a silent fallback, when it cannot run here). */
 export async function startEngine(backend: BackendChoice): Promise<EngineSummary> {
-  const info = await initEngine({ backend, candidates: CANDIDATES });
+  const info = await initEngine({ backend, candidates: CANDIDATES, threads: wantedThreads() });
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  let threads: number | null = null;
   let simd: boolean | null = null;
   let threaded: boolean | null = null;
   if (info.backend === "wasm") {
     simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
     threaded = simd && (await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) === true;
-    threads = wasmThreads();
   }
   return {
     backend: info.backend,
     tfBackend: info.tfBackend,
     threaded,
-    threads,
+    threads: info.backend === "wasm" ? info.threads : null,
+    threadsNote: info.threadsNote ?? null,
     simd,
     crossOriginIsolated: isolated,
   };
