@@ -19,9 +19,12 @@ import {
   tfChunkedLogits,
   tfLogits,
 } from "../testing/onnx.js";
+import type { TTLinearModule } from "../tt.js";
 import { exportOnnx } from "./export.js";
+import { chooseGroups } from "./tt-chain.js";
 
 const TOL = 1e-4;
+type TTPlan = "decode" | "cores";
 
 beforeAll(async () => {
   await initEngine({ backend: "cpu" });
@@ -59,8 +62,13 @@ const IDS = [[3, 17, 96, 0, 42, 8, 61, 5]];
 const ones = (rows: number[][]) => rows.map((r) => r.map(() => 1));
 
 /** ORT logits of the graph without cache vs TF.js; also returns the model for further checks. */
-async function noCacheDiff(model: HybridTTTransformer, ids = IDS, mask = ones(ids)) {
-  const s = await session(exportOnnx(model));
+async function noCacheDiff(
+  model: HybridTTTransformer,
+  ids = IDS,
+  mask = ones(ids),
+  ttPlan: TTPlan = "decode",
+) {
+  const s = await session(exportOnnx(model, { ttPlan }));
   const out = await s.run({ input_ids: int64(ids), attention_mask: int64(mask) });
   await s.release();
   const want = await tfLogits(model, ids, mask);
@@ -71,8 +79,14 @@ async function noCacheDiff(model: HybridTTTransformer, ids = IDS, mask = ones(id
  * The cache graph fed a prefill of `split` tokens (empty past) and then one token per run, its `present.*` fed back
  * as `past_key_values.*`: the concatenated logits vs the TF.js full forward of all tokens.
  */
-async function cacheDiff(model: HybridTTTransformer, ids = IDS, mask = ones(ids), split = 4) {
-  const s = await session(exportOnnx(model, { kvCache: true }));
+async function cacheDiff(
+  model: HybridTTTransformer,
+  ids = IDS,
+  mask = ones(ids),
+  split = 4,
+  ttPlan: TTPlan = "decode",
+) {
+  const s = await session(exportOnnx(model, { kvCache: true, ttPlan }));
   const n = model.config.nLayers;
   const v = model.config.vocabSize;
   const bsz = ids.length;
@@ -134,6 +148,25 @@ describe("ORT logits = TF.js logits", () => {
         ),
     ],
     [
+      "order-4 TT at d 256, whose decode plan merges core pairs",
+      async () => {
+        const model = await compressed(
+          { kind: "hybrid", attentionRanks: [4, 8, 4], ffnRanks: [4, 8, 4], embedRanks: [4, 8, 4] },
+          { dModel: 256, dFF: 512, nLayers: 1, vocabSize: 256, order: 4 },
+        );
+        for (const m of [model.blocks[0]?.q, model.blocks[0]?.up]) {
+          const layer = (m as TTLinearModule).layer;
+          const groups = chooseGroups(
+            { rowModes: layer.inModes, colModes: layer.outModes, ranks: layer.ranks },
+            1,
+          );
+          expect(groups.length).toBeLessThan(layer.inModes.length);
+          expect(groups.length).toBeGreaterThan(1);
+        }
+        return model;
+      },
+    ],
+    [
       "rotary positions, head bias, separate head, TT",
       () =>
         compressed(
@@ -143,12 +176,14 @@ describe("ORT logits = TF.js logits", () => {
     ],
   ];
   for (const [name, make] of cases) {
-    it(`${name}: without and with the KV cache`, async () => {
+    it(`${name}: without and with the KV cache, TT plans "decode" and "cores"`, async () => {
       const model = await make();
       try {
         if (name !== "dense") expect(model.blocks.some((b) => b.up.kind === "tt")).toBe(true);
-        expect(await noCacheDiff(model)).toBeLessThanOrEqual(TOL);
-        expect(await cacheDiff(model)).toBeLessThanOrEqual(TOL);
+        for (const plan of ["decode", "cores"] as const) {
+          expect(await noCacheDiff(model, IDS, ones(IDS), plan)).toBeLessThanOrEqual(TOL);
+          expect(await cacheDiff(model, IDS, ones(IDS), 4, plan)).toBeLessThanOrEqual(TOL);
+        }
       } finally {
         model.dispose();
       }

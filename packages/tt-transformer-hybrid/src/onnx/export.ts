@@ -29,6 +29,14 @@ export interface OnnxExportOptions {
   kvCache?: boolean;
   /** ONNX opset of the default domain, an integer in [17, 21] (default 17: LayerNormalization is opset 17). */
   opset?: number;
+  /**
+   * How the graph contracts a TT layer (the file holds the cores either way): "decode" (default) merges
+   * neighbouring cores into the groups that a FLOP + node-count estimate finds cheapest for one row per call
+   * (token-by-token decoding), never into one group (the dense matrix) and never beyond 1/4 of the dense matrix's
+   * size — the merges read initializers only, so ONNX Runtime computes them once at load; "cores": one MatMul per
+   * core, nothing merged (the least runtime memory).
+   */
+  ttPlan?: "decode" | "cores";
 }
 
 /** Lowest and highest opset {@link exportOnnx} writes. */
@@ -46,7 +54,11 @@ function shown(v: unknown): string {
 }
 
 /** @throws {ConfigError} bad options, naming the field. */
-function checkedOptions(opts: OnnxExportOptions): { kvCache: boolean; opset: number } {
+function checkedOptions(opts: OnnxExportOptions): {
+  kvCache: boolean;
+  opset: number;
+  planRows: number | null;
+} {
   if (opts === null || typeof opts !== "object") {
     throw new ConfigError("exportOnnx options must be an object", {
       expected: "{ kvCache?, opset? }",
@@ -54,9 +66,9 @@ function checkedOptions(opts: OnnxExportOptions): { kvCache: boolean; opset: num
     });
   }
   for (const key of Object.keys(opts)) {
-    if (key !== "kvCache" && key !== "opset") {
+    if (key !== "kvCache" && key !== "opset" && key !== "ttPlan") {
       throw new ConfigError(`exportOnnx: unknown option ${JSON.stringify(key)}`, {
-        expected: "kvCache, opset",
+        expected: "kvCache, opset, ttPlan",
         received: key,
       });
     }
@@ -76,7 +88,14 @@ function checkedOptions(opts: OnnxExportOptions): { kvCache: boolean; opset: num
       received: shown(opset),
     });
   }
-  return { kvCache: kv === true, opset };
+  const plan = (opts.ttPlan as unknown) ?? "decode";
+  if (plan !== "decode" && plan !== "cores") {
+    throw new ConfigError('exportOnnx: ttPlan must be "decode" or "cores"', {
+      expected: '"decode" | "cores"',
+      received: shown(plan),
+    });
+  }
+  return { kvCache: kv === true, opset, planRows: plan === "decode" ? 1 : null };
 }
 
 /** Graph inputs, position and mask values shared by every block. */
@@ -90,7 +109,12 @@ interface Prelude {
 }
 
 /** Declares the inputs and builds positions, the attention mask and the row shapes. */
-function prelude(g: GraphBuilder, model: HybridTTTransformer, kvCache: boolean): Prelude {
+function prelude(
+  g: GraphBuilder,
+  model: HybridTTTransformer,
+  kvCache: boolean,
+  planRows: number | null,
+): Prelude {
   const c = model.config;
   const dh = c.dModel / c.nHeads;
   const ids = g.input("input_ids", ELEM.int64, ["batch_size", "sequence_length"]);
@@ -125,6 +149,7 @@ function prelude(g: GraphBuilder, model: HybridTTTransformer, kvCache: boolean):
   const bt = g.op("Slice", [idsShape, g.int64([0]), g.int64([2]), g.int64([0])]);
   const rows = new Map<number, string>();
   const shapes: RowShapes = {
+    planRows,
     rows3(width) {
       let s = rows.get(width);
       if (!s) {
@@ -181,10 +206,10 @@ export function exportOnnx(model: HybridTTTransformer, opts: OnnxExportOptions =
       received: model === null ? "null" : typeof model,
     });
   }
-  const { kvCache, opset } = checkedOptions(opts);
+  const { kvCache, opset, planRows } = checkedOptions(opts);
   const c = model.config;
   const g = new GraphBuilder();
-  const p = prelude(g, model, kvCache);
+  const p = prelude(g, model, kvCache, planRows);
   const emb = embeddingGraph(g, model.tokenEmbedding, p.shapes);
   let x = emb.lookup(p.ids);
   if (model.positionEmbedding) {
@@ -215,6 +240,7 @@ export function exportOnnx(model: HybridTTTransformer, opts: OnnxExportOptions =
     properties: {
       "tensor-tt.config": JSON.stringify(c),
       "tensor-tt.kv_cache": String(kvCache),
+      "tensor-tt.tt_plan": planRows === null ? "cores" : "decode",
     },
   });
 }

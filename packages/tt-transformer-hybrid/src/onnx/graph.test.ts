@@ -13,6 +13,7 @@ import { caught } from "../testing/fixtures.js";
 import { randomizeWeights } from "../testing/onnx.js";
 import { exportOnnx } from "./export.js";
 import { decodeOnnx, type OnnxValueInfoObject } from "./graph.js";
+import { chooseGroups } from "./tt-chain.js";
 
 beforeAll(async () => {
   await initEngine({ backend: "cpu" });
@@ -149,6 +150,33 @@ describe("the exported file", () => {
   });
 });
 
+describe("the decode plan of a TT product (chooseGroups)", () => {
+  it("merges the reference attention and FFN matrices into two groups of two cores", () => {
+    const m768 = [4, 6, 4, 8];
+    const m3072 = [6, 8, 8, 8];
+    expect(chooseGroups({ rowModes: m768, colModes: m768, ranks: [1, 24, 48, 24, 1] }, 1)).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    expect(chooseGroups({ rowModes: m768, colModes: m3072, ranks: [1, 8, 16, 8, 1] }, 1)).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+  });
+
+  it("never merges into one group (the dense matrix) nor beyond 1/4 of it", () => {
+    // full-rank 2-core matrix: one GEMM with W would be cheapest, but it is the dense matrix
+    expect(chooseGroups({ rowModes: [2, 2], colModes: [2, 2], ranks: [1, 4, 1] }, 1)).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    // [0,1] merged is 1·16·16·64 floats > 1/4 of the 256 × 256 matrix: not taken
+    const groups = chooseGroups({ rowModes: [4, 4, 16], colModes: [4, 4, 16], ranks: [1, 16, 64, 1] }, 1);
+    expect(groups).not.toContainEqual([0, 1]);
+    expect(groups.length).toBeGreaterThan(1);
+  });
+});
+
 describe("refusals are typed", () => {
   it("bad options and a non-model give ConfigErrors naming the field", () => {
     const model = new HybridTTTransformer(small());
@@ -157,6 +185,7 @@ describe("refusals are typed", () => {
       [{ opset: 13 }, "opset"],
       [{ opset: 17.5 }, "opset"],
       [{ kvcache: true }, "kvcache"],
+      [{ ttPlan: "dense" }, "ttPlan"],
     ] as const) {
       const e = caught(() => exportOnnx(model, opts as never));
       expect(e).toBeInstanceOf(ConfigError);

@@ -14,7 +14,7 @@ import {
 } from "../nn.js";
 import { TTEmbeddingModule, TTLinearModule } from "../tt.js";
 import type { GraphBuilder } from "./graph.js";
-import { type TTCores, transposedCores, ttLookup, ttMatmul } from "./tt-chain.js";
+import { chooseGroups, mergeGroups, type TTCores, transposedCores, ttLookup, ttMatmul } from "./tt-chain.js";
 
 /** A tensor's values as float32 (a synchronous read: the export runs on CPU-readable backends). */
 function values(t: tf.Tensor): Float32Array {
@@ -26,10 +26,17 @@ export function addWeight(g: GraphBuilder, name: string, t: tf.Tensor): string {
   return g.weight(name, t.shape, values(t));
 }
 
-/** Shapes the graph needs to reshape between `[N, f]` rows and `[B, T, f]`. */
+/** Shapes the graph needs to reshape between `[N, f]` rows and `[B, T, f]`, and how TT products are planned. */
 export interface RowShapes {
   /** `[B, T, f]` as an int64 shape value (computed once per width). */
   rows3(width: number): string;
+  /** Rows per call a TT product is planned for (merged core groups), or null: one group per core. */
+  planRows: number | null;
+}
+
+/** y = x · W over the cores, merged into the groups planned for `shapes.planRows` rows. */
+function ttProduct(g: GraphBuilder, x: string, s: TTCores, shapes: RowShapes): string {
+  return ttMatmul(g, x, shapes.planRows === null ? s : mergeGroups(g, s, chooseGroups(s, shapes.planRows)));
 }
 
 /** `x [B, T, in]` → `[B, T, out]` through a dense or TT projection with its bias. */
@@ -41,7 +48,7 @@ export function linear(g: GraphBuilder, m: LinearModule, x: string, shapes: RowS
     const layer = m.layer;
     const cores = layer.cores().map((c, k) => addWeight(g, `${m.path}/core_${k}`, c));
     const s: TTCores = { cores, rowModes: layer.inModes, colModes: layer.outModes, ranks: layer.ranks };
-    const flat = ttMatmul(g, g.reshape(x, [-1, m.inFeatures]), s);
+    const flat = ttProduct(g, g.reshape(x, [-1, m.inFeatures]), s, shapes);
     y = g.op("Reshape", [flat, shapes.rows3(m.outFeatures)]);
   } else {
     throw new ConfigError(`ONNX export: ${m.path} is a projection the export does not know`, {
@@ -80,7 +87,7 @@ function ttEmbeddingGraph(
   return {
     lookup: (ids) => g.op("Reshape", [ttLookup(g, g.reshape(ids, [-1]), s), shapes.rows3(e.dim)]),
     projectOut: (h) => {
-      const y = ttMatmul(g, h, transposedCores(g, s));
+      const y = ttProduct(g, h, transposedCores(g, s), shapes);
       if (layer.paddedVocab === e.vocabSize) return y;
       return g.op("Slice", [y, g.int64([0]), g.int64([e.vocabSize]), g.int64([1])]);
     },

@@ -8,7 +8,7 @@ import { ConfigError } from "@tensor-tt/tt-core";
 import type { HybridTTConfig } from "../config.js";
 import { type GenerateOptions, generateFrom, type LogitSource } from "../generate.js";
 import type { HybridTTTransformer } from "../model.js";
-import { exportOnnx } from "./export.js";
+import { exportOnnx, type OnnxExportOptions } from "./export.js";
 
 /** The parts of an ONNX Runtime tensor this module reads (`ort.Tensor` of onnxruntime-node/web has them). */
 export interface OrtTensor {
@@ -232,12 +232,13 @@ export interface OnnxEngine {
 export async function createOnnxEngine(
   ort: OrtModule,
   model: HybridTTTransformer,
-  opts: OnnxSessionOptions & { kvCache?: boolean; opset?: number } = {},
+  opts: OnnxSessionOptions & Pick<OnnxExportOptions, "kvCache" | "opset" | "ttPlan"> = {},
 ): Promise<OnnxEngine> {
-  const { kvCache, opset, ...sessionOpts } = opts;
+  const { kvCache, opset, ttPlan, ...sessionOpts } = opts;
   const bytes = exportOnnx(model, {
     kvCache: kvCache ?? true,
     ...(opset !== undefined ? { opset } : {}),
+    ...(ttPlan !== undefined ? { ttPlan } : {}),
   });
   const session = await createOnnxSession(ort, bytes, sessionOpts);
   const c = model.config;
