@@ -53,7 +53,7 @@ describe("parseCliArgs", () => {
   it("rejects an unknown suite and names the choices", () => {
     expect(() => parseCliArgs(["pp"])).toThrow(UsageError);
     expect(() => parseCliArgs(["pp"])).toThrow(
-      /unknown suite "pp".*decompose, data, layers, ppl, model, pretrained, all/,
+      /unknown suite "pp".*decompose, data, layers, ppl, model, pretrained, engine, all/,
     );
   });
 

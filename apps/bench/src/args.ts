@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import type { PresetName, PretrainedOptions, PretrainedPolicy } from "./types.js";
 
 /** Suites the CLI knows, in the order `all` runs them. */
-export const SUITE_NAMES = ["decompose", "data", "layers", "ppl", "model", "pretrained"] as const;
+export const SUITE_NAMES = ["decompose", "data", "layers", "ppl", "model", "pretrained", "engine"] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 export const PRESETS: readonly PresetName[] = ["smoke", "standard", "paper"];
 /** Values of `--backend` (tt-core's backend names plus `auto`). */
@@ -57,6 +57,8 @@ Suites:
   model      transformer training / inference throughput
   pretrained a Hugging Face GPT-2 checkpoint: import time and memory, WikiText-2 raw (GPT-2 BPE)
              token and word perplexity, dense vs uniform / hybrid / budget TT, optional fine-tuning
+  engine     engines side by side: GEMM GFLOPS (TF.js wasm 1/N threads, TF.js cpu, ONNX Runtime
+             1/N threads, PyTorch) and generation tok/s dense vs hybrid on TF.js wasm and ONNX Runtime
   all        every suite above, one sub-folder each
 
 Options:
