@@ -83,6 +83,19 @@ describe("generation on ONNX Runtime", () => {
     tt.dispose();
   });
 
+  it("an aborted signal rejects with its reason, as generate does", async () => {
+    const { tt } = await models();
+    const engine = await createOnnxEngine(ort, tt);
+    const ac = new AbortController();
+    ac.abort(new Error("stop here"));
+    const e = await rejection(engine.generate(PROMPT, { maxNewTokens: 4, signal: ac.signal }));
+    expect(e.message).toBe("stop here");
+    // the session is still usable after a rejected generation
+    expect((await engine.generate(PROMPT, { maxNewTokens: 2, greedy: true })).length).toBe(2);
+    await engine.release();
+    tt.dispose();
+  });
+
   it("a logit source's step and full rows are the TF.js logits of the last id", async () => {
     const { tt } = await models();
     const s = await createOnnxSession(ort, exportOnnx(tt, { kvCache: true }), { threads: 1 });
