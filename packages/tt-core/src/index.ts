@@ -25,7 +25,10 @@ export {
   type InitEngineOptions,
   initEngine,
   isNodeRuntime,
+  MAX_WASM_THREADS,
   type SkippedBackend,
+  type ThreadPlatform,
+  type ThreadStart,
 } from "./engine.js";
 export {
   BackendUnavailableError,

@@ -114,13 +114,16 @@ async function trainStage(model: HybridTTTransformer, job: ChildJob, data: Int32
 
 /** Measures one model, emitting one record per finished stage (`{ stage, ...figures }`). */
 export async function modelChild(job: ChildJob): Promise<void> {
-  await initEngine({ backend: job.backend as "wasm" | "cpu" | "tensorflow" });
+  // threads: TT_THREADS (inherited from the bench's environment), else the logical cores
+  const info = await initEngine({ backend: job.backend as "wasm" | "cpu" | "tensorflow" });
   const baselineRss = steadyRss();
   const tb = performance.now();
   const model = new HybridTTTransformer(job.config);
   const params = model.countAllocatedParams();
   emitRecord({
     stage: "build",
+    threads: info.threads,
+    ...(info.threadsNote !== undefined ? { threadsNote: info.threadsNote } : {}),
     params,
     weightBytes: params * 4,
     baselineRss,

@@ -22,6 +22,16 @@ const rss = (m: Measure) =>
 const steady = (m: Measure) =>
   m.rssAfterGen !== undefined && m.baselineRss !== undefined ? m.rssAfterGen - m.baselineRss : undefined;
 
+/** The thread counts the children reported, e.g. "2", or "1 (SharedArrayBuffer is unavailable)". */
+function threadsUsed(rows: Measure[]): string {
+  const seen = new Set(
+    rows
+      .filter((r) => r.threads !== undefined)
+      .map((r) => `${r.threads ?? "managed by the backend"}${r.threadsNote ? ` (${r.threadsNote})` : ""}`),
+  );
+  return seen.size > 0 ? [...seen].join(", ") : "not reported";
+}
+
 /** Every (size, model) measurement. */
 export function throughputTable(ctx: SuiteContext, specs: SizeSpec[], rows: Measure[]): Table {
   return {
@@ -61,7 +71,7 @@ export function throughputTable(ctx: SuiteContext, specs: SizeSpec[], rows: Meas
       r.error ?? null,
     ]),
     notes: [
-      `backend ${ctx.engine.backend}; every (size, model, repetition) in its own child process, repetitions interleaved across the models; the CPU was shared with other jobs while this ran unless stated otherwise, so timings are noisy`,
+      `backend ${ctx.engine.backend}, threads in use: ${threadsUsed(rows)} (TT_THREADS, else the logical cores; TT_THREADS=1 runs the single-threaded wasm build); every (size, model, repetition) in its own child process, repetitions interleaved across the models; the CPU was shared with other jobs while this ran unless stated otherwise, so timings are noisy`,
       ...specs.map(
         (s) =>
           `${s.name}: train batch ${s.trainBatch} × ${s.trainSeq} (${s.trainSteps} timed steps after 1 warm-up step), inference [${s.inferBatch}, ${s.inferSeq}] (median of ${s.inferReps}), generation ${s.genTokens} tokens after a ${s.genPrompt}-token prompt (median per-token time of ${GEN_REPS} runs); hybrid ranks attention [${(s.hybrid.attentionRanks ?? []).join(",")}], FFN [${(s.hybrid.ffnRanks ?? []).join(",")}], embeddings dense, tied`,

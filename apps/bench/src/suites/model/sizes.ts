@@ -48,6 +48,9 @@ export interface Measure {
   model: ModelKind;
   /** Repetition index (0-based; absent in results written before repetitions existed = 0). */
   rep?: number;
+  /** Threads the child's engine computed on (tt-core's EngineInfo.threads), and why fewer than requested. */
+  threads?: number | null;
+  threadsNote?: string;
   params?: number;
   weightBytes?: number;
   /** RSS after imports + engine start, before the model is built (bytes). */
