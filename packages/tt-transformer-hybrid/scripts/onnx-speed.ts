@@ -2,12 +2,14 @@
  * Rough generation speed, TF.js (`generate`) vs ONNX Runtime (`createOnnxEngine(...).generate`), dense vs hybrid TT,
  * at the reference dimensions (d 768, 12 layers, 12 heads, dFF 3072; vocabulary 50257 unless VOCAB is set).
  * Weights are random (speed does not depend on them); the hybrid model has the paper's ranks (attention
- * [24, 48, 24], FFN [8, 16, 8], dense tied embedding). Variants run interleaved (A/B/C/D, A/B/C/D, …) in one
- * process, REPS repetitions of TOKENS greedy tokens after a 16-token prompt, after one warm-up run each; prints
- * the median tokens/s with min–max and the paired ratios (median and min–max over repetitions).
+ * [24, 48, 24], FFN [8, 16, 8], dense tied embedding), on ORT under both TT plans (`ttPlan` "decode" and
+ * "cores"). Variants run interleaved (A/B/C/D/E, A/B/C/D/E, …) in one process, REPS repetitions of TOKENS greedy
+ * tokens after a 16-token prompt, after one warm-up run each; prints the median tokens/s with min–max and the
+ * paired ratios (median and min–max over repetitions).
  *
  *   node --conditions=@tensor-tt/source --import tsx packages/tt-transformer-hybrid/scripts/onnx-speed.ts
- *   env: BACKEND (TF.js, default wasm), TFJS_THREADS (default 1: today's path), ORT_THREADS (default 1), REPS (default 5), TOKENS (default 32), VOCAB
+ *   env: BACKEND (TF.js, default wasm), TFJS_THREADS (default 1: today's path), ORT_THREADS (default 1),
+ *        REPS (default 5), TOKENS (default 32), VOCAB (default 50257)
  */
 import { initEngine } from "@tensor-tt/tt-core";
 import {
@@ -66,16 +68,21 @@ async function main(): Promise<void> {
     ["hybrid", hybridConfig],
   ] as const) {
     const model = new HybridTTTransformer(config);
-    const t0 = performance.now();
-    const ttPlan = (process.env.TT_PLAN ?? "decode") as "decode" | "cores";
-    const engine = await createOnnxEngine(ort, model, { threads: ORT_THREADS, ttPlan });
-    engines.push(engine);
-    const mb = (engine.bytes.length / 2 ** 20).toFixed(1);
-    console.log(
-      `${label}: ${model.countAllocatedParams()} params, ONNX ${mb} MiB, export+load ${(performance.now() - t0).toFixed(0)} ms`,
-    );
     variants.push({ name: `${label} tfjs`, run: () => generate(model, prompt, opts), rates: [] });
-    variants.push({ name: `${label} ort`, run: () => engine.generate(prompt, opts), rates: [] });
+    // the dense model has no TT layer: its graph is the same under both plans
+    const plans = label === "dense" ? (["decode"] as const) : (["decode", "cores"] as const);
+    for (const ttPlan of plans) {
+      const t0 = performance.now();
+      const engine = await createOnnxEngine(ort, model, { threads: ORT_THREADS, ttPlan });
+      engines.push(engine);
+      const mb = (engine.bytes.length / 2 ** 20).toFixed(1);
+      const ms = (performance.now() - t0).toFixed(0);
+      console.log(
+        `${label} (${ttPlan}): ${model.countAllocatedParams()} params, ONNX ${mb} MiB, export+load ${ms} ms`,
+      );
+      const name = label === "dense" ? `${label} ort` : `${label} ort ${ttPlan}`;
+      variants.push({ name, run: () => engine.generate(prompt, opts), rates: [] });
+    }
   }
   for (const v of variants) await v.run(); // warm-up: kernels, caches, session first run
   for (let r = 0; r < REPS; r++) {
@@ -95,8 +102,10 @@ async function main(): Promise<void> {
     console.log(`${a} / ${b}: ${median(xs).toFixed(2)}× (${range(xs)})`);
   };
   console.log("\npaired ratios (same repetition)");
-  ratio("hybrid ort", "hybrid tfjs");
-  ratio("hybrid ort", "dense ort");
+  ratio("hybrid ort decode", "hybrid tfjs");
+  ratio("hybrid ort decode", "dense ort");
+  ratio("hybrid ort cores", "dense ort");
+  ratio("hybrid ort decode", "hybrid ort cores");
   ratio("hybrid tfjs", "dense tfjs");
   ratio("dense ort", "dense tfjs");
   for (const e of engines) await e.release();
