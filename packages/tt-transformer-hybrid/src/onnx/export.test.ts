@@ -20,7 +20,7 @@ import {
   tfLogits,
 } from "../testing/onnx.js";
 import type { TTLinearModule } from "../tt.js";
-import { exportOnnx } from "./export.js";
+import { exportOnnx, ONNX_OPSET_RANGE } from "./export.js";
 import { chooseGroups } from "./tt-chain.js";
 
 const TOL = 1e-4;
@@ -189,6 +189,18 @@ describe("ORT logits = TF.js logits", () => {
       }
     });
   }
+
+  it("every opset of ONNX_OPSET_RANGE loads in ONNX Runtime and gives the same logits", async () => {
+    const model = await compressed({ kind: "hybrid", attentionRanks: [4, 4], ffnRanks: [4, 4] });
+    const want = await tfLogits(model, IDS);
+    for (let opset = ONNX_OPSET_RANGE.min; opset <= ONNX_OPSET_RANGE.max; opset++) {
+      const s = await session(exportOnnx(model, { opset }));
+      const out = await s.run({ input_ids: int64(IDS), attention_mask: int64(ones(IDS)) });
+      expect(maxAbsDiff(out.logits?.data as Float32Array, want)).toBeLessThanOrEqual(TOL);
+      await s.release();
+    }
+    model.dispose();
+  });
 
   it("a left-padded batch under attention_mask: positions absolute, scores of padding replaced", async () => {
     const model = await compressed({
