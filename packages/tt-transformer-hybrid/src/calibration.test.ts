@@ -77,7 +77,17 @@ describe("compressModel with inputGrams (activation-aware TT-SVD)", () => {
       const { grams } = await collectInputGrams(dense, ids, { seqLen: 8 });
       const only = new Map([["block_0/ffn/up", grams.get("block_0/ffn/up") as Float64Array]]);
       const policy = { kind: "uniform" as const, ranks: [2, 3, 2] };
-      const aware = await compressModel(dense, policy, { inputGrams: only });
+      const seen: Array<[number, number, string]> = [];
+      const aware = await compressModel(dense, policy, {
+        inputGrams: only,
+        onProgress: async ({ done, total, name, row }) => {
+          expect(row.name).toBe(name);
+          seen.push([done, total, name]);
+        },
+      });
+      expect(seen.map((x) => x[2])).toEqual(aware.report.map((r) => r.name));
+      expect(seen.map((x) => x[0])).toEqual(aware.report.map((_, i) => i + 1));
+      expect(new Set(seen.map((x) => x[1]))).toEqual(new Set([12]));
       const plain = await compressModel(dense, policy);
       try {
         const row = (r: typeof aware.report, n: string) => r.find((x) => x.name === n);

@@ -20,14 +20,12 @@ import { hashInts } from "@tensor-tt/tt-core/random";
 import type { TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import { AttentionMasks, MASKED_SCORE } from "./attention-masks.js";
+import { type LoadOptions, readOptions } from "./load-options.js";
+
+export type { LoadOptions };
+
 import { type HybridTTConfig, type MatrixPlan, type ModelPlan, resolvePlan } from "./config.js";
-import {
-  decodeModelBytes,
-  encodeModelBytes,
-  type ReadOptions,
-  readModelFolder,
-  writeModelFolder,
-} from "./io.js";
+import { decodeModelBytes, encodeModelBytes, readModelFolder, writeModelFolder } from "./io.js";
 import { checkTokenIds } from "./model-ids.js";
 import {
   DenseEmbeddingModule,
@@ -99,45 +97,6 @@ export interface LogitsOptions {
 export interface ModelInit {
   linear?: Map<string, TTLinear>;
   embedding?: TTEmbedding;
-}
-
-/** Options of {@link HybridTTTransformer.load} and {@link HybridTTTransformer.fromBytes}. */
-export interface LoadOptions {
-  /** Refuse a model whose vocabulary differs (e.g. the tokenizer's size): a ConfigError. */
-  expectVocabSize?: number;
-  /**
-   * Accept weights holding NaN or ±Infinity (default false: a FormatError names the first such tensor).
-   * For inspecting a diverged model; its outputs will not be finite.
-   */
-  allowNonFinite?: boolean;
-}
-
-/**
- * The reader's options from load options, checked.
- * @throws {ConfigError} an `expectVocabSize` that is not a positive integer, an `allowNonFinite` that is not a boolean.
- */
-function readOptions(opts: LoadOptions): ReadOptions {
-  if (opts === null || typeof opts !== "object") {
-    throw new ConfigError("load options must be an object", {
-      expected: "{ expectVocabSize?, allowNonFinite? }",
-      received: String(opts),
-    });
-  }
-  const v = opts.expectVocabSize as unknown;
-  if (v !== undefined && !(typeof v === "number" && Number.isInteger(v) && v >= 1)) {
-    throw new ConfigError("expectVocabSize must be a positive integer", {
-      expected: "an integer >= 1",
-      received: typeof v === "string" ? JSON.stringify(v) : String(v),
-    });
-  }
-  const allow = opts.allowNonFinite as unknown;
-  if (allow !== undefined && typeof allow !== "boolean") {
-    throw new ConfigError("allowNonFinite must be a boolean", {
-      expected: "true or false",
-      received: typeof allow === "string" ? JSON.stringify(allow) : String(allow),
-    });
-  }
-  return allow === undefined ? {} : { allowNonFinite: allow };
 }
 
 /** Whether `x` is a resolved {@link ModelPlan} rather than a config. */

@@ -152,6 +152,16 @@ export interface CompressOptions {
   inputGrams?: ReadonlyMap<string, Float64Array> | null;
   /** Eigenvalue floor of the whitening, relative to the mean eigenvalue (default 0.01). */
   damping?: number;
+  /**
+   * Called after each matrix (and the embedding) is decomposed, in order, with its report row and how many of
+   * `total` are done; awaited, so a UI can repaint or a worker post a message between matrices.
+   */
+  onProgress?: (p: {
+    done: number;
+    total: number;
+    name: string;
+    row: CompressionReportRow;
+  }) => void | Promise<void>;
 }
 
 /** The dense weights of a model, read once. */
@@ -360,7 +370,13 @@ export async function compressModel(
   });
   const report: CompressionReportRow[] = [];
   const linear = new Map<string, TTLinear>();
-  const layerRanks: LayerRankSpec[] = plan.matrices.map((mats) => {
+  const total = plan.matrices.flat().filter((m) => m.tt).length + (w.table && plan.embedding.tt ? 1 : 0);
+  const progress = async (row: CompressionReportRow) => {
+    report.push(row);
+    await opts.onProgress?.({ done: report.length, total, name: row.name, row });
+  };
+  const layerRanks: LayerRankSpec[] = [];
+  for (const mats of plan.matrices) {
     const spec: Partial<Record<MatrixName, number[] | null>> = {};
     for (const m of mats) {
       if (!m.tt) {
@@ -370,12 +386,12 @@ export async function compressModel(
       const r = decomposeMatrix(plan, { ...m, tt: m.tt }, w, opts);
       linear.set(m.path, r.layer);
       spec[m.name] = r.configRanks;
-      report.push(r.row);
+      await progress(r.row);
     }
-    return { matrices: spec };
-  });
+    layerRanks.push({ matrices: spec });
+  }
   const emb = w.table ? decomposeEmbedding(plan, w.table) : null;
-  if (emb) report.push(emb.row);
+  if (emb) await progress(emb.row);
   const reached = resolvePlan({
     ...plan.config,
     attentionRanks: null,

@@ -4,7 +4,6 @@
  * compressModel, getCompressionStats, evaluatePerplexity, generate, toBytes / saveSeedCheckpointBytes.
  */
 import { Vocabulary } from "@tensor-tt/datasets";
-import { TTLinear } from "@tensor-tt/tt-layers";
 import {
   type CompressionReportRow,
   compressModel,
@@ -155,32 +154,6 @@ function matrixRows(model: HybridTTTransformer, report: CompressionReportRow[]):
   );
 }
 
-/**
- * Counts the TT-SVDs of a compression: compressModel has no progress callback, so the worker wraps the static
- * `TTLinear.fromDense` it calls once per planned matrix for the duration of the call (see the app README).
- */
-async function withMatrixProgress<T>(
-  total: number,
-  report: (p: Progress) => void,
-  run: () => Promise<T>,
-): Promise<T> {
-  const original = TTLinear.fromDense;
-  let done = 0;
-  TTLinear.fromDense = ((...args: Parameters<typeof original>) => {
-    const out = original.apply(TTLinear, args);
-    done++;
-    report({ done, total, label: args[2]?.name ?? `matrix ${done}` });
-    return out;
-  }) as typeof original;
-  try {
-    const out = await run();
-    report({ done, total: done, label: "done" });
-    return out;
-  } finally {
-    TTLinear.fromDense = original;
-  }
-}
-
 export async function compress(
   settings: CompressSettings,
   report: (p: Progress) => void,
@@ -194,9 +167,13 @@ export async function compress(
     label: policy.kind === "budget" ? "allocating ranks from the spectra" : "planning",
   });
   const t0 = performance.now();
-  const out = await withMatrixProgress(total, report, () =>
-    compressModel(model, policy, { method: settings.method, seed: 0 }),
-  );
+  const out = await compressModel(model, policy, {
+    method: settings.method,
+    seed: 0,
+    // awaited per matrix: the worker posts each step before the next TT-SVD starts
+    onProgress: ({ done, total: n, name }) => report({ done, total: n, label: name }),
+  });
+  report({ done: out.report.length, total: out.report.length, label: "done" });
   const ms = performance.now() - t0;
   compressed?.dispose();
   compressed = out.model;
