@@ -92,9 +92,9 @@ async function main(): Promise<void> {
       v.rates.push(out.length / ((performance.now() - t0) / 1000));
     }
   }
-  console.log("\nvariant            tokens/s median (min–max)");
+  console.log("\nvariant              tokens/s median (min–max)");
   for (const v of variants)
-    console.log(`${v.name.padEnd(18)} ${median(v.rates).toFixed(2)} (${range(v.rates)})`);
+    console.log(`${v.name.padEnd(20)} ${median(v.rates).toFixed(2)} (${range(v.rates)})`);
   const ratio = (a: string, b: string) => {
     const ra = variants.find((v) => v.name === a)?.rates ?? [];
     const rb = variants.find((v) => v.name === b)?.rates ?? [];
