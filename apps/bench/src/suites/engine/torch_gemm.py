@@ -34,12 +34,10 @@ def main():
     torch.manual_seed(1234 + job.get("rep", 0))
     torch.mm(torch.ones(8, 8), torch.ones(8, 8))  # loads the BLAS
     paths, blas = loaded_blas()
-    where = ", ".join(paths) or "none loaded"
-    note = f"torch {torch.__version__}; BLAS {where}" + (
-        "; its threads set with openblas_set_num_threads" if blas is not None else "; threads: torch.set_num_threads only"
-    )
-    if not any("openblas" in p.lower() for p in paths):
-        note += " (not OpenBLAS: a reference BLAS is far slower than the OpenBLAS roofline in ../shared/reference)"
+    names = ", ".join(p.rsplit("/", 1)[-1] for p in paths) or "no BLAS loaded"
+    reference = not any("openblas" in p.lower() for p in paths)
+    note = f"torch {torch.__version__}, {names}" + (" (a reference BLAS, not OpenBLAS)" if reference else "")
+    note += "; OpenBLAS threads set too" if blas is not None else ""
     order = list(job["threads"])
     if job.get("rep", 0) % 2 == 1:
         order.reverse()
