@@ -20,10 +20,12 @@ export type Dim = number | string;
 /** Whether this platform stores typed arrays little-endian (ONNX raw data is little-endian). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The bytes of `data` in little-endian order (a copy). */
+/**
+ * The bytes of `data` in little-endian order: a view on a little-endian platform (the model is encoded before
+ * {@link GraphBuilder.encode} returns, which copies them into the file), else a swapped copy.
+ */
 function float32Bytes(data: Float32Array): Uint8Array {
-  if (LITTLE_ENDIAN)
-    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i] as number, true);
