@@ -56,7 +56,9 @@ describe("model report: interleaved repetitions", () => {
     expect(verdicts.find((v) => v.includes("balanced") && v.includes("≥ 1.0×"))).toMatch(
       /: met \(median 1\.500×/,
     );
-    expect(verdicts.find((v) => v.includes('"fast"') && v.includes("≥ 1.0×"))).toMatch(/: inconclusive \(median 1\.333×/);
+    expect(verdicts.find((v) => v.includes('"fast"') && v.includes("≥ 1.0×"))).toMatch(
+      /: inconclusive \(median 1\.333×/,
+    );
     expect(verdicts.at(-1)).toMatch(/not judged in this preset/);
   });
 
