@@ -81,9 +81,17 @@ const gpt = new HybridTTTransformer({
 const t = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
 const logits = gpt.logits(t);
 check(logits.shape.join(",") === "1,4,64", `hybrid logits shape ${logits.shape.join(",")}`);
-const back = HybridTTTransformer.fromBytes(await gpt.toBytes());
+const bytes = await gpt.toBytes();
+const back = HybridTTTransformer.fromBytes(bytes);
+const again = await back.toBytes();
+check(
+  again.length === bytes.length && again.every((v, i) => v === bytes[i]),
+  "hybrid toBytes / fromBytes round trip (the same bytes)",
+);
+// the same weights; the forward may take another contraction order the first time (the inference cache of TT
+// layers serves repeated calls), so logits agree to float32 rounding, not bit for bit
 const d2 = tf.max(tf.abs(tf.sub(logits, back.logits(t)))).dataSync()[0]!;
-check(d2 === 0, "hybrid toBytes / fromBytes round trip");
+check(d2 <= 1e-5, `hybrid logits after the round trip (max diff ${d2})`);
 const stats = gpt.getCompressionStats();
 check(stats.total.compressionRatio > 1, `compression ratio ${stats.total.compressionRatio.toFixed(2)}x`);
 console.log("consumer app: all checks passed");

@@ -15,6 +15,9 @@ export function project(name, extra = {}) {
       testTimeout: 60_000,
       hookTimeout: 60_000,
       pool: "forks",
+      // one wasm thread per test process: vitest already runs a fork per core, and initEngine() would otherwise
+      // start a threaded wasm pool in every fork (tests that test threads ask for them explicitly)
+      env: { TT_THREADS: "1", ...(extra.env ?? {}) },
       ...extra,
     },
   };
