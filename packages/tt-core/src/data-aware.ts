@@ -32,6 +32,18 @@ export interface KroneckerFactors {
   relError: number;
 }
 
+/** @throws {ValueError} naming the first non-finite entry of `x`. */
+function checkFinite(x: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i] as number)) {
+      throw new ValueError(`${what}: a non-finite value`, {
+        expected: "finite numbers",
+        received: `${x[i]} at ${i}`,
+      });
+    }
+  }
+}
+
 /** Row-major digits of every index 0..n−1 over `modes` (digits[k][i] = i_k). */
 function digitsOf(modes: readonly number[]): Int32Array[] {
   const n = modes.reduce((a, b) => a * b, 1);
@@ -103,14 +115,7 @@ export function kroneckerFactors(
         received: `${G.length} entries`,
       }),
   );
-  for (let i = 0; i < G.length; i++) {
-    if (!Number.isFinite(G[i] as number)) {
-      throw new ValueError("the Gram matrix holds a non-finite entry", {
-        expected: "finite numbers",
-        received: `${G[i]} at ${i}`,
-      });
-    }
-  }
+  checkFinite(G, "the Gram matrix");
   const d = modes.length;
   const dig = digitsOf(modes);
   // partial traces as the start: contract with identity factors
@@ -306,14 +311,7 @@ export function inputGram(X: FloatArray, samples: number, features: number): Flo
         received: `${X.length} entries`,
       }),
   );
-  for (let i = 0; i < X.length; i++) {
-    if (!Number.isFinite(X[i] as number)) {
-      throw new ValueError("activations hold a non-finite value", {
-        expected: "finite numbers",
-        received: `${X[i]} at ${i}`,
-      });
-    }
-  }
+  checkFinite(X, "activations");
   const G = new Float64Array(features * features);
   for (let s = 0; s < samples; s++) {
     const row = s * features;

@@ -9,6 +9,7 @@
  * so the last state is `[N, ∏n]` in the natural output order. The reshapes of the cores themselves depend on
  * initializers only, so ONNX Runtime folds them when it loads the model; the file holds each core once.
  */
+import { allPlans } from "@tensor-tt/tt-layers/planning";
 import type { GraphBuilder } from "./graph.js";
 
 /**
@@ -125,22 +126,11 @@ function chainMicros(s: Omit<TTCores, "cores">, groups: CoreGroups, rows: number
   return us;
 }
 
-/** Every split of d cores into contiguous groups (2^(d−1) of them). */
+/** Every split of d cores into contiguous groups (2^(d−1) of them): tt-layers' plans, one direction. */
 function allGroupings(d: number): CoreGroups[] {
-  const out: CoreGroups[] = [];
-  for (let mask = 0; mask < 1 << (d - 1); mask++) {
-    const groups: CoreGroups = [];
-    let start = 0;
-    for (let k = 0; k < d - 1; k++) {
-      if (mask & (1 << k)) {
-        groups.push([start, k]);
-        start = k + 1;
-      }
-    }
-    groups.push([start, d - 1]);
-    out.push(groups);
-  }
-  return out;
+  return allPlans(d)
+    .filter((p) => !p.reverse)
+    .map((p) => p.groups.map(([a, b]) => [a, b] as [number, number]));
 }
 
 /**

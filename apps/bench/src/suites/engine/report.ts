@@ -10,18 +10,12 @@ import type { Plot, SuiteContext, Table } from "../../types.js";
 import { judge } from "../model/report.js";
 import { type EngineRow, type EngineSettings, shapeName } from "./settings.js";
 
-/** One summarized variant: a `result.json` row. */
-export interface SummaryRow {
-  kind: EngineRow["kind"];
-  engine: EngineRow["engine"];
-  threads: number;
-  threadsInUse?: number | null;
-  shape?: string;
-  model?: string;
-  /** Median over repetitions (GEMM). */
-  gflops?: number;
-  /** Median over repetitions (generation). */
-  tokensPerSec?: number;
+/** One summarized variant: a `result.json` row (gflops / tokensPerSec: the median over repetitions). */
+export interface SummaryRow
+  extends Pick<
+    EngineRow,
+    "kind" | "engine" | "threads" | "threadsInUse" | "shape" | "model" | "gflops" | "tokensPerSec"
+  > {
   iqr: number;
   min: number;
   max: number;
