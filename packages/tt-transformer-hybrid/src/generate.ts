@@ -315,8 +315,7 @@ export async function generate(
   prompt: ArrayLike<number>,
   opts: GenerateOptions,
 ): Promise<Int32Array> {
-  checkOptions(opts, model.config.vocabSize, model.config.maxSeqLen);
-  checkedPrompt(prompt, model.config.vocabSize);
+  // the source holds nothing until its first step: generateFrom checks everything before that
   return generateFrom(modelLogitSource(model), prompt, opts);
 }
 
