@@ -53,8 +53,19 @@ describe("parseCliArgs", () => {
   it("rejects an unknown suite and names the choices", () => {
     expect(() => parseCliArgs(["pp"])).toThrow(UsageError);
     expect(() => parseCliArgs(["pp"])).toThrow(
-      /unknown suite "pp".*decompose, data, layers, ppl, model, pretrained, engine, all/,
+      /unknown suite "pp".*decompose, data, layers, ppl, model, pretrained, engine, pretrain, compress, eval, all/,
     );
+  });
+
+  it("takes --model for compress and eval, and --split / --max-tokens for eval", () => {
+    expect(parseCliArgs(["compress", "--model", "m"]).pretrained).toEqual({ model: "m" });
+    expect(
+      parseCliArgs(["eval", "--model", "m", "--split", "test", "--max-tokens", "50"]).pretrained,
+    ).toEqual({
+      model: "m",
+      split: "test",
+      maxTokens: 50,
+    });
   });
 
   it("rejects an unknown preset", () => {
@@ -127,10 +138,10 @@ describe("parseCliArgs", () => {
         /--stride \(65\) must not exceed --max-length \(64\)/,
       ],
       [["pretrained", "--model", " "], /--model expects a folder path/],
-      [
-        ["ppl", "--model", "x", "--max-tokens", "9"],
-        /--model, --max-tokens: option\(s\) of the pretrained suite, received suite "ppl"/,
-      ],
+      [["ppl", "--model", "x", "--max-tokens", "9"], /--model, --max-tokens: not an option of suite "ppl"/],
+      [["compress", "--max-tokens", "9"], /--max-tokens: not an option of suite "compress"/],
+      [["pretrained", "--split", "test"], /--split: not an option of suite "pretrained"/],
+      [["eval", "--split", "train"], /unknown split "train"; expected one of: valid, test/],
     ];
     for (const [argv, msg] of bad) {
       expect(() => parseCliArgs(argv), argv.join(" ")).toThrow(UsageError);

@@ -13,7 +13,18 @@ import { parseArgs } from "node:util";
 import type { PresetName, PretrainedOptions, PretrainedPolicy } from "./types.js";
 
 /** Suites the CLI knows, in the order `all` runs them. */
-export const SUITE_NAMES = ["decompose", "data", "layers", "ppl", "model", "pretrained", "engine"] as const;
+export const SUITE_NAMES = [
+  "decompose",
+  "data",
+  "layers",
+  "ppl",
+  "model",
+  "pretrained",
+  "engine",
+  "pretrain",
+  "compress",
+  "eval",
+] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 export const PRESETS: readonly PresetName[] = ["smoke", "standard", "paper"];
 /** Values of `--backend` (tt-core's backend names plus `auto`). */
@@ -59,6 +70,12 @@ Suites:
              token and word perplexity, dense vs uniform / hybrid / budget TT, optional fine-tuning
   engine     engines side by side: GEMM GFLOPS (TF.js wasm 1/N threads, TF.js cpu, ONNX Runtime
              1/N threads, PyTorch) and generation tok/s dense vs hybrid on TF.js wasm and ONNX Runtime
+  pretrain   the dense reference model on word-level WikiText-2, full vocabulary (resumable,
+             early stopping on validation); writes model/ (GPT-2 layout, vocab, log, SHA-256)
+  compress   ppl suite v2: the reference model compressed at block ratios 2/4/7/10x by TT
+             (uniform, hybrid, budget, activation-aware, sensitivity-allocated) and truncated
+             SVD (plain, activation-aware), before/after fine-tuning (CE and logit KD), seeds
+  eval       perplexity of a saved model (--model DIR, --split valid|test) on WikiText-2
   all        every suite above, one sub-folder each
 
 Options:
@@ -192,6 +209,7 @@ function pretrainedOptions(
     o.model = values.model;
   }
   if (values.policies !== undefined) o.policies = policyList(values.policies);
+  if (values.split !== undefined) o.split = oneOf(values.split, ["valid", "test"] as const, "split");
   const ints: [keyof PretrainedOptions, string, string | undefined, number][] = [
     ["finetuneSteps", "finetune-steps", values["finetune-steps"], 0],
     ["maxLength", "max-length", values["max-length"], 2],
@@ -204,9 +222,15 @@ function pretrainedOptions(
   }
   const given = Object.keys(o);
   if (given.length === 0) return undefined;
-  if (suite !== "pretrained" && suite !== "all") {
+  const allowed: Record<string, readonly string[]> = {
+    model: ["pretrained", "compress", "eval", "all"],
+    maxTokens: ["pretrained", "eval", "all"],
+    split: ["eval"],
+  };
+  const wrong = given.filter((k) => !(allowed[k] ?? ["pretrained", "all"]).includes(suite));
+  if (wrong.length > 0) {
     throw new UsageError(
-      `${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}: option(s) of the pretrained suite, received suite "${suite}"`,
+      `${wrong.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(", ")}: not an option of suite "${suite}" (see --help)`,
     );
   }
   if (o.stride !== undefined && o.maxLength !== undefined && o.stride > o.maxLength) {
@@ -234,6 +258,7 @@ function parse(argv: readonly string[]) {
       "max-length": { type: "string" },
       stride: { type: "string" },
       "max-tokens": { type: "string" },
+      split: { type: "string" },
     },
   });
 }

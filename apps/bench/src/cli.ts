@@ -199,6 +199,7 @@ export function pretrainedFlags(opts: CliOptions): string {
     ["max-length", o.maxLength],
     ["stride", o.stride],
     ["max-tokens", o.maxTokens],
+    ["split", o.split],
   ];
   return flags
     .filter(([, v]) => v !== undefined)

@@ -169,6 +169,44 @@ export function lineSpec(o: LineOptions): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+export interface HeatCell {
+  x: string;
+  y: string;
+  value: number;
+}
+
+export interface HeatmapOptions {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  valueTitle: string;
+  cells: HeatCell[];
+  /** Order of the x and y categories (default: first appearance). */
+  xOrder?: string[];
+  yOrder?: string[];
+  width?: number;
+  height?: number;
+}
+
+/** A vega-lite spec: a heat map of categorical x × y cells, each labelled with its value. */
+export function heatmapSpec(o: HeatmapOptions): TopLevelSpec {
+  const cells = o.cells.filter((c) => Number.isFinite(c.value));
+  const order = (key: "x" | "y", given?: string[]) => given ?? [...new Set(cells.map((c) => c[key]))];
+  const enc = {
+    x: { field: "x", type: "nominal", title: o.xTitle, sort: order("x", o.xOrder) },
+    y: { field: "y", type: "nominal", title: o.yTitle, sort: order("y", o.yOrder) },
+  };
+  return {
+    ...frame(o),
+    data: { values: cells },
+    encoding: enc,
+    layer: [
+      { mark: "rect", encoding: { color: { field: "value", type: "quantitative", title: o.valueTitle } } },
+      { mark: { type: "text", fontSize: 10 }, encoding: { text: { field: "value", type: "quantitative" } } },
+    ],
+  } as TopLevelSpec;
+}
+
 /** Compiles a vega-lite spec and renders it to an SVG string without a browser or canvas. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = compile(spec).spec;

@@ -33,10 +33,15 @@ export interface Plot {
 /** Rank policies of the `pretrained` suite. */
 export type PretrainedPolicy = "uniform" | "hybrid" | "budget";
 
-/** Command-line options of the `pretrained` suite; an absent field means the preset's value. */
+/**
+ * Command-line options of the `pretrained` suite (`--model` also of `compress` and `eval`, `--max-tokens` also of
+ * `eval`, `--split` of `eval` only); an absent field means the preset's value.
+ */
 export interface PretrainedOptions {
   /** Hugging Face GPT-2 folder (the CLI resolves it to an absolute path). */
   model?: string;
+  /** `eval`: the split to score. */
+  split?: "valid" | "test";
   policies?: PretrainedPolicy[];
   finetuneSteps?: number;
   maxLength?: number;

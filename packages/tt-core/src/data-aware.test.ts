@@ -197,4 +197,17 @@ describe("ttMatrixFromDenseWeighted", () => {
       ValueError,
     );
   });
+
+  it("stays finite with damping 0 on a singular Gram matrix (a dead input channel)", () => {
+    const rng = new Rng(31);
+    const n = 24;
+    // input channel 0 is dead (always 0): the Gram matrix has an exactly zero row, column and eigenvalue
+    const X = Float32Array.from({ length: n * rows }, (_, i) => (i % rows === 0 ? 0 : rng.normal()));
+    const G = inputGram(X, n, rows);
+    const W = Float64Array.from({ length: rows * cols }, () => rng.normal());
+    const lowRank = { rowModes: [rows, 1], colModes: [1, cols], maxRanks: [2] };
+    const r = ttMatrixFromDenseWeighted(W, rows, cols, G, { ...lowRank, damping: 0 });
+    expect(Number.isFinite(r.outputRelError)).toBe(true);
+    expect(toDense(r.tt).every((x) => Number.isFinite(x))).toBe(true);
+  });
 });

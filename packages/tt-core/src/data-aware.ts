@@ -171,12 +171,17 @@ export function kroneckerFactors(
   return { factors: f, modes: [...modes], relError: g > 0 ? Math.sqrt(err) / g : 0 };
 }
 
-/** Symmetric square root and inverse square root of a symmetric m×m matrix, eigenvalues floored at damping·mean. */
+const MIN_RELATIVE_FLOOR = 1e-12;
+
+/**
+ * Symmetric square root and inverse square root of a symmetric m×m matrix, eigenvalues floored at damping·mean
+ * (at least 1e-12·mean: with damping 0 a singular Gram matrix, e.g. of LayerNorm outputs, stays finite).
+ */
 function sqrtPair(A: Float64Array, m: number, damping: number): { root: Float64Array; inv: Float64Array } {
   const { values, vectors } = symEig(A, m);
   let mean = 0;
   for (let i = 0; i < m; i++) mean += Math.max(0, values[i] as number) / m;
-  const floor = mean > 0 ? damping * mean : 1;
+  const floor = mean > 0 ? Math.max(damping, MIN_RELATIVE_FLOOR) * mean : 1;
   const root = new Float64Array(m * m);
   const inv = new Float64Array(m * m);
   for (let e = 0; e < m; e++) {

@@ -3,7 +3,7 @@
  * calibration tokens, collected in one pass of the dense model (`compressModel(..., { inputGrams })` then fits each
  * TT-matrix to the layer's outputs on those inputs, tt-core `ttMatrixFromDenseWeighted`).
  */
-import { ConfigError, ShapeError } from "@tensor-tt/tt-core";
+import { ConfigError, matMul, ShapeError } from "@tensor-tt/tt-core";
 import * as tf from "@tensorflow/tfjs-core";
 import { yieldToEventLoop } from "./event-loop.js";
 import type { HybridTTTransformer } from "./model.js";
@@ -61,7 +61,7 @@ export async function collectInputGrams(
   const observe = (paths: string[], x: tf.Tensor2D) => {
     const key = paths[0] as string;
     for (const p of paths) shared.set(p, key);
-    const g = tf.matMul(x, x, true, false) as tf.Tensor2D;
+    const g = matMul(x, x, true, false) as tf.Tensor2D; // tt-core's: wasm's transposed product is ~15x slower
     const prev = acc.get(key);
     acc.set(key, tf.keep(prev ? (tf.add(prev, g) as tf.Tensor2D) : g));
     prev?.dispose();

@@ -22,6 +22,7 @@ export {
   type HybridModeLayout,
   type HybridTTConfig,
   type LayerRankSpec,
+  MATRIX_NAMES,
   type MatrixModes,
   type MatrixName,
   type MatrixPlan,
@@ -68,6 +69,16 @@ export {
   type ModelInit,
 } from "./model.js";
 export type { EmbeddingModule, LayerNorm, LinearModule, NamedWeight } from "./nn.js";
+export {
+  CandidateSampler,
+  candidateLogits,
+  type DistillationOptions,
+  distillation,
+  type SampledSoftmaxOptions,
+  sampledSoftmax,
+  type TrainObjective,
+  unigramCounts,
+} from "./objectives.js";
 export { AdamW, type AdamWOptions, globalNorm, learningRate, type ScheduleOptions } from "./optim.js";
 export {
   type CompressionReportRow,

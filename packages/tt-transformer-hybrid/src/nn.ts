@@ -192,10 +192,16 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
   const [v, d] = table.shape;
   const n = ids.shape[0];
   // tf.customGrad's variadic signature does not type (x, save) pairs, hence the cast.
-  const f = tf.customGrad(((t: tf.Tensor) => ({
-    value: tf.gather(t, ids),
-    gradFunc: (dy: tf.Tensor) => [tf.scatterND(tf.reshape(ids, [n, 1]), tf.reshape(dy, [n, d]), [v, d])],
-  })) as unknown as CustomGradFn<tf.Tensor>);
+  // ids are saved (kept) for the backward pass: a caller may build them inside a tidy that ends before it.
+  const f = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ids]);
+    return {
+      value: tf.gather(t, ids),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.scatterND(tf.reshape(saved[0] as tf.Tensor1D, [n, 1]), tf.reshape(dy, [n, d]), [v, d]),
+      ],
+    };
+  }) as unknown as CustomGradFn<tf.Tensor>);
   return f(table) as tf.Tensor2D;
 }
 

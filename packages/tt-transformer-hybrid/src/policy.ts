@@ -44,6 +44,11 @@ export type RankPolicy =
       layers: Array<LayerRankSpec | null>;
       embedRanks?: number[] | null;
       modeLayout?: HybridModeLayout;
+      /**
+       * Explicit modes of named matrices (config `matrixModes`); e.g. `{ inModes: [m, 1], outModes: [1, n] }` with
+       * one rank r makes a matrix the ordinary rank-r factorization U·V (TT-SVD then is the truncated SVD).
+       */
+      matrixModes?: HybridTTConfig["matrixModes"];
     }
   | { kind: "targets"; attention?: number; ffn?: number; embedding?: number }
   | {
@@ -86,7 +91,12 @@ function policyFields(policy: Exclude<RankPolicy, { kind: "budget" }>): Partial<
       };
     }
     case "schedule":
-      return { ...layout, layerRanks: policy.layers, embedRanks: policy.embedRanks ?? null };
+      return {
+        ...layout,
+        layerRanks: policy.layers,
+        embedRanks: policy.embedRanks ?? null,
+        ...(policy.matrixModes !== undefined ? { matrixModes: policy.matrixModes } : {}),
+      };
     case "targets": {
       const { kind: _, ...targets } = policy;
       return { compressionTargets: targets };

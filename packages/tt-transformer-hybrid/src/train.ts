@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { checkpointPath, type EvalRecord, resumeCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { yieldToEventLoop } from "./event-loop.js";
 import type { HybridTTTransformer } from "./model.js";
+import type { TrainObjective } from "./objectives.js";
 import { AdamW, globalNorm, learningRate, type ScheduleOptions } from "./optim.js";
 
 /** The trainer's batch sampler; its home is `@tensor-tt/datasets/batching`. */
@@ -99,6 +100,11 @@ export interface TrainOptions {
    * the event loop about every 20 ms, so timers, I/O and an abort get through during training.
    */
   signal?: AbortSignal;
+  /**
+   * The loss to minimize (default: the model's full-softmax cross-entropy, `model.loss`); e.g. `sampledSoftmax` or
+   * `distillation` from objectives.ts. Its fingerprint joins the checkpoint's.
+   */
+  objective?: TrainObjective;
 }
 
 export interface TrainResult {
@@ -328,6 +334,7 @@ function runSettings(
     beta2: opts.beta2 ?? 0.95,
     eps: opts.eps ?? 1e-8,
     trainTokens: data.train.length,
+    ...(opts.objective ? { objective: opts.objective.fingerprint } : {}),
   };
   return { seqLen, batchSize, tokensPerStep, totalSteps, seed, sched, clip, fingerprint };
 }
@@ -344,13 +351,17 @@ async function trainStep(
   s: RunSettings,
   step: number,
   beforeUpdate: ((step: number) => void) | undefined,
+  objective: TrainObjective | undefined,
 ): Promise<{ loss: number; norm: number; rate: number; finite: boolean }> {
   const rate = learningRate(step, s.sched);
   const dropoutSeed = hashInts(s.seed, 0xd0, step);
   const x = tf.tensor2d(batch.inputs, [s.batchSize, s.seqLen], "int32");
   const y = tf.tensor2d(batch.targets, [s.batchSize, s.seqLen], "int32");
   const { value, grads } = tf.variableGrads(
-    () => model.loss(x, y, null, { training: true, dropoutSeed }),
+    () =>
+      objective
+        ? objective.loss(model, x, y, { training: true, dropoutSeed }, step)
+        : model.loss(x, y, null, { training: true, dropoutSeed }),
     model.trainableVariables(),
   );
   tf.dispose([x, y]);
@@ -505,7 +516,15 @@ export async function train(
         return resultOf(st, s, t0, dir, "aborted");
       }
       const ts = performance.now();
-      const r = await trainStep(model, opt, sampler.batch(st.step), s, st.step, opts.beforeUpdate);
+      const r = await trainStep(
+        model,
+        opt,
+        sampler.batch(st.step),
+        s,
+        st.step,
+        opts.beforeUpdate,
+        opts.objective,
+      );
       if (!r.finite) return diverged(r.loss, r.norm);
       st.losses.push(r.loss);
       const step = ++st.step;

@@ -4,7 +4,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { loadWordLevel, type TokenizedCorpus } from "@tensor-tt/datasets";
+import type { TokenizedCorpus } from "@tensor-tt/datasets";
 import {
   type CompressionStats,
   compressModel,
@@ -19,6 +19,7 @@ import {
 import { secondsSince } from "../../harness/stats.js";
 import { InterruptedError } from "../../interrupt.js";
 import type { SuiteContext } from "../../types.js";
+import { loadWordCorpus } from "../corpus.js";
 import type { RankChoice } from "./ranks.js";
 import type { Init, Kind, PplSettings } from "./settings.js";
 
@@ -108,26 +109,7 @@ export interface Data {
 }
 
 export async function loadData(ctx: SuiteContext, s: PplSettings): Promise<Data> {
-  const corpus =
-    s.corpus === "sample"
-      ? await loadWordLevel({
-          // Only the embedded sample: no explicit folder, no cache, no shared folder, no download.
-          env: {},
-          cacheDir: join(ctx.outDir, ".no-cache"),
-          shared: false,
-          download: false,
-          allowSample: true,
-          ...(s.maxVocab !== null ? { maxVocab: s.maxVocab } : {}),
-        })
-      : await loadWordLevel({
-          allowSample: false,
-          ...(ctx.signal !== undefined ? { downloadOptions: { signal: ctx.signal } } : {}),
-          ...(ctx.sharedDataDir !== undefined ? { shared: ctx.sharedDataDir } : {}),
-          ...(s.maxVocab !== null ? { maxVocab: s.maxVocab } : {}),
-        });
-  if (s.corpus === "sample" && corpus.source.source !== "sample") {
-    throw new Error(`expected the embedded sample, the datasets package resolved "${corpus.source.source}"`);
-  }
+  const corpus = await loadWordCorpus(ctx, s.corpus === "sample" ? "sample" : "wikitext2", s.maxVocab);
   const cut = (ids: Int32Array, n: number | null) =>
     n === null || n >= ids.length ? ids : ids.subarray(0, n);
   const unk = corpus.vocab.unkId;

@@ -1,0 +1,93 @@
+/**
+ * `compress` (ppl suite v2) on the embedded sample with a tiny in-run reference: which rows exist, that a row's
+ * perplexity is what an independent compression + evaluation gives, that the claims are computed from the rows,
+ * and that `--resume` recomputes nothing.
+ */
+
+import { join } from "node:path";
+import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
+import { describe, expect, it } from "vitest";
+import { smokeContexts } from "../testing/helpers.js";
+import { staticPolicy } from "./compress/methods.js";
+import { denseSmallConfig } from "./compress/rows.js";
+import { type CompressRow, type CompressSettings, compressSettings, runCompress } from "./compress.js";
+import { loadWordCorpus } from "./corpus.js";
+
+const ctxFor = smokeContexts();
+const smoke = compressSettings("smoke");
+const tiny: CompressSettings = {
+  ...smoke,
+  pretrain: { ...smoke.pretrain, steps: 12, evalEvery: 6 },
+  ratios: [2],
+  seeds: 2,
+  finetune: { ...smoke.finetune, ratios: [2], steps: 1 },
+  denseSmall: { ratios: [2], seeds: 1, steps: 4 },
+};
+
+describe("compress (smoke)", () => {
+  it("measures every method, reuses deterministic compressions, and resumes without recomputing", async () => {
+    const ctx = await ctxFor("compress");
+    const r = await runCompress(ctx, tiny);
+    const rows = (r.figures["rows"] as CompressRow[]).filter((x) => x.ratio === 2);
+    const compressed = rows.filter((x) => x.stage === "compressed");
+    // deterministic methods once, data-aware ones per seed
+    expect(compressed.map((x) => x.id).sort()).toEqual(
+      [
+        "svd-aware@2x#0",
+        "svd-aware@2x#1",
+        "svd@2x#0",
+        "tt-aware@2x#0",
+        "tt-aware@2x#1",
+        "tt-budget@2x#0",
+        "tt-hybrid@2x#0",
+        "tt-uniform-aware@2x#0",
+        "tt-uniform-aware@2x#1",
+        "tt-uniform@2x#0",
+      ].sort(),
+    );
+    expect(rows.filter((x) => x.stage === "ft-ce" || x.stage === "ft-kd")).toHaveLength(7 * 2 * 2);
+    expect(rows.filter((x) => x.stage === "scratch").map((x) => x.id)).toEqual(["dense-small@2x#0"]);
+    for (const x of compressed) expect(x.blockRatio, x.id).toBeGreaterThanOrEqual(1.99);
+    const byId = new Map(rows.map((x) => [x.id, x]));
+    expect(byId.get("tt-uniform-aware@2x#0")?.params).toBe(byId.get("tt-uniform@2x#0")?.params);
+
+    // independent: the reference from the run folder, compressed and evaluated here
+    const corpus = await loadWordCorpus(ctx, "sample");
+    const ref = await loadHuggingFaceGPT2(join(ctx.outDir, "best"));
+    const { model } = await compressModel(ref, staticPolicy(ref.config, "tt-uniform", 2));
+    const e = await evaluatePerplexity(model, corpus.splits.valid, {
+      seqLen: tiny.pretrain.seqLen,
+      batchSize: tiny.evalBatchSize,
+      maxTokens: tiny.evalTokens,
+    });
+    expect(byId.get("tt-uniform@2x#0")?.validPpl).toBeCloseTo(e.ppl, 6);
+    const small = denseSmallConfig(ref.config, 2);
+    expect(small.nLayers).toBe(1);
+    expect(byId.get("dense-small@2x#0")?.blockRatio).toBeGreaterThanOrEqual(2);
+    model.dispose();
+    ref.dispose();
+
+    // the claims table is computed from these rows: data-aware vs plain at the same ranks
+    const claims = r.tables[1]?.rows ?? [];
+    const aware = claims.find((c) => c[0] === "data-aware beats plain TT-SVD (same ranks) @ 2× (compressed)");
+    const mean = (ids: string[]) =>
+      ids.reduce((a, id) => a + (byId.get(id)?.validNll as number), 0) / ids.length;
+    const expected = Math.exp(
+      mean(["tt-uniform-aware@2x#0", "tt-uniform-aware@2x#1"]) -
+        (byId.get("tt-uniform@2x#0")?.validNll as number),
+    );
+    expect(aware?.[2]).toBeCloseTo(expected, 3);
+    expect(
+      r.verdicts.some((v) =>
+        v.startsWith('goal "data-aware halves plain TT-SVD\'s gap to dense before fine-tuning" at 2×'),
+      ),
+    ).toBe(true);
+    expect(r.plots.map((p) => p.file)).toContain("compress-tt-aware-ranks.svg");
+
+    // resume: every row is saved; nothing is measured again
+    const logsBefore = ctx.logs.length;
+    const again = await runCompress({ ...ctx, resume: true }, tiny);
+    expect(ctx.logs.slice(logsBefore).filter((l) => / valid ppl .* s\)$/.test(l))).toEqual([]);
+    expect(again.figures["rows"]).toEqual(r.figures["rows"]);
+  });
+});

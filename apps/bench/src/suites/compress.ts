@@ -1,0 +1,246 @@
+/**
+ * `compress` (ppl suite v2): the converged dense reference model (`pnpm bench pretrain`) compressed at several
+ * block ratios by every method of compress/methods.ts, evaluated before and after fine-tuning (plain sampled
+ * cross-entropy and logit distillation from the reference), over several seeds (calibration sample, sensitivity
+ * batch and fine-tuning order), beside a smaller dense model trained from scratch; report with mean ± sd, paired
+ * comparisons and the verdicts (compress/report.ts).
+ *
+ * Deterministic methods (exact TT-SVD / SVD of the same weights) give the same compressed model for every seed: they
+ * are compressed and evaluated once, and fine-tuned per seed.
+ *
+ * Files: compress/settings.ts (presets), compress/methods.ts (policies), compress/sensitivity.ts (tt-aware
+ * allocation), compress/rows.ts (one row), compress/stats.ts, compress/report.ts.
+ */
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TokenizedCorpus } from "@tensor-tt/datasets";
+import { ConfigError } from "@tensor-tt/tt-core";
+import {
+  type HybridTTTransformer,
+  loadHuggingFaceGPT2,
+  unigramCounts,
+} from "@tensor-tt/tt-transformer-hybrid";
+import { secondsSince } from "../harness/stats.js";
+import type { Suite, SuiteContext, SuiteResult } from "../types.js";
+import { isDataAware, type Method } from "./compress/methods.js";
+import { assemble } from "./compress/report.js";
+import {
+  type CompressRow,
+  compressed,
+  denseSmallConfig,
+  evaluate,
+  finetune,
+  type Runner,
+  type SeedInputs,
+  seedInputs,
+  seedValue,
+  sizeOf,
+  trainDenseSmall,
+} from "./compress/rows.js";
+import { type CompressSettings, compressSettings } from "./compress/settings.js";
+import { loadWordCorpus } from "./corpus.js";
+import { trainReference } from "./pretrain.js";
+
+export type { CompressRow } from "./compress/rows.js";
+export { type CompressSettings, compressSettings } from "./compress/settings.js";
+
+/** The committed reference model (`pnpm bench pretrain --preset standard`, copied here). */
+export const REFERENCE_DIR = fileURLToPath(new URL("../../reference/wt2-d128", import.meta.url));
+
+/**
+ * The words of a model folder's `vocab.txt` must be the corpus vocabulary, id for id.
+ * @throws {ConfigError} naming the first id that differs, or the sizes.
+ */
+export async function checkVocabulary(dir: string, corpus: TokenizedCorpus): Promise<void> {
+  const words = (await readFile(join(dir, "vocab.txt"), "utf8")).split("\n");
+  if (words.at(-1) === "") words.pop();
+  const v = corpus.vocab;
+  if (words.length !== v.size) {
+    throw new ConfigError(`${dir}/vocab.txt does not match the corpus vocabulary`, {
+      expected: `${v.size} words`,
+      received: `${words.length} words`,
+    });
+  }
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] !== v.word(i)) {
+      throw new ConfigError(`${dir}/vocab.txt does not match the corpus vocabulary`, {
+        expected: `id ${i} = ${JSON.stringify(v.word(i))}`,
+        received: JSON.stringify(words[i]),
+      });
+    }
+  }
+}
+
+async function reference(
+  ctx: SuiteContext,
+  s: CompressSettings,
+  corpus: TokenizedCorpus,
+): Promise<{ model: HybridTTTransformer; dir: string }> {
+  if (s.reference === "smoke") {
+    await trainReference(
+      ctx,
+      s.pretrain,
+      { train: corpus.splits.train, valid: corpus.splits.valid },
+      corpus.vocab.size,
+    );
+    const dir = join(ctx.outDir, "best");
+    return { model: await loadHuggingFaceGPT2(dir), dir };
+  }
+  const dir = resolve(ctx.suiteOptions?.pretrained?.model ?? REFERENCE_DIR);
+  await checkVocabulary(dir, corpus);
+  return { model: await loadHuggingFaceGPT2(dir), dir };
+}
+
+/** A saved row, or `make()` run and saved. */
+async function row(
+  r: Runner,
+  id: string,
+  make: () => Promise<Omit<CompressRow, "id">>,
+): Promise<CompressRow> {
+  const saved = await r.ctx.loadPartial<CompressRow>(`row:${id}`);
+  if (saved !== undefined) return saved;
+  const made = { id, ...(await make()) };
+  await r.ctx.savePartial(`row:${id}`, made);
+  r.ctx.log(
+    `compress: ${id}: ${made.blockRatio.toFixed(2)}x blocks, valid ppl ${made.validPpl.toFixed(2)} (${made.wallS.toFixed(1)} s)`,
+  );
+  return made;
+}
+
+/** Every row of one seed: compressed (data-aware methods, or all at seed 0) and fine-tuned at the FT ratios. */
+async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => void): Promise<void> {
+  const { s } = r;
+  const seed = seedValue(r, i);
+  let inputs: SeedInputs | null = null;
+  const needs = async () => {
+    inputs ??= await seedInputs(r, i, s.methods.includes("tt-aware"));
+    return inputs;
+  };
+  for (const ratio of s.ratios) {
+    for (const method of s.methods) {
+      const aware = isDataAware(method);
+      const cSeed = aware ? i : 0;
+      const base = { method, ratio, seed: aware ? seed : seedValue(r, 0) };
+      const make = async (
+        stage: CompressRow["stage"],
+        ft: ((m: HybridTTTransformer) => Promise<void>) | null,
+      ) => {
+        const t0 = performance.now();
+        const c = await compressed(r, method, ratio, aware ? await needs() : null);
+        try {
+          if (ft) await ft(c.model);
+          const e = await evaluate(r, c.model);
+          return {
+            ...base,
+            stage,
+            ...sizeOf(r, c.config),
+            validNll: e.nll,
+            validPpl: e.ppl,
+            wallS: secondsSince(t0),
+            ...(c.levels ? { levels: c.levels } : {}),
+          };
+        } finally {
+          c.model.dispose();
+        }
+      };
+      if (aware || i === 0)
+        rows.push(await row(r, `${method}@${ratio}x#${cSeed}`, () => make("compressed", null)));
+      if (s.finetune.ratios.includes(ratio)) {
+        for (const obj of s.finetune.objectives) {
+          const ft = (m: HybridTTTransformer) => finetune(r, m, obj, seed);
+          rows.push(
+            await row(r, `${method}@${ratio}x#${i}/ft-${obj}`, async () => ({
+              ...(await make(`ft-${obj}`, ft)),
+              seed,
+            })),
+          );
+        }
+      }
+      tick();
+    }
+  }
+}
+
+async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
+  const ds = r.s.denseSmall;
+  if (!ds) return;
+  for (const ratio of ds.ratios) {
+    for (let i = 0; i < Math.min(ds.seeds, r.s.seeds); i++) {
+      const seed = seedValue(r, i);
+      rows.push(
+        await row(r, `dense-small@${ratio}x#${i}`, async () => {
+          const { model, s: trainS } = await trainDenseSmall(r, ratio, seed);
+          try {
+            const t0 = performance.now();
+            const e = await evaluate(r, model);
+            const config = denseSmallConfig(r.ref.config, ratio);
+            return {
+              method: "dense-small",
+              ratio,
+              seed,
+              stage: "scratch",
+              ...sizeOf(r, config),
+              validNll: e.nll,
+              validPpl: e.ppl,
+              wallS: trainS + secondsSince(t0),
+            };
+          } finally {
+            model.dispose();
+          }
+        }),
+      );
+    }
+  }
+}
+
+/** Runs the compress suite with explicit settings (presets call this; tests pass tiny ones). */
+export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promise<SuiteResult> {
+  const t0 = performance.now();
+  const corpus = await loadWordCorpus(ctx, s.corpus);
+  const ref = await reference(ctx, s, corpus);
+  const r: Runner = {
+    ctx,
+    s,
+    ref: ref.model,
+    train: corpus.splits.train,
+    valid: corpus.splits.valid,
+    counts: unigramCounts(corpus.splits.train, corpus.vocab.size),
+  };
+  try {
+    const te = performance.now();
+    const refEval = await evaluate(r, ref.model);
+    ctx.log(`compress: reference ${ref.dir}: valid ppl ${refEval.ppl.toFixed(2)} on ${s.evalTokens} tokens`);
+    const refEvalS = secondsSince(te);
+    const rows: CompressRow[] = [];
+    const bar = ctx.progress(
+      "compress (method × ratio × seed)",
+      s.seeds * s.ratios.length * s.methods.length,
+    );
+    try {
+      for (let i = 0; i < s.seeds; i++) await seedRows(r, i, rows, () => bar.tick());
+    } finally {
+      bar.done();
+    }
+    await denseSmallRows(r, rows);
+    return await assemble(ctx, s, {
+      ref: r,
+      refDir: ref.dir,
+      refEval,
+      refEvalS,
+      rows,
+      wallS: secondsSince(t0),
+    });
+  } finally {
+    ref.model.dispose();
+  }
+}
+
+export const suite: Suite = {
+  name: "compress",
+  description:
+    "ppl suite v2: the reference model compressed by TT and SVD methods at block ratios, before/after fine-tuning, seeds",
+  run: (ctx) => runCompress(ctx, compressSettings(ctx.preset)),
+};
+
+export type { Method };
