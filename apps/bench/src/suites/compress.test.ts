@@ -4,6 +4,7 @@
  * and that `--resume` recomputes nothing.
  */
 
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
 import { describe, expect, it } from "vitest";
@@ -83,6 +84,11 @@ describe("compress (smoke)", () => {
       ),
     ).toBe(true);
     expect(r.plots.map((p) => p.file)).toContain("compress-tt-aware-ranks.svg");
+
+    // the report before the dense-small baseline was written first, without its row
+    const interim = JSON.parse(await readFile(join(ctx.outDir, "compress-interim.json"), "utf8"));
+    expect(interim.figures.rows.map((x: CompressRow) => x.id)).not.toContain("dense-small@2x#0");
+    expect(interim.figures.rows).toHaveLength(rows.length - 1);
 
     // resume: every row is saved; nothing is measured again
     const logsBefore = ctx.logs.length;

@@ -22,6 +22,8 @@ import {
   unigramCounts,
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../harness/stats.js";
+import { toJson, writeFileAtomic } from "../io.js";
+import { markdownTable } from "../report.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { isDataAware, type Method } from "./compress/methods.js";
 import { assemble } from "./compress/report.js";
@@ -192,6 +194,22 @@ async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
       );
     }
   }
+}
+
+/** `compress-interim.md` / `.json`: the report before the dense-small baseline (tables, plots and verdicts so far). */
+async function writeInterim(outDir: string, so: SuiteResult): Promise<void> {
+  const md = [
+    "# compress: report before the dense-small baseline (interim)",
+    "",
+    "## Verdicts",
+    "",
+    ...so.verdicts.map((v) => `- ${v}`),
+    "",
+    ...so.tables.map((t) => `${markdownTable(t)}\n`),
+    ...so.plots.map((p) => `![${p.title}](${p.file})\n`),
+  ].join("\n");
+  await writeFileAtomic(join(outDir, "compress-interim.md"), md);
+  await writeFileAtomic(join(outDir, "compress-interim.json"), toJson(so));
 }
 
 /** Runs the compress suite with explicit settings (presets call this; tests pass tiny ones). */
