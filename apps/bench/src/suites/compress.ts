@@ -240,15 +240,14 @@ export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promi
     } finally {
       bar.done();
     }
-    await denseSmallRows(r, rows);
-    return await assemble(ctx, s, {
-      ref: r,
-      refDir: ref.dir,
-      refEval,
-      refEvalS,
-      rows,
-      wallS: secondsSince(t0),
-    });
+    const assembled = () =>
+      assemble(ctx, s, { ref: r, refDir: ref.dir, refEval, refEvalS, rows, wallS: secondsSince(t0) });
+    if (s.denseSmall) {
+      // the long from-scratch baseline comes last: the report so far is written first, in case it is interrupted
+      await writeInterim(ctx.outDir, await assembled());
+      await denseSmallRows(r, rows);
+    }
+    return await assembled();
   } finally {
     ref.model.dispose();
   }
