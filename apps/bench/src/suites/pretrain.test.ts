@@ -114,3 +114,32 @@ describe("eval", () => {
     model.dispose();
   });
 });
+
+describe("report from result.json", () => {
+  it("renders a run's report from its result.json (folder or file path)", async () => {
+    const { renderResult } = await import("../render.js");
+    const ctx = await ctxFor("render");
+    const rec = {
+      suite: "pretrain",
+      description: "d",
+      preset: "smoke",
+      status: "complete",
+      startedAt: "a",
+      finishedAt: "b",
+      durationS: 1,
+      command: "c",
+      outDir: ctx.outDir,
+      seed: 1,
+      resumed: false,
+      machine: { cpuModel: "x", cores: 2, memoryGiB: 1, node: "20", os: "linux" },
+      engine: { description: "wasm" },
+      git: { commit: "0", dirty: false },
+      tables: [{ title: "t", columns: ["a"], rows: [[1]] }],
+      verdicts: ["v"],
+    };
+    await writeFile(join(ctx.outDir, "result.json"), JSON.stringify(rec));
+    const { renderReport } = await import("../report.js");
+    expect(await renderResult(ctx.outDir)).toBe(renderReport(rec as never));
+    expect(await renderResult(join(ctx.outDir, "result.json"))).toBe(renderReport(rec as never));
+  });
+});
