@@ -233,16 +233,16 @@ function checkVocab(model: HybridTTTransformer, sampler: CandidateSampler, what:
   }
 }
 
+/** What a checkpoint records of a sampler's options. */
+function samplerFingerprint(opts: SampledSoftmaxOptions): Record<string, number> {
+  return { candidates: opts.candidates, power: opts.power ?? 0.75, seed: opts.seed ?? 0 };
+}
+
 /** The sampled-softmax objective (see the module comment). */
 export function sampledSoftmax(opts: SampledSoftmaxOptions): TrainObjective {
   const sampler = new CandidateSampler(opts);
   return {
-    fingerprint: {
-      objective: "sampled-softmax",
-      candidates: sampler.k,
-      power: opts.power ?? 0.75,
-      seed: opts.seed ?? 0,
-    },
+    fingerprint: { objective: "sampled-softmax", ...samplerFingerprint(opts) },
     loss(model, inputs, targets, o, step) {
       checkVocab(model, sampler, "sampledSoftmax");
       return tf.tidy(() => {
@@ -290,9 +290,7 @@ export function distillation(opts: DistillationOptions): TrainObjective {
   return {
     fingerprint: {
       objective: "distillation",
-      candidates: sampler.k,
-      power: opts.power ?? 0.75,
-      seed: opts.seed ?? 0,
+      ...samplerFingerprint(opts),
       alpha,
       temperature: temp,
     },

@@ -28,6 +28,7 @@ import { toJson, writeFileAtomic } from "../io.js";
 import { type LinePoint, lineSpec, writePlot } from "../plot.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { loadWordCorpus } from "./corpus.js";
+import { baseConfig } from "./ppl/settings.js";
 import { type Convergence, convergence, shouldStop, type ValidPoint } from "./pretrain/convergence.js";
 import { type PretrainSettings, pretrainSettings } from "./pretrain/settings.js";
 
@@ -55,23 +56,6 @@ export const PUBLISHED = [
   { model: "AWD-LSTM (33M params)", valid: 68.6, test: 65.8 },
 ] as const;
 
-function denseConfig(s: PretrainSettings, vocabSize: number, seed: number) {
-  return {
-    vocabSize,
-    dModel: s.dModel,
-    nHeads: s.nHeads,
-    nLayers: s.nLayers,
-    dFF: s.dFF,
-    maxSeqLen: s.seqLen,
-    dropout: s.dropout,
-    attentionRanks: null,
-    ffnRanks: null,
-    embedRanks: null,
-    tieEmbeddings: true,
-    seed,
-  };
-}
-
 /** Trains (or resumes) and returns the record; the best weights are in `<outDir>/best`. */
 export async function trainReference(
   ctx: SuiteContext,
@@ -86,7 +70,7 @@ export async function trainReference(
     );
     return saved;
   }
-  const model = new HybridTTTransformer(denseConfig(s, vocabSize, ctx.seed));
+  const model = new HybridTTTransformer(baseConfig(s, vocabSize, ctx.seed));
   const stopper = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stopper.signal]) : stopper.signal;
   // the evaluations so far (an interrupted run's too), for early stopping

@@ -5,7 +5,8 @@
  * standard`), block ratios 2/4/7/10×, seven methods, 3 seeds; calibration 8,192 train tokens per seed; evaluation on
  * the first 16,384 validation tokens with the full softmax; fine-tuning at 7× (the reference regime) with 16 steps ×
  * 4,096 tokens = 65,536 tokens (0.8% of the reference's pretraining), plain cross-entropy and logit KD (both on
- * 2,048 sampled candidates, as the reference was trained); a smaller dense model from scratch at 7×.
+ * 2,048 sampled candidates, as the reference was trained); a smaller dense model at 7×, trained from scratch with the
+ * reference's whole pretraining budget (3 seeds, last: the interim report is written before it).
  */
 import type { PresetName } from "../../types.js";
 import type { PretrainSettings } from "../pretrain/settings.js";
@@ -107,6 +108,6 @@ export function compressSettings(preset: PresetName): CompressSettings {
       warmupSteps: 2,
       candidates: 2048,
     },
-    denseSmall: { ratios: [7], seeds: 1, steps: pretrain.steps },
+    denseSmall: { ratios: [7], seeds: 3, steps: pretrain.steps },
   };
 }

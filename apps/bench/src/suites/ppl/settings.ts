@@ -195,8 +195,12 @@ function paperMaxStepsFromEnv(): number | undefined {
   return n;
 }
 
-/** The dense model config of a settings object. */
-export function baseConfig(s: PplSettings, vocabSize: number, seed: number): HybridTTConfig {
+/** The dense model config of a settings object (also the `pretrain` suite's reference decoder). */
+export function baseConfig(
+  s: Pick<PplSettings, "dModel" | "nHeads" | "nLayers" | "dFF" | "seqLen" | "dropout">,
+  vocabSize: number,
+  seed: number,
+): HybridTTConfig {
   return validateConfig({
     vocabSize,
     dModel: s.dModel,
