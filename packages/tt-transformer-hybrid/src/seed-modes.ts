@@ -124,3 +124,8 @@ export function seedRankList(ranks: readonly number[], cores: number): number[] 
   while (out.length < want) out.push(fill);
   return out;
 }
+
+/** Whether two number lists are equal element by element (mode and rank lists of the seed's layouts). */
+export function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

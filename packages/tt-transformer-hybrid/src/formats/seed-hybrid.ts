@@ -22,7 +22,7 @@ import { writeSafetensorsFolder } from "#platform";
 import { type HybridTTConfig, type MatrixName, type ModelPlan, resolvePlan } from "../config.js";
 import { HybridTTTransformer } from "../model.js";
 import type { LinearModule } from "../nn.js";
-import { seedMatrixModes, seedRankList } from "../seed-modes.js";
+import { sameList, seedMatrixModes, seedRankList } from "../seed-modes.js";
 import { TTLinearModule } from "../tt.js";
 import { assertFinite, type FolderAccessOptions, type TensorStore, withCheckpointSource } from "./hf-gpt2.js";
 import {
@@ -281,14 +281,11 @@ function refuse(why: string, todo: string, received: string): never {
   });
 }
 
-const same = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
-
 /** The rank list of a layer's group (q/k/v/o or up/down), identical across the group. */
 function groupRanks(l: number, group: string, mods: TTLinearModule[]): number[] {
   const lists = mods.map((m) => m.innerRanks());
   const first = lists[0] as number[];
-  const odd = lists.findIndex((r) => !same(r, first));
+  const odd = lists.findIndex((r) => !sameList(r, first));
   if (odd >= 0) {
     refuse(
       `block ${l} has different ranks within its ${group} matrices (the seed gives them one rank list per layer)`,
@@ -312,7 +309,7 @@ function seedProjections(model: HybridTTTransformer): TTLinearModule[][] {
       }
       const want = seedMatrixModes(m.inFeatures, m.outFeatures);
       const got = { inModes: [...m.layer.inModes], outModes: [...m.layer.outModes] };
-      if (!same(got.inModes, want.inModes) || !same(got.outModes, want.outModes)) {
+      if (!sameList(got.inModes, want.inModes) || !sameList(got.outModes, want.outModes)) {
         refuse(
           `${m.path} has modes the seed's TT-Linear does not build`,
           `the seed's modes in ${JSON.stringify(want.inModes)} out ${JSON.stringify(want.outModes)} (build or compress the model with modeLayout "seed")`,
@@ -326,7 +323,7 @@ function seedProjections(model: HybridTTTransformer): TTLinearModule[][] {
 
 /** The stored list for a group: the configured one when the seed's truncation/padding instantiates it as `ranks`. */
 function storedList(raw: number[] | null | undefined, ranks: number[]): number[] {
-  return raw && same(seedRankList(raw, ranks.length + 1), ranks) ? [...raw] : [...ranks];
+  return raw && sameList(seedRankList(raw, ranks.length + 1), ranks) ? [...raw] : [...ranks];
 }
 
 /** Raw configured list of matrix `name` of layer `l` (the config's precedence). */

@@ -22,6 +22,7 @@ import { writeSafetensorsFolder } from "#platform";
 import type { HybridTTConfig, MatrixName } from "../config.js";
 import { HybridTTTransformer } from "../model.js";
 import { checkRopeTables, type RopeTables } from "../rope.js";
+import { sameList } from "../seed-modes.js";
 import { assertFinite, type TensorStore } from "./hf-gpt2.js";
 import { encodeSafetensors, type SafetensorsFloatDtype, type SafetensorsTensorInput } from "./safetensors.js";
 import {
@@ -231,9 +232,6 @@ function refuse(why: string, expected: string, received: string): never {
   });
 }
 
-const same = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
-
 /**
  * The seed layout of a rotary model: the config.json it was loaded from when that still describes it, else one
  * derived from its modes and ranks (factorization = q's modes, tt_ranks = the longest matrix's inner ranks).
@@ -294,9 +292,9 @@ export function seedUniformLayoutOf(model: HybridTTTransformer): SeedUniformLayo
       const tt = m.tt;
       if (!tt) refuse(`${m.path} is dense; every projection is a TT-Linear in the seed`, "TT ranks", "dense");
       if (
-        !same(tt.inModes, want.inModes) ||
-        !same(tt.outModes, want.outModes) ||
-        !same([1, ...tt.ranks, 1], want.ranks)
+        !sameList(tt.inModes, want.inModes) ||
+        !sameList(tt.outModes, want.outModes) ||
+        !sameList([1, ...tt.ranks, 1], want.ranks)
       ) {
         refuse(
           `block ${l} ${m.name} does not follow the seed's uniform layout (one factorization, one rank list for every matrix)`,
