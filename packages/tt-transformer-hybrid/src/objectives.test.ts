@@ -111,6 +111,30 @@ describe("sampledSoftmax", () => {
       m.dispose();
     }
   });
+  it("matches the by-hand loss for an untied head with a head bias, and its gradient reaches both", () => {
+    const m = new HybridTTTransformer(cfg({ tieEmbeddings: false, headBias: true }));
+    try {
+      tf.tidy(() => (m.headBias as tf.Variable).assign(tf.randomNormal([V], 0, 0.5, "float32", 3)));
+      const x = stream.subarray(0, 16);
+      const y = stream.subarray(1, 17);
+      const obj = sampledSoftmax({ candidates: 12, counts, seed: 9 });
+      const xt = tf.tensor2d(x, [2, 8], "int32");
+      const yt = tf.tensor2d(y, [2, 8], "int32");
+      const { value, grads } = tf.variableGrads(() => obj.loss(m, xt, yt, {}, 4), m.trainableVariables());
+      const s = new CandidateSampler({ candidates: 12, counts, seed: 9 });
+      expect(value.dataSync()[0]).toBeCloseTo(
+        sampledLossRef(fullLogits(m, x, 2, 8), y, s.draw(4), s.logExpected),
+        4,
+      );
+      const norm = (v: tf.Variable) =>
+        tf.tidy(() => tf.norm(grads[v.name] as tf.Tensor).dataSync()[0] as number);
+      expect(norm(m.head as tf.Variable)).toBeGreaterThan(0);
+      expect(norm(m.headBias as tf.Variable)).toBeGreaterThan(0);
+      tf.dispose([xt, yt, value, ...Object.values(grads)]);
+    } finally {
+      m.dispose();
+    }
+  });
   it("trains: the full-softmax validation loss falls, and a resume must use the same objective", async () => {
     const m = new HybridTTTransformer(cfg());
     const dir = await mkdtemp(join(tmpdir(), "tt-obj-"));

@@ -14,6 +14,7 @@
 import { ConfigError, matMul } from "@tensor-tt/tt-core";
 import { hashInts, mulberry32 } from "@tensor-tt/tt-core/random";
 import * as tf from "@tensorflow/tfjs-core";
+import { fnv1a } from "./io.js";
 import type { ForwardOptions, HybridTTTransformer } from "./model.js";
 import { embeddingLookup, sparseCrossEntropy } from "./nn.js";
 
@@ -147,7 +148,13 @@ export function outputRows(
   const rows = model.head
     ? embeddingLookup(tf.transpose(model.head) as tf.Tensor2D, ids)
     : model.tokenEmbedding.lookup(ids);
-  const bias = model.headBias ? (tf.gather(model.headBias, ids) as tf.Tensor1D) : null;
+  // the bias as a [V, 1] table: embeddingLookup's scatter gradient (tf.gather's needs a kernel wasm lacks)
+  const hb = model.headBias;
+  const bias = hb
+    ? (tf.reshape(embeddingLookup(tf.reshape(hb, [hb.shape[0] as number, 1]) as tf.Tensor2D, ids), [
+        ids.shape[0],
+      ]) as tf.Tensor1D)
+    : null;
   return { rows, bias };
 }
 
@@ -235,7 +242,15 @@ function checkVocab(model: HybridTTTransformer, sampler: CandidateSampler, what:
 
 /** What a checkpoint records of a sampler's options. */
 function samplerFingerprint(opts: SampledSoftmaxOptions): Record<string, number> {
-  return { candidates: opts.candidates, power: opts.power ?? 0.75, seed: opts.seed ?? 0 };
+  // the counts by length and FNV-1a of their float64 bytes: a resume on another corpus is refused
+  const counts = Float64Array.from(opts.counts);
+  return {
+    candidates: opts.candidates,
+    power: opts.power ?? 0.75,
+    seed: opts.seed ?? 0,
+    vocab: counts.length,
+    countsFnv: fnv1a(new Uint8Array(counts.buffer)),
+  };
 }
 
 /** The sampled-softmax objective (see the module comment). */
@@ -293,6 +308,11 @@ export function distillation(opts: DistillationOptions): TrainObjective {
       ...samplerFingerprint(opts),
       alpha,
       temperature: temp,
+      teacher: {
+        ...teacher.getCompressionStats().total,
+        dModel: teacher.config.dModel,
+        nLayers: teacher.config.nLayers,
+      },
     },
     loss(model, inputs, targets, o, step) {
       checkVocab(model, sampler, "distillation");

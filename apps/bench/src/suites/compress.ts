@@ -55,7 +55,7 @@ export const REFERENCE_DIR = fileURLToPath(new URL("../../reference/wt2-d128", i
  * @throws {ConfigError} naming the first id that differs, or the sizes.
  */
 export async function checkVocabulary(dir: string, corpus: TokenizedCorpus): Promise<void> {
-  const words = (await readFile(join(dir, "vocab.txt"), "utf8")).split("\n");
+  const words = (await readFile(join(dir, "vocab.txt"), "utf8")).split(/\r?\n/);
   if (words.at(-1) === "") words.pop();
   const v = corpus.vocab;
   if (words.length !== v.size) {

@@ -33,6 +33,12 @@ const exists = (p: string) =>
 export async function loadAnyModel(dir: string): Promise<{ model: HybridTTTransformer; format: string }> {
   if (await exists(join(dir, "manifest.json")))
     return { model: await HybridTTTransformer.load(dir), format: "tensor-tt native" };
+  if (!(await exists(join(dir, "config.json")))) {
+    throw new ConfigError(`no model in ${dir}`, {
+      expected: "manifest.json (tensor-tt native), or config.json (Hugging Face GPT-2 or seed checkpoint)",
+      received: "neither file",
+    });
+  }
   const raw = JSON.parse(await readFile(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
   if (raw["model_type"] === "gpt2" || "n_embd" in raw) {
     return { model: await loadHuggingFaceGPT2(dir), format: "Hugging Face GPT-2" };
@@ -64,7 +70,7 @@ export async function idsForModel(
     }
     return { ids: src, oov: 0, mapped: false };
   }
-  const words = (await readFile(vocabPath, "utf8")).split("\n");
+  const words = (await readFile(vocabPath, "utf8")).split(/\r?\n/);
   if (words.at(-1) === "") words.pop();
   if (words.length !== vocabSize) {
     throw new ConfigError(`${vocabPath} does not match the model`, {

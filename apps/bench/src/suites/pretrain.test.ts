@@ -111,6 +111,10 @@ describe("eval", () => {
     await expect(idsForModel(dir, corpus, "valid", model.config.vocabSize)).rejects.toThrow(/has no <unk>/);
     await writeFile(join(dir, "vocab.txt"), "a\nb\n");
     await expect(idsForModel(dir, corpus, "valid", model.config.vocabSize)).rejects.toThrow(ConfigError);
+    // CRLF line ends read as LF
+    await writeFile(join(dir, "vocab.txt"), words.join("\r\n")); // words ends with "": a final CRLF
+    expect((await idsForModel(dir, corpus, "valid", model.config.vocabSize)).oov).toBe(0);
+    await expect(loadAnyModel(ctx.outDir)).rejects.toThrow(/no model in/);
     model.dispose();
   });
 });

@@ -132,7 +132,7 @@ export async function trainReference(
       throw new Error(`pretrain: training diverged: ${r.error?.message ?? "non-finite loss"}`);
     const prior = (await ctx.loadPartial<number[]>("wall")) ?? [];
     const record: TrainingRecord = {
-      status: stopper.signal.aborted ? "early-stopped" : "completed",
+      status: r.status === "aborted" && stopper.signal.aborted ? "early-stopped" : "completed",
       steps: r.steps,
       tokens: r.tokens,
       losses: r.losses,

@@ -80,13 +80,17 @@ export async function seedInputs(r: Runner, i: number, needLadders: boolean): Pr
   const { grams } = await collectInputGrams(ref, calib, { seqLen: seq, batchSize: 16 });
   const k0 = uniformAt(ref.config, s.sensitivityRatio).scale;
   if (!needLadders) return { grams, ladders: null, deltas: null, k0 };
-  const minRatio = Math.min(...s.ratios) * 0.9;
-  const ladders = buildLadders(ref.config, denseKernels(ref), grams, minRatio);
+  const smallest = Math.min(...s.ratios);
+  const ladders = buildLadders(ref.config, denseKernels(ref), grams, {
+    kMin: uniformAt(ref.config, smallest).scale,
+    minRatio: smallest / 1.5,
+    damping: s.damping,
+  });
   const key = `sensitivity:${i}`;
   let saved = await r.ctx.loadPartial<Array<[string, number]>>(key);
   if (saved === undefined) {
     const batch = calibrationIds(r.train, s.sensitivityTokens, seq, seedValue(r, i) + 7);
-    const { deltas } = await measureSensitivity(ref, grams, ladders, k0, batch, seq);
+    const { deltas } = await measureSensitivity(ref, grams, ladders, k0, batch, seq, s.damping);
     saved = [...deltas];
     await r.ctx.savePartial(key, saved);
   }

@@ -73,15 +73,25 @@ export function denseKernels(model: HybridTTTransformer): Map<string, Float32Arr
   return out;
 }
 
+/** How far the ladders go (see {@link buildLadders}). */
+export interface LadderOptions {
+  /** Every ladder reaches at least this level (tt-uniform's rank at the smallest ratio: the largest budget). */
+  kMin: number;
+  /** Beyond kMin, stop once a matrix's parameters exceed its dense size / minRatio. */
+  minRatio: number;
+  /** Whitening damping (the suite's, as in the rows). */
+  damping: number;
+}
+
 /**
- * The ladder of every matrix, levels 1, 2, … until the ranks stop growing or the parameters exceed the dense
- * matrix's / `minRatio`.
+ * The ladder of every matrix: levels 1, 2, … up to at least `kMin`, then until the ranks stop growing or the
+ * parameters exceed the dense matrix's / `minRatio`.
  */
 export function buildLadders(
   base: HybridTTConfig,
   kernels: ReadonlyMap<string, Float32Array>,
   grams: ReadonlyMap<string, Float64Array>,
-  minRatio: number,
+  o: LadderOptions,
 ): Ladder[] {
   const d = (base.order ?? 4) - 1;
   const plan = planForPolicy(base, { kind: "uniform", ranks: Array.from({ length: d }, () => 1) });
@@ -109,9 +119,10 @@ export function buildLadders(
         colModes: outModes,
         maxRanks,
         dtype: "float32",
+        damping: o.damping,
       });
       const params = coreParams(dec.ranks, inModes, outModes);
-      if (params * minRatio > m.inFeatures * m.outFeatures && levels.length > 0) break;
+      if (k > o.kMin && params * o.minRatio > m.inFeatures * m.outFeatures) break;
       levels.push({ k, ranks: dec.ranks, params, err2: dec.outputRelError ** 2 });
     }
     ladders.push({ path: m.path, name: m.name, layer: m.layer, levels });
@@ -167,6 +178,7 @@ export async function measureSensitivity(
   k0: number,
   batch: Int32Array,
   seqLen: number,
+  damping: number,
 ): Promise<{ l0: number; deltas: Map<string, number> }> {
   const base = dense.config;
   const l0 = batchLoss(dense, batch, seqLen);
@@ -175,7 +187,7 @@ export async function measureSensitivity(
     const sched = schedulePolicy(base.nLayers, base.order ?? 4, (l, n) =>
       l === lad.layer && n === lad.name ? k0 : 0,
     );
-    const { model } = await compressModel(dense, sched, { inputGrams: grams });
+    const { model } = await compressModel(dense, sched, { inputGrams: grams, damping });
     deltas.set(lad.path, batchLoss(model, batch, seqLen) - l0);
     model.dispose();
   }

@@ -32,3 +32,18 @@ describe("compress stats", () => {
     expect(() => paired([1, 2], [1])).toThrow(/2 vs 1/);
   });
 });
+
+describe("holm", () => {
+  it("step-down adjusts, keeps the order monotone and skips nulls", async () => {
+    const { holm } = await import("./report.js");
+    // m = 3: 0.01·3 = 0.03, 0.02·2 = 0.04, 0.04·1 = 0.04
+    const r = holm([0.04, null, 0.01, 0.02]);
+    expect(r[1]).toBeNull();
+    expect(r[2]).toBeCloseTo(0.03, 12);
+    expect(r[3]).toBeCloseTo(0.04, 12);
+    expect(r[0]).toBeCloseTo(0.04, 12);
+    // monotone: a larger raw p never gets a smaller adjusted one; capped at 1
+    expect(holm([0.5, 0.6])).toEqual([1, 1]);
+    expect(holm([0.001, 0.3])).toEqual([0.002, 0.3]);
+  });
+});
