@@ -151,3 +151,29 @@ describe("sensitivity allocation", () => {
     expect(Array.from(calibrationIds(train, 40, 8, 6))).not.toEqual(Array.from(a));
   });
 });
+
+describe("batchLoss", () => {
+  it("is the mean NLL over every window, whatever the chunking (20 windows = 16 + 4)", async () => {
+    const { initEngine } = await import("@tensor-tt/tt-core");
+    const { HybridTTTransformer } = await import("@tensor-tt/tt-transformer-hybrid");
+    const tf = await import("@tensorflow/tfjs-core");
+    const { batchLoss } = await import("./sensitivity.js");
+    await initEngine();
+    const m = new HybridTTTransformer(
+      defaultConfig({ vocabSize: 50, dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, maxSeqLen: 4, seed: 2 }),
+    );
+    const ids = Int32Array.from({ length: 20 * 5 }, (_, i) => (i * 13 + 7) % 50);
+    const x = new Int32Array(80);
+    const y = new Int32Array(80);
+    for (let w = 0; w < 20; w++) {
+      x.set(ids.subarray(w * 5, w * 5 + 4), w * 4);
+      y.set(ids.subarray(w * 5 + 1, w * 5 + 5), w * 4);
+    }
+    const whole = tf.tidy(
+      () =>
+        m.loss(tf.tensor2d(x, [20, 4], "int32"), tf.tensor2d(y, [20, 4], "int32")).dataSync()[0] as number,
+    );
+    expect(batchLoss(m, ids, 4)).toBeCloseTo(whole, 5);
+    m.dispose();
+  });
+});

@@ -130,20 +130,32 @@ export function buildLadders(
   return ladders;
 }
 
-/** Mean full-softmax NLL of a batch of windows (`ids` = concatenated windows of seqLen + 1 tokens). */
+/**
+ * Mean full-softmax NLL of a batch of windows (`ids` = concatenated windows of seqLen + 1 tokens), 16 windows per
+ * forward pass (a [16·seqLen, vocab] logits tensor at a time keeps the wasm heap small).
+ */
 export function batchLoss(model: HybridTTTransformer, ids: Int32Array, seqLen: number): number {
   const n = Math.floor(ids.length / (seqLen + 1));
-  const x = new Int32Array(n * seqLen);
-  const y = new Int32Array(n * seqLen);
-  for (let w = 0; w < n; w++) {
-    x.set(ids.subarray(w * (seqLen + 1), w * (seqLen + 1) + seqLen), w * seqLen);
-    y.set(ids.subarray(w * (seqLen + 1) + 1, (w + 1) * (seqLen + 1)), w * seqLen);
+  const chunk = 16;
+  let sum = 0;
+  for (let w0 = 0; w0 < n; w0 += chunk) {
+    const b = Math.min(chunk, n - w0);
+    const x = new Int32Array(b * seqLen);
+    const y = new Int32Array(b * seqLen);
+    for (let w = 0; w < b; w++) {
+      const at = (w0 + w) * (seqLen + 1);
+      x.set(ids.subarray(at, at + seqLen), w * seqLen);
+      y.set(ids.subarray(at + 1, at + seqLen + 1), w * seqLen);
+    }
+    sum +=
+      b *
+      tf.tidy(() => {
+        const xt = tf.tensor2d(x, [b, seqLen], "int32");
+        const yt = tf.tensor2d(y, [b, seqLen], "int32");
+        return model.loss(xt, yt).dataSync()[0] as number;
+      });
   }
-  return tf.tidy(() => {
-    const xt = tf.tensor2d(x, [n, seqLen], "int32");
-    const yt = tf.tensor2d(y, [n, seqLen], "int32");
-    return model.loss(xt, yt).dataSync()[0] as number;
-  });
+  return sum / n;
 }
 
 /**

@@ -97,7 +97,9 @@ export function compressSettings(preset: PresetName): CompressSettings {
     sensitivityRatio: 4,
     damping: 0.01,
     evalTokens: 16_384,
-    evalBatchSize: 64,
+    // 16 windows × 64 tokens: full-softmax logits of 136 MB per batch (64 windows, 545 MB, ran the 2-thread wasm
+    // heap into its 4 GB limit: "memory access out of bounds")
+    evalBatchSize: 16,
     finetune: {
       ratios: [7],
       objectives: ["ce", "kd"],
