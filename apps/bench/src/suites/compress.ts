@@ -22,11 +22,9 @@ import {
   unigramCounts,
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../harness/stats.js";
-import { toJson, writeFileAtomic } from "../io.js";
-import { markdownTable } from "../report.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { isDataAware, type Method } from "./compress/methods.js";
-import { assemble } from "./compress/report.js";
+import { assemble, writeReportFiles } from "./compress/report.js";
 import {
   type CompressRow,
   compressed,
@@ -196,22 +194,6 @@ async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
   }
 }
 
-/** `compress-interim.md` / `.json`: the report before the dense-small baseline (tables, plots and verdicts so far). */
-async function writeInterim(outDir: string, so: SuiteResult): Promise<void> {
-  const md = [
-    "# compress: report before the dense-small baseline (interim)",
-    "",
-    "## Verdicts",
-    "",
-    ...so.verdicts.map((v) => `- ${v}`),
-    "",
-    ...so.tables.map((t) => `${markdownTable(t)}\n`),
-    ...so.plots.map((p) => `![${p.title}](${p.file})\n`),
-  ].join("\n");
-  await writeFileAtomic(join(outDir, "compress-interim.md"), md);
-  await writeFileAtomic(join(outDir, "compress-interim.json"), toJson(so));
-}
-
 /** Runs the compress suite with explicit settings (presets call this; tests pass tiny ones). */
 export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promise<SuiteResult> {
   const t0 = performance.now();
@@ -244,7 +226,12 @@ export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promi
       assemble(ctx, s, { ref: r, refDir: ref.dir, refEval, refEvalS, rows, wallS: secondsSince(t0) });
     if (s.denseSmall) {
       // the long from-scratch baseline comes last: the report so far is written first, in case it is interrupted
-      await writeInterim(ctx.outDir, await assembled());
+      await writeReportFiles(
+        ctx.outDir,
+        "compress-interim",
+        "compress: report before the dense-small baseline (interim)",
+        await assembled(),
+      );
       await denseSmallRows(r, rows);
     }
     return await assembled();

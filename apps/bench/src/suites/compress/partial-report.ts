@@ -7,10 +7,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { initEngine } from "@tensor-tt/tt-core";
-import { toJson, writeFileAtomic } from "../../io.js";
-import { markdownTable } from "../../report.js";
 import type { PresetName, SuiteContext } from "../../types.js";
-import { assemble } from "./report.js";
+import { assemble, writeReportFiles } from "./report.js";
 import type { CompressRow, Runner } from "./rows.js";
 import { compressSettings } from "./settings.js";
 
@@ -39,19 +37,12 @@ export async function partialReport(
     rows,
     wallS: 0,
   });
-  const md = [
-    `# compress (${preset}): report from the ${rows.length} rows saved so far`,
-    "",
-    "## Verdicts",
-    "",
-    ...so.verdicts.map((v) => `- ${v}`),
-    "",
-    ...so.tables.map((t) => `${markdownTable(t)}\n`),
-    ...so.plots.map((p) => `![${p.title}](${p.file})\n`),
-  ].join("\n");
-  await writeFileAtomic(join(dir, "compress-partial.md"), md);
-  await writeFileAtomic(join(dir, "compress-partial.json"), toJson(so));
-  return md;
+  return writeReportFiles(
+    dir,
+    "compress-partial",
+    `compress (${preset}): report from the ${rows.length} rows saved so far`,
+    so,
+  );
 }
 
 if (process.argv[1]?.endsWith("partial-report.ts")) {

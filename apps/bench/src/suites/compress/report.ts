@@ -3,7 +3,10 @@
  * the report says). Perplexities over seeds are shown as mean ± sd (n); paired comparisons are made on the
  * per-seed validation NLL (log perplexity): mean difference, wins, Student's t and two-sided p.
  */
+import { join } from "node:path";
+import { toJson, writeFileAtomic } from "../../io.js";
 import { heatmapSpec, type LinePoint, lineSpec, writePlot } from "../../plot.js";
+import { markdownTable } from "../../report.js";
 import type { Plot, SuiteContext, SuiteResult, Table } from "../../types.js";
 import { METHODS, type Method } from "./methods.js";
 import type { CompressRow, Runner, Stage } from "./rows.js";
@@ -345,4 +348,29 @@ export async function assemble(ctx: SuiteContext, s: CompressSettings, a: Assemb
     plots: await plots(ctx, s, a),
     verdicts: [...goalVerdicts(s, a), ...claimsOut.verdicts],
   };
+}
+
+/**
+ * Writes `<dir>/<stem>.md` (verdicts, tables, plots under `title`) and `<stem>.json` (the suite result) atomically:
+ * the interim report before the dense-small baseline, and the report from a run folder's saved rows.
+ */
+export async function writeReportFiles(
+  dir: string,
+  stem: string,
+  title: string,
+  so: SuiteResult,
+): Promise<string> {
+  const md = [
+    `# ${title}`,
+    "",
+    "## Verdicts",
+    "",
+    ...so.verdicts.map((v) => `- ${v}`),
+    "",
+    ...so.tables.map((t) => `${markdownTable(t)}\n`),
+    ...so.plots.map((p) => `![${p.title}](${p.file})\n`),
+  ].join("\n");
+  await writeFileAtomic(join(dir, `${stem}.md`), md);
+  await writeFileAtomic(join(dir, `${stem}.json`), toJson(so));
+  return md;
 }
