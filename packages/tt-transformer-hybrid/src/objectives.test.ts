@@ -139,50 +139,34 @@ describe("sampledSoftmax", () => {
     const m = new HybridTTTransformer(cfg());
     const dir = await mkdtemp(join(tmpdir(), "tt-obj-"));
     dirs.push(dir);
-    try {
-      const valid = stream.subarray(200, 265);
-      const before = tf.tidy(
-        () =>
-          m
-            .loss(
-              tf.tensor2d(valid.subarray(0, 64), [8, 8], "int32"),
-              tf.tensor2d(valid.subarray(1, 65), [8, 8], "int32"),
-            )
-            .dataSync()[0],
-      ) as number;
-      const obj = sampledSoftmax({ candidates: 8, counts, seed: 1 });
-      const r = await train(
+    const valid = stream.subarray(200, 265);
+    const heldOutLoss = () =>
+      tf.tidy(() => {
+        const x = tf.tensor2d(valid.subarray(0, 64), [8, 8], "int32");
+        const y = tf.tensor2d(valid.subarray(1, 65), [8, 8], "int32");
+        return m.loss(x, y).dataSync()[0] as number;
+      });
+    const run = (objective: ReturnType<typeof sampledSoftmax>, resume: boolean) =>
+      train(
         m,
         { train: stream },
-        { seqLen: 8, batchSize: 4, steps: 30, lr: 1e-2, objective: obj, checkpointDir: dir },
+        { seqLen: 8, batchSize: 4, steps: 30, lr: 1e-2, objective, checkpointDir: dir, resume },
       );
+    try {
+      const before = heldOutLoss();
+      const r = await run(sampledSoftmax({ candidates: 8, counts, seed: 1 }), false);
       expect(r.status).toBe("completed");
-      const after = tf.tidy(
-        () =>
-          m
-            .loss(
-              tf.tensor2d(valid.subarray(0, 64), [8, 8], "int32"),
-              tf.tensor2d(valid.subarray(1, 65), [8, 8], "int32"),
-            )
-            .dataSync()[0],
-      ) as number;
-      expect(after).toBeLessThan(before - 0.3);
-      const other = sampledSoftmax({ candidates: 9, counts, seed: 1 });
-      await expect(
-        train(
-          m,
-          { train: stream },
-          {
-            seqLen: 8,
-            batchSize: 4,
-            steps: 30,
-            lr: 1e-2,
-            objective: other,
-            checkpointDir: dir,
-            resume: true,
-          },
-        ),
-      ).rejects.toThrow(ConfigError);
+      expect(heldOutLoss()).toBeLessThan(before - 0.3);
+      // another candidate count, or the counts of another corpus: the checkpoint's fingerprint refuses both
+      const otherCounts = counts.map((c, i) => (i === 0 ? c + 1 : c));
+      for (const other of [
+        sampledSoftmax({ candidates: 9, counts, seed: 1 }),
+        sampledSoftmax({ candidates: 8, counts: otherCounts, seed: 1 }),
+      ]) {
+        await expect(run(other, true)).rejects.toThrow(ConfigError);
+      }
+      // the same objective resumes (the run is complete: nothing left to do)
+      expect((await run(sampledSoftmax({ candidates: 8, counts, seed: 1 }), true)).status).toBe("completed");
     } finally {
       m.dispose();
     }
