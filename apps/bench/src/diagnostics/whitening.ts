@@ -14,6 +14,7 @@ import {
   toDense,
   ttMatrixFromDense,
   ttMatrixFromDenseWeighted,
+  ttMatrixParams,
 } from "@tensor-tt/tt-core";
 import { collectInputGrams, loadHuggingFaceGPT2, planForPolicy } from "@tensor-tt/tt-transformer-hybrid";
 import { calibrationIds, denseKernels } from "../suites/compress/sensitivity.js";
@@ -66,13 +67,7 @@ async function main(block: number, rank: number): Promise<void> {
     const o = { rowModes: inModes, colModes: outModes, maxRanks, dtype: "float32" as const };
     const plain = ttMatrixFromDense(W, rows, cols, o);
     const aware = ttMatrixFromDenseWeighted(W, rows, cols, G, o);
-    let params = 0;
-    for (let k = 0; k < d + 1; k++)
-      params +=
-        (plain.ranks[k] as number) *
-        (inModes[k] as number) *
-        (outModes[k] as number) *
-        (plain.ranks[k + 1] as number);
+    const params = ttMatrixParams(inModes, outModes, plain.ranks.slice(1, -1));
     const r = Math.max(1, Math.floor(params / (rows + cols)));
     const lr = ttMatrixFromDenseWeighted(W, rows, cols, G, {
       rowModes: [rows, 1],

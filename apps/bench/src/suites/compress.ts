@@ -28,7 +28,6 @@ import { assemble, writeReportFiles } from "./compress/report.js";
 import {
   type CompressRow,
   compressed,
-  denseSmallConfig,
   evaluate,
   finetune,
   type Runner,
@@ -121,9 +120,10 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
     for (const method of s.methods) {
       const aware = isDataAware(method);
       const cSeed = aware ? i : 0;
-      const base = { method, ratio, seed: aware ? seed : seedValue(r, 0) };
+      // a deterministic compression is one model (seed 0's); a fine-tuned row carries its fine-tuning seed
       const make = async (
         stage: CompressRow["stage"],
+        rowSeed: number,
         ft: ((m: HybridTTTransformer) => Promise<void>) | null,
       ) => {
         const t0 = performance.now();
@@ -132,7 +132,9 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
           if (ft) await ft(c.model);
           const e = await evaluate(r, c.model);
           return {
-            ...base,
+            method,
+            ratio,
+            seed: rowSeed,
             stage,
             ...sizeOf(r, c.config),
             validNll: e.nll,
@@ -145,16 +147,13 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
         }
       };
       if (aware || i === 0)
-        rows.push(await row(r, `${method}@${ratio}x#${cSeed}`, () => make("compressed", null)));
+        rows.push(
+          await row(r, `${method}@${ratio}x#${cSeed}`, () => make("compressed", seedValue(r, cSeed), null)),
+        );
       if (s.finetune.ratios.includes(ratio)) {
         for (const obj of s.finetune.objectives) {
           const ft = (m: HybridTTTransformer) => finetune(r, m, obj, seed);
-          rows.push(
-            await row(r, `${method}@${ratio}x#${i}/ft-${obj}`, async () => ({
-              ...(await make(`ft-${obj}`, ft)),
-              seed,
-            })),
-          );
+          rows.push(await row(r, `${method}@${ratio}x#${i}/ft-${obj}`, () => make(`ft-${obj}`, seed, ft)));
         }
       }
       tick();
@@ -174,13 +173,12 @@ async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
           try {
             const t0 = performance.now();
             const e = await evaluate(r, model);
-            const config = denseSmallConfig(r.ref.config, ratio);
             return {
               method: "dense-small",
               ratio,
               seed,
               stage: "scratch",
-              ...sizeOf(r, config),
+              ...sizeOf(r, model.config),
               validNll: e.nll,
               validPpl: e.ppl,
               wallS: trainS + secondsSince(t0),

@@ -112,12 +112,11 @@ export function policyOf(
     0,
   );
   const at = allocate(inputs.ladders, inputs.deltas, inputs.k0, budget);
+  // the ladders know each matrix's layer and name: no path is rebuilt here
+  const byMatrix = new Map(inputs.ladders.map((l) => [`${l.layer}/${l.name}`, at.get(l.path) ?? 1]));
   const c = r.ref.config;
-  const levelOf = (layer: number, name: MatrixName) =>
-    at.get(`block_${layer}/${name === "up" || name === "down" ? "ffn" : "attn"}/${name}`) ?? 1;
-  const levels: Record<string, number> = {};
-  for (const [path, lv] of at) levels[path] = lv;
-  return { policy: schedulePolicy(c.nLayers, c.order ?? 4, levelOf), levels };
+  const levelOf = (layer: number, name: MatrixName) => byMatrix.get(`${layer}/${name}`) ?? 1;
+  return { policy: schedulePolicy(c.nLayers, c.order ?? 4, levelOf), levels: Object.fromEntries(at) };
 }
 
 export async function evaluate(r: Runner, model: HybridTTTransformer): Promise<{ nll: number; ppl: number }> {

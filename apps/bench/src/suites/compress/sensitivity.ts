@@ -10,7 +10,7 @@
  * 3. Greedy: start every matrix at level 1 and repeatedly raise the one with the largest loss decrease per added
  *    parameter, w_m·(e_m(k) − e_m(k+1)) / (p_m(k+1) − p_m(k)), while the total stays within the budget.
  */
-import { resolveRanks, ttMatrixFromDenseWeighted } from "@tensor-tt/tt-core";
+import { resolveRanks, ttMatrixFromDenseWeighted, ttMatrixParams } from "@tensor-tt/tt-core";
 import { Rng } from "@tensor-tt/tt-core/random";
 import {
   compressModel,
@@ -50,14 +50,6 @@ export function calibrationIds(train: Int32Array, tokens: number, seqLen: number
     out.set(train.subarray(start, start + seqLen + 1), w * (seqLen + 1));
   }
   return out;
-}
-
-function coreParams(ranks: number[], rowModes: number[], colModes: number[]): number {
-  let p = 0;
-  for (let i = 0; i < rowModes.length; i++) {
-    p += (ranks[i] as number) * (rowModes[i] as number) * (colModes[i] as number) * (ranks[i + 1] as number);
-  }
-  return p;
 }
 
 /** Dense kernels `[in, out]` of a dense model by matrix path. */
@@ -121,7 +113,7 @@ export function buildLadders(
         dtype: "float32",
         damping: o.damping,
       });
-      const params = coreParams(dec.ranks, inModes, outModes);
+      const params = ttMatrixParams(inModes, outModes, dec.ranks.slice(1, -1));
       if (k > o.kMin && params * o.minRatio > m.inFeatures * m.outFeatures) break;
       levels.push({ k, ranks: dec.ranks, params, err2: dec.outputRelError ** 2 });
     }
