@@ -322,9 +322,9 @@ export function distillation(opts: DistillationOptions): TrainObjective {
         // The teacher's variables are not among the trained ones, so the tape prunes its branch (no gradient).
         const zt = candidateLogits(teacher, teacher.hidden(inputs, {}), tg, sampled, sampler.logExpected);
         const zs = candidateLogits(model, model.hidden(inputs, o), tg, sampled, sampler.logExpected);
-        const pt = tf.softmax(tf.div(zt, temp));
-        const logPs = tf.logSoftmax(tf.div(zs, temp));
         const logPt = tf.logSoftmax(tf.div(zt, temp));
+        const pt = tf.exp(logPt);
+        const logPs = tf.logSoftmax(tf.div(zs, temp));
         const kl = tf.mul(tf.mean(tf.sum(tf.mul(pt, tf.sub(logPt, logPs)), 1)), temp * temp);
         if (alpha === 1) return kl as tf.Scalar;
         const ce = columnZeroNll(zs);
