@@ -76,6 +76,8 @@ export async function trainReference(
   // the evaluations so far (an interrupted run's too), for early stopping
   const evals: ValidPoint[] = (await ctx.loadPartial<ValidPoint[]>("evals")) ?? [];
   let best = (await ctx.loadPartial<{ step: number; nll: number }>("best")) ?? { step: -1, nll: Infinity };
+  // wall-clock of earlier (interrupted) calls, read now: once Ctrl-C aborts ctx.signal, loadPartial throws
+  const priorWall = (await ctx.loadPartial<number[]>("wall")) ?? [];
   const bar = ctx.progress("pretrain steps", s.steps);
   const t0 = performance.now();
   try {
@@ -130,7 +132,6 @@ export async function trainReference(
     }
     if (r.status === "diverged")
       throw new Error(`pretrain: training diverged: ${r.error?.message ?? "non-finite loss"}`);
-    const prior = (await ctx.loadPartial<number[]>("wall")) ?? [];
     const record: TrainingRecord = {
       status: r.status === "aborted" && stopper.signal.aborted ? "early-stopped" : "completed",
       steps: r.steps,
@@ -139,14 +140,14 @@ export async function trainReference(
       evals: r.evals.map((e) => ({ step: e.step, nll: e.nll, ppl: e.ppl })),
       bestStep: best.step,
       tokensPerSec: r.tokensPerSec,
-      wallS: [...prior, secondsSince(t0)],
+      wallS: [...priorWall, secondsSince(t0)],
     };
     await ctx.savePartial("training", record);
     return record;
   } catch (e) {
     if (e instanceof InterruptedError) {
-      const prior = (await ctx.loadPartial<number[]>("wall").catch(() => undefined)) ?? [];
-      await ctx.savePartial("wall", [...prior, secondsSince(t0)]).catch(() => undefined);
+      // saved first, then savePartial throws InterruptedError itself (the signal is aborted)
+      await ctx.savePartial("wall", [...priorWall, secondsSince(t0)]).catch(() => undefined);
     }
     throw e;
   } finally {
