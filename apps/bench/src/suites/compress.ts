@@ -11,7 +11,6 @@
  * Files: compress/settings.ts (presets), compress/methods.ts (policies), compress/sensitivity.ts (tt-aware
  * allocation), compress/rows.ts (one row), compress/stats.ts, compress/report.ts.
  */
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TokenizedCorpus } from "@tensor-tt/datasets";
@@ -38,7 +37,7 @@ import {
   trainDenseSmall,
 } from "./compress/rows.js";
 import { type CompressSettings, compressSettings } from "./compress/settings.js";
-import { loadWordCorpus } from "./corpus.js";
+import { loadWordCorpus, readVocabFile } from "./corpus.js";
 import { trainReference } from "./pretrain.js";
 
 export type { CompressRow } from "./compress/rows.js";
@@ -52,8 +51,7 @@ export const REFERENCE_DIR = fileURLToPath(new URL("../../reference/wt2-d128", i
  * @throws {ConfigError} naming the first id that differs, or the sizes.
  */
 export async function checkVocabulary(dir: string, corpus: TokenizedCorpus): Promise<void> {
-  const words = (await readFile(join(dir, "vocab.txt"), "utf8")).split(/\r?\n/);
-  if (words.at(-1) === "") words.pop();
+  const words = await readVocabFile(join(dir, "vocab.txt"));
   const v = corpus.vocab;
   if (words.length !== v.size) {
     throw new ConfigError(`${dir}/vocab.txt does not match the corpus vocabulary`, {

@@ -3,6 +3,7 @@
  * download is consulted), or the real corpus through the datasets package's usual resolution (explicit path / env
  * var / ../shared / cache / download with checksum).
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadWordLevel, type TokenizedCorpus } from "@tensor-tt/datasets";
 import type { SuiteContext } from "../types.js";
@@ -38,4 +39,11 @@ export async function loadWordCorpus(
     throw new Error(`expected the embedded sample, the datasets package resolved "${corpus.source.source}"`);
   }
   return corpus;
+}
+
+/** The words of a `vocab.txt` (one word per line, in id order; LF or CRLF; a final line end is optional). */
+export async function readVocabFile(path: string): Promise<string[]> {
+  const words = (await readFile(path, "utf8")).split(/\r?\n/);
+  if (words.at(-1) === "") words.pop();
+  return words;
 }

@@ -21,7 +21,7 @@ import {
 import { secondsSince } from "../harness/stats.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { REFERENCE_DIR } from "./compress.js";
-import { loadWordCorpus } from "./corpus.js";
+import { loadWordCorpus, readVocabFile } from "./corpus.js";
 
 const exists = (p: string) =>
   access(p).then(
@@ -70,8 +70,7 @@ export async function idsForModel(
     }
     return { ids: src, oov: 0, mapped: false };
   }
-  const words = (await readFile(vocabPath, "utf8")).split(/\r?\n/);
-  if (words.at(-1) === "") words.pop();
+  const words = await readVocabFile(vocabPath);
   if (words.length !== vocabSize) {
     throw new ConfigError(`${vocabPath} does not match the model`, {
       expected: `${vocabSize} words`,
