@@ -68,6 +68,17 @@ describe("parseCliArgs", () => {
     });
   });
 
+  it("takes --rows (a regular expression over row ids) for compress only", () => {
+    const rows = parseCliArgs(["compress", "--rows", "^dense-small@"]).pretrained?.rows;
+    expect(rows?.test("dense-small@7x#0")).toBe(true);
+    expect(rows?.test("tt-aware@7x#0/ft-kd")).toBe(false);
+    expect(() => parseCliArgs(["compress", "--rows", "(ft"])).toThrow(
+      /--rows expects a regular expression, received "\(ft"/,
+    );
+    expect(() => parseCliArgs(["compress", "--rows", " "])).toThrow(/--rows expects a pattern/);
+    expect(() => parseCliArgs(["eval", "--rows", "x"])).toThrow(/--rows: not an option of suite "eval"/);
+  });
+
   it("rejects an unknown preset", () => {
     expect(() => parseCliArgs(["--preset", "huge"])).toThrow(/unknown preset "huge".*smoke, standard, paper/);
   });

@@ -98,6 +98,14 @@ Options of the pretrained suite (default: the preset's):
   --stride N            sliding-window stride (default 512; scaled with the window when capped)
   --max-tokens N        score only the first N test tokens (default: the preset's)
 
+Options of the compress suite:
+  --model DIR           the dense reference folder (default: apps/bench/reference/wt2-d128)
+  --rows PATTERN        compute only the rows whose id matches this regular expression (ids as
+                        tt-aware@4x#1/ft-kd, dense-small@7x#0); others are read from --out when
+                        saved there, left out otherwise. To split a run over two processes (each
+                        TT_THREADS=1), copy the folder, run one pattern in each copy with --resume,
+                        copy both partial/ folders into one and --resume it to assemble the report.
+
 Examples:
   pnpm bench                                  # ppl, smoke preset, embedded sample
   pnpm bench ppl --preset standard
@@ -185,6 +193,17 @@ function intOption(name: string, value: string | undefined, min: number): number
   return Number(value);
 }
 
+/** `--rows PATTERN`: a regular expression over row ids. */
+function rowPattern(value: string): RegExp {
+  if (value.trim() === "")
+    throw new UsageError("--rows expects a pattern over row ids, received an empty string");
+  try {
+    return new RegExp(value);
+  } catch (e) {
+    throw new UsageError(`--rows expects a regular expression, received "${value}": ${(e as Error).message}`);
+  }
+}
+
 /** `--policies uniform,hybrid`: known names, each once, at least one. */
 function policyList(value: string): PretrainedPolicy[] {
   const names = value.split(",").map((p) => oneOf(p.trim(), PRETRAINED_POLICIES, "policy"));
@@ -210,6 +229,7 @@ function pretrainedOptions(
   }
   if (values.policies !== undefined) o.policies = policyList(values.policies);
   if (values.split !== undefined) o.split = oneOf(values.split, ["valid", "test"] as const, "split");
+  if (values.rows !== undefined) o.rows = rowPattern(values.rows);
   const ints: [keyof PretrainedOptions, string, string | undefined, number][] = [
     ["finetuneSteps", "finetune-steps", values["finetune-steps"], 0],
     ["maxLength", "max-length", values["max-length"], 2],
@@ -226,6 +246,7 @@ function pretrainedOptions(
     model: ["pretrained", "compress", "eval", "all"],
     maxTokens: ["pretrained", "eval", "all"],
     split: ["eval"],
+    rows: ["compress"],
   };
   const wrong = given.filter((k) => !(allowed[k] ?? ["pretrained", "all"]).includes(suite));
   if (wrong.length > 0) {
@@ -258,6 +279,7 @@ function parse(argv: readonly string[]) {
       "max-length": { type: "string" },
       stride: { type: "string" },
       "max-tokens": { type: "string" },
+      rows: { type: "string" },
       split: { type: "string" },
     },
   });

@@ -47,6 +47,12 @@ export interface PretrainedOptions {
   maxLength?: number;
   stride?: number;
   maxTokens?: number;
+  /**
+   * `compress`: compute only the rows whose id (e.g. `tt-aware@4x#1/ft-kd`, `dense-small@7x#0`) matches this
+   * pattern; the others are taken from the run folder when saved there and left out otherwise. Lets one run be
+   * split across processes (each into its own copy of the folder, partial/ files merged afterwards).
+   */
+  rows?: RegExp;
 }
 
 /** Suite-specific command-line options, by suite. */

@@ -95,5 +95,30 @@ describe("compress (smoke)", () => {
     const again = await runCompress({ ...ctx, resume: true }, tiny);
     expect(ctx.logs.slice(logsBefore).filter((l) => / valid ppl .* s\)$/.test(l))).toEqual([]);
     expect(again.figures["rows"]).toEqual(r.figures["rows"]);
+
+    // --rows: a second process computes only the matching rows, and reads the saved ones
+    const logs: string[] = [];
+    const hidden = (key: string) => /ft-kd|dense-small/.test(key);
+    const split = await runCompress(
+      {
+        ...ctx,
+        resume: true,
+        log: (m) => logs.push(m),
+        loadPartial: async <T>(key: string) => (hidden(key) ? undefined : ctx.loadPartial<T>(key)),
+        savePartial: async () => undefined,
+        suiteOptions: { pretrained: { rows: /ft-kd$/ } },
+      },
+      tiny,
+    );
+    const made = logs.filter((l) => / valid ppl .* s\)$/.test(l)).map((l) => l.split(": ")[1]);
+    expect(made.sort()).toEqual(
+      rows
+        .filter((x) => x.stage === "ft-kd")
+        .map((x) => x.id)
+        .sort(),
+    );
+    const splitIds = (split.figures["rows"] as CompressRow[]).map((x) => x.id);
+    expect(splitIds).not.toContain("dense-small@2x#0");
+    expect(splitIds).toHaveLength(rows.length - 1);
   });
 });

@@ -89,20 +89,29 @@ async function reference(
   return { model: await loadHuggingFaceGPT2(dir), dir };
 }
 
-/** A saved row, or `make()` run and saved. */
+/**
+ * A saved row, or `make()` run and saved; undefined for a row this process does not compute (`--rows`) and nobody
+ * has saved.
+ */
 async function row(
   r: Runner,
   id: string,
   make: () => Promise<Omit<CompressRow, "id">>,
-): Promise<CompressRow> {
+): Promise<CompressRow | undefined> {
   const saved = await r.ctx.loadPartial<CompressRow>(`row:${id}`);
   if (saved !== undefined) return saved;
+  const only = r.ctx.suiteOptions?.pretrained?.rows;
+  if (only !== undefined && !only.test(id)) return undefined;
   const made = { id, ...(await make()) };
   await r.ctx.savePartial(`row:${id}`, made);
   r.ctx.log(
     `compress: ${id}: ${made.blockRatio.toFixed(2)}x blocks, valid ppl ${made.validPpl.toFixed(2)} (${made.wallS.toFixed(1)} s)`,
   );
   return made;
+}
+
+function keep(rows: CompressRow[], r: CompressRow | undefined): void {
+  if (r !== undefined) rows.push(r);
 }
 
 /** Every row of one seed: compressed (data-aware methods, or all at seed 0) and fine-tuned at the FT ratios. */
@@ -145,13 +154,14 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
         }
       };
       if (aware || i === 0)
-        rows.push(
+        keep(
+          rows,
           await row(r, `${method}@${ratio}x#${cSeed}`, () => make("compressed", seedValue(r, cSeed), null)),
         );
       if (s.finetune.ratios.includes(ratio)) {
         for (const obj of s.finetune.objectives) {
           const ft = (m: HybridTTTransformer) => finetune(r, m, obj, seed);
-          rows.push(await row(r, `${method}@${ratio}x#${i}/ft-${obj}`, () => make(`ft-${obj}`, seed, ft)));
+          keep(rows, await row(r, `${method}@${ratio}x#${i}/ft-${obj}`, () => make(`ft-${obj}`, seed, ft)));
         }
       }
       tick();
@@ -165,7 +175,8 @@ async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
   for (const ratio of ds.ratios) {
     for (let i = 0; i < Math.min(ds.seeds, r.s.seeds); i++) {
       const seed = seedValue(r, i);
-      rows.push(
+      keep(
+        rows,
         await row(r, `dense-small@${ratio}x#${i}`, async () => {
           const { model, s: trainS } = await trainDenseSmall(r, ratio, seed);
           try {
