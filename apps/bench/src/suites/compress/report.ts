@@ -240,6 +240,45 @@ function goalVerdicts(s: CompressSettings, a: Assembled): string[] {
       );
     }
   }
+  out.push(...beatsBaselines(s, a));
+  return out;
+}
+
+/** The best mean perplexity among `methods` at a ratio and stage (a selection: named as such in the verdict). */
+function bestOf(
+  rows: readonly CompressRow[],
+  methods: readonly string[],
+  ratio: number,
+  stage: Stage,
+): { m: string; v: number } | null {
+  let best: { m: string; v: number } | null = null;
+  for (const m of methods) {
+    const p = pplOf(pick(rows, m, ratio, stage));
+    if (p && (best === null || p.mean < best.v)) best = { m, v: p.mean };
+  }
+  return best;
+}
+
+/** Goal "TT beats truncated SVD and the smaller dense model at equal parameters at ≥ 4×", per ratio and stage. */
+export function beatsBaselines(s: CompressSettings, a: Assembled): string[] {
+  const out: string[] = [];
+  for (const ratio of s.ratios.filter((x) => x >= 4)) {
+    const ft = s.finetune.ratios.includes(ratio) ? s.finetune.objectives.map((o) => `ft-${o}` as Stage) : [];
+    const small = pplOf(pick(a.rows, "dense-small", ratio, "scratch"));
+    for (const stage of ["compressed", ...ft] as Stage[]) {
+      const tt = bestOf(a.rows, TT, ratio, stage);
+      const svd = bestOf(a.rows, ["svd", "svd-aware"], ratio, stage);
+      if (!tt || !svd) continue;
+      const beatsSvd = tt.v < svd.v;
+      const beatsSmall = small === null ? null : tt.v < small.mean;
+      const met = beatsSvd && beatsSmall !== false;
+      const smallText =
+        small === null ? "no dense-small model at this ratio" : `dense-small ${small.mean.toFixed(2)}`;
+      out.push(
+        `goal "TT beats truncated SVD${small === null ? "" : " and the smaller dense model"} at equal parameters" at ${ratio}× (${stage}): ${met ? "MET" : "MISSED"} — best TT ${tt.m} ${tt.v.toFixed(2)}, best SVD ${svd.m} ${svd.v.toFixed(2)}, ${smallText} (best of each family by mean: a selection; the paired tests are in the claims table)`,
+      );
+    }
+  }
   return out;
 }
 
@@ -320,6 +359,7 @@ export async function assemble(ctx: SuiteContext, s: CompressSettings, a: Assemb
     ftCeS: stageS("ft-ce"),
     ftKdS: stageS("ft-kd"),
     denseSmallS: stageS("scratch"),
+    rowsS: a.refEvalS + a.rows.reduce((x, r) => x + r.wallS, 0),
     totalS: a.wallS,
   };
   return {
@@ -336,12 +376,22 @@ export async function assemble(ctx: SuiteContext, s: CompressSettings, a: Assemb
           "FT CE + eval",
           "FT KD + eval",
           "dense-small",
-          "suite total (this run)",
+          "all rows",
+          "this process",
         ],
         rows: [
-          [wall.referenceEvalS, wall.compressedS, wall.ftCeS, wall.ftKdS, wall.denseSmallS, wall.totalS].map(
-            (x) => Number(x.toFixed(0)),
-          ),
+          [
+            wall.referenceEvalS,
+            wall.compressedS,
+            wall.ftCeS,
+            wall.ftKdS,
+            wall.denseSmallS,
+            wall.rowsS,
+            wall.totalS,
+          ].map((x) => Number(x.toFixed(0))),
+        ],
+        notes: [
+          '"all rows": the sum of every row\'s own wall-clock (each measured where it ran; rows computed in parallel processes, `--rows`, ran beside each other and count their own time); "this process": this invocation from start to end (a resumed run skips saved rows).',
         ],
       },
     ],
