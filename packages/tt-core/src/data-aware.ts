@@ -18,6 +18,7 @@
  */
 import { type Decomposition, type DecompositionOptions, ttMatrixFromDense } from "./decompose.js";
 import { ConfigError, check, ShapeError, ValueError } from "./errors.js";
+import { type GramAlsOptions, refineByGram } from "./gram-als.js";
 import { type FloatArray, matmul, symEig, toDtype } from "./linalg/index.js";
 import { checkPositiveInts, checkSameOrder } from "./modes.js";
 import { toDense } from "./ops.js";
@@ -226,6 +227,12 @@ export interface WeightedDecompositionOptions extends DecompositionOptions {
   damping?: number;
   /** Power-iteration sweeps of the Kronecker fit (default 4). */
   sweeps?: number;
+  /**
+   * Exact-Gram ALS after the whitened TT-SVD ({@link refineByGram}): started from whichever of the whitened and the
+   * plain TT-SVD has the lower output error under the exact Gram matrix, then sweeps over the cores. Absent or
+   * `sweeps: 0`: whitening only.
+   */
+  als?: GramAlsOptions;
 }
 
 /** What {@link ttMatrixFromDenseWeighted} returns besides the TT-matrix. */
@@ -234,6 +241,8 @@ export interface WeightedDecomposition extends Decomposition<TTMatrix> {
   outputRelError: number;
   /** ‖G − ⊗G_k‖_F / ‖G‖_F of the Kronecker fit. */
   kroneckerRelError: number;
+  /** With `als`: the start ("whitened" or "plain" TT-SVD) and the output error before and after each ALS sweep. */
+  als?: { start: "whitened" | "plain"; outputRelErrors: number[] };
 }
 
 /** ‖X·D‖_F² = tr(Dᵀ G D) for D rows×cols. */
@@ -293,13 +302,30 @@ export function ttMatrixFromDenseWeighted(
     const un = modeProduct(Float64Array.from(c), ra, m, n * rb, (pairs[k] as { inv: Float64Array }).inv);
     return toDtype(un, dtype);
   });
-  const tt = new TTMatrix(cores, [...opts.rowModes], [...opts.colModes], [...r.ranks]);
-  const approx = toDense(tt);
-  const D = new Float64Array(W.length);
-  for (let i = 0; i < D.length; i++) D[i] = (W[i] as number) - (approx[i] as number);
+  const whitened = new TTMatrix(cores, [...opts.rowModes], [...opts.colModes], [...r.ranks]);
   const ref = weightedSq(gram, Float64Array.from(W), rows, cols);
-  const outputRelError = ref > 0 ? Math.sqrt(weightedSq(gram, D, rows, cols) / ref) : 0;
-  return { ...r, tt, outputRelError, kroneckerRelError: kron.relError };
+  const relOut = (t: TTMatrix) => {
+    const approx = toDense(t);
+    const D = new Float64Array(W.length);
+    for (let i = 0; i < D.length; i++) D[i] = (W[i] as number) - (approx[i] as number);
+    return ref > 0 ? Math.sqrt(weightedSq(gram, D, rows, cols) / ref) : 0;
+  };
+  const outputRelError = relOut(whitened);
+  const base = { ...r, tt: whitened, outputRelError, kroneckerRelError: kron.relError };
+  if (!opts.als || (opts.als.sweeps ?? 2) === 0) return base;
+  // the ALS start: the better of the whitened and the plain TT-SVD (same ranks) under the exact Gram matrix
+  const { eps: _eps, maxRank: _cap, als: _als, damping: _d, sweeps: _s, ...same } = opts;
+  const plain = ttMatrixFromDense(W, rows, cols, { ...same, maxRanks: r.ranks.slice(1, -1), dtype });
+  const plainErr = relOut(plain.tt);
+  const usePlain = plainErr < outputRelError && [...plain.tt.ranks].join() === [...r.ranks].join();
+  const refined = refineByGram(usePlain ? plain.tt : whitened, W, gram, opts.als);
+  const errors = refined.outputRelErrors;
+  return {
+    ...base,
+    tt: refined.tt,
+    outputRelError: errors[errors.length - 1] as number,
+    als: { start: usePlain ? "plain" : "whitened", outputRelErrors: errors },
+  };
 }
 
 /** XᵀX (features × features) of calibration activations X (samples × features, row-major), in float64. */

@@ -41,6 +41,7 @@ export {
   TTError,
   ValueError,
 } from "./errors.js";
+export { type GramAlsOptions, type GramAlsResult, refineByGram } from "./gram-als.js";
 export { type FloatArray, qr, type SVDResult, svd, symEig } from "./linalg/index.js";
 export { ttMatmulDense } from "./matmul.js";
 export {

@@ -6,6 +6,7 @@
 import {
   ConfigError,
   formatShape,
+  type GramAlsOptions,
   type ModeLayout,
   maxTTRanks,
   resolveRanks,
@@ -46,6 +47,8 @@ export interface TTLinearFromDenseOptions {
   inputGram?: Float32Array | Float64Array;
   /** Eigenvalue floor of the whitening, relative to the mean (default 0.01; with `inputGram`). */
   damping?: number;
+  /** With `inputGram`: exact-Gram ALS sweeps after the whitened TT-SVD (tt-core `refineByGram`; default none). */
+  als?: GramAlsOptions;
   /** Keep the rebuilt W when it is faster (see `TTLinearArgs.cacheDenseWhenFaster`). */
   cacheDenseWhenFaster?: boolean;
   seed?: number;
@@ -156,6 +159,7 @@ export function decomposeKernel(
     ? ttMatrixFromDenseWeighted(data, inF, outF, opts.inputGram, {
         ...svd,
         ...(opts.damping !== undefined ? { damping: opts.damping } : {}),
+        ...(opts.als !== undefined ? { als: opts.als } : {}),
       })
     : ttMatrixFromDense(data, inF, outF, svd);
   const weights = coreTensors(dec.tt);

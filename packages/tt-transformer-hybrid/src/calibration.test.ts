@@ -112,4 +112,26 @@ describe("compressModel with inputGrams (activation-aware TT-SVD)", () => {
       dense.dispose();
     }
   });
+
+  it("with als, lowers every matrix's output error below the whitened fit at the same config", async () => {
+    const dense = new HybridTTTransformer(cfg);
+    try {
+      const { grams } = await collectInputGrams(dense, ids, { seqLen: 8 });
+      const policy = { kind: "uniform" as const, ranks: [2, 3, 2] };
+      const whitened = await compressModel(dense, policy, { inputGrams: grams });
+      const refined = await compressModel(dense, policy, { inputGrams: grams, als: { sweeps: 2 } });
+      try {
+        expect(refined.config).toEqual(whitened.config);
+        for (const r of refined.report.filter((x) => x.name.startsWith("block_"))) {
+          const w = whitened.report.find((x) => x.name === r.name)?.outputRelError as number;
+          expect(r.outputRelError, r.name).toBeLessThan(w);
+        }
+      } finally {
+        whitened.model.dispose();
+        refined.model.dispose();
+      }
+    } finally {
+      dense.dispose();
+    }
+  });
 });

@@ -6,7 +6,7 @@
  * hybrid (attention / FFN / embedding ranks); a per-layer schedule; per-component compression
  * targets; a total-compression budget allocated from the weights' spectra (see allocate.ts).
  */
-import { ConfigError, RankError, resolveRanks } from "@tensor-tt/tt-core";
+import { ConfigError, type GramAlsOptions, RankError, resolveRanks } from "@tensor-tt/tt-core";
 import { disposeLayer, TTEmbedding, TTLinear } from "@tensor-tt/tt-layers";
 import * as tf from "@tensorflow/tfjs-core";
 import { allocateRanks, type WeightSource, withoutRanks } from "./allocate.js";
@@ -163,6 +163,11 @@ export interface CompressOptions {
   /** Eigenvalue floor of the whitening, relative to the mean eigenvalue (default 0.01). */
   damping?: number;
   /**
+   * With `inputGrams`: exact-Gram ALS sweeps after the whitened TT-SVD (tt-core `refineByGram`), each matrix's cores
+   * refined to its output error on the calibration inputs under the exact (not Kronecker-factored) Gram matrix.
+   */
+  als?: GramAlsOptions;
+  /**
    * Called after each matrix (and the embedding) is decomposed, in order, with its report row and how many of
    * `total` are done; awaited, so a UI can repaint or a worker post a message between matrices.
    */
@@ -233,6 +238,7 @@ function decomposeMatrix(
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(gram ? { inputGram: gram } : {}),
     ...(gram && opts.damping !== undefined ? { damping: opts.damping } : {}),
+    ...(gram && opts.als !== undefined ? { als: opts.als } : {}),
   });
   kernel.dispose();
   bias.dispose();

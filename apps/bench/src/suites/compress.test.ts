@@ -43,14 +43,17 @@ describe("compress (smoke)", () => {
         "tt-hybrid@2x#0",
         "tt-uniform-aware@2x#0",
         "tt-uniform-aware@2x#1",
+        "tt-uniform-als@2x#0",
+        "tt-uniform-als@2x#1",
         "tt-uniform@2x#0",
       ].sort(),
     );
-    expect(rows.filter((x) => x.stage === "ft-ce" || x.stage === "ft-kd")).toHaveLength(7 * 2 * 2);
+    expect(rows.filter((x) => x.stage === "ft-ce" || x.stage === "ft-kd")).toHaveLength(8 * 2 * 2);
     expect(rows.filter((x) => x.stage === "scratch").map((x) => x.id)).toEqual(["dense-small@2x#0"]);
     for (const x of compressed) expect(x.blockRatio, x.id).toBeGreaterThanOrEqual(1.99);
     const byId = new Map(rows.map((x) => [x.id, x]));
     expect(byId.get("tt-uniform-aware@2x#0")?.params).toBe(byId.get("tt-uniform@2x#0")?.params);
+    expect(byId.get("tt-uniform-als@2x#0")?.params).toBe(byId.get("tt-uniform@2x#0")?.params);
 
     // independent: the reference from the run folder, compressed and evaluated here
     const corpus = await loadWordCorpus(ctx, "sample");

@@ -9,6 +9,8 @@
  * - `tt-budget`: the package's budget allocator (spectrum-driven greedy) at the total ratio that the target block
  *   ratio gives;
  * - `tt-uniform-aware`: tt-uniform's ranks, fitted to the calibration outputs (activation-aware TT-SVD);
+ * - `tt-uniform-als`: tt-uniform's ranks, the better of plain and whitened TT-SVD refined by exact-Gram ALS sweeps
+ *   (tt-core `refineByGram`: each core the exact minimizer of the output error under the full Gram matrix);
  * - `tt-aware`: activation-aware TT-SVD with ranks allocated by measured loss sensitivity (compress/sensitivity.ts);
  * - `svd`, `svd-aware`: truncated-SVD low-rank U·V per matrix at the same ratio (TT with modes [m,1] × [1,n], whose
  *   TT-SVD is the truncated SVD), plain and activation-aware (SVD-LLM-style whitening).
@@ -28,6 +30,7 @@ export const METHODS = [
   "tt-hybrid",
   "tt-budget",
   "tt-uniform-aware",
+  "tt-uniform-als",
   "tt-aware",
   "svd",
   "svd-aware",
@@ -36,7 +39,7 @@ export type Method = (typeof METHODS)[number];
 
 /** Whether a method is fitted to calibration activations (then its result depends on the calibration seed). */
 export function isDataAware(m: Method): boolean {
-  return m === "tt-uniform-aware" || m === "tt-aware" || m === "svd-aware";
+  return m === "tt-uniform-aware" || m === "tt-uniform-als" || m === "tt-aware" || m === "svd-aware";
 }
 
 /** Block (attention + FFN, biases included) ratio of a config: dense / compressed parameters. */
@@ -185,10 +188,13 @@ export function staticPolicy(
   target: number,
 ): RankPolicy {
   const eq =
-    method === "tt-uniform" || method === "tt-uniform-aware" ? target : equalParamsRatio(base, target);
+    method === "tt-uniform" || method === "tt-uniform-aware" || method === "tt-uniform-als"
+      ? target
+      : equalParamsRatio(base, target);
   switch (method) {
     case "tt-uniform":
     case "tt-uniform-aware":
+    case "tt-uniform-als":
       return { kind: "uniform", ranks: uniformAt(base, target).ranks };
     case "tt-hybrid": {
       const h = hybridAt(base, eq);

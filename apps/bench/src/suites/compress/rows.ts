@@ -177,7 +177,13 @@ export async function compressed(
   const { model, config } = await compressModel(
     r.ref,
     policy,
-    aware && inputs ? { inputGrams: inputs.grams, damping: r.s.damping } : {},
+    aware && inputs
+      ? {
+          inputGrams: inputs.grams,
+          damping: r.s.damping,
+          ...(method === "tt-uniform-als" ? { als: { sweeps: r.s.alsSweeps } } : {}),
+        }
+      : {},
   );
   return { model, config, ...(levels ? { levels } : {}) };
 }

@@ -2,7 +2,7 @@
  * Presets of `pnpm bench compress` (ppl suite v2).
  *
  * standard: the committed reference model (apps/bench/reference/wt2-d128, made by `pnpm bench pretrain --preset
- * standard`), block ratios 2/4/7/10×, seven methods, 3 seeds; calibration 8,192 train tokens per seed; evaluation on
+ * standard`), block ratios 2/4/7/10×, eight methods, 3 seeds; calibration 8,192 train tokens per seed; evaluation on
  * the first 16,384 validation tokens with the full softmax; fine-tuning at every ratio with 16 steps ×
  * 4,096 tokens = 65,536 tokens (0.8% of the reference's pretraining), plain cross-entropy and logit KD (both on
  * 2,048 sampled candidates, as the reference was trained); a smaller dense model at 7×, trained from scratch with the
@@ -48,6 +48,8 @@ export interface CompressSettings {
   /** tt-aware measures sensitivity at tt-uniform's rank for this block ratio. */
   sensitivityRatio: number;
   damping: number;
+  /** Exact-Gram ALS sweeps of tt-uniform-als. */
+  alsSweeps: number;
   /** Validation tokens scored per row (from the start of the split). */
   evalTokens: number;
   evalBatchSize: number;
@@ -69,6 +71,7 @@ export function compressSettings(preset: PresetName): CompressSettings {
       sensitivityTokens: 256,
       sensitivityRatio: 2,
       damping: 0.01,
+      alsSweeps: 1,
       evalTokens: 1024,
       evalBatchSize: 16,
       finetune: {
@@ -96,6 +99,7 @@ export function compressSettings(preset: PresetName): CompressSettings {
     sensitivityTokens: 4096,
     sensitivityRatio: 4,
     damping: 0.01,
+    alsSweeps: 2,
     evalTokens: 16_384,
     // 16 windows × 64 tokens: full-softmax logits of 136 MB per batch (64 windows, 545 MB, ran the 2-thread wasm
     // heap into its 4 GB limit: "memory access out of bounds")
