@@ -8,7 +8,7 @@ import { ttMatrixFromDenseWeighted } from "./data-aware.js";
 import { ttMatrixFromDense } from "./decompose.js";
 import { ConfigError, ShapeError } from "./errors.js";
 import { refineByGram } from "./gram-als.js";
-import { toDense } from "./ops.js";
+import { balance, toDense } from "./ops.js";
 import { mulberry32 } from "./random.js";
 import { caught } from "./testing/index.js";
 import { TTMatrix } from "./tt.js";
@@ -173,5 +173,45 @@ describe("ttMatrixFromDenseWeighted with als", () => {
     const none = ttMatrixFromDenseWeighted(W, 12, 12, G, { ...opts, als: { sweeps: 0 } });
     expect(none.als).toBeUndefined();
     expect(none.outputRelError).toBe(whitened.outputRelError);
+  });
+});
+
+describe("balance (the gauge of data-aware fits)", () => {
+  const rms = (c: ArrayLike<number>) => Math.sqrt(Array.from(c).reduce((a, x) => a + x * x, 0) / c.length);
+
+  it("keeps the matrix and gives every core the same rms", () => {
+    const W = normals(144, 31);
+    const tt = ttMatrixFromDense(W, 12, 12, {
+      rowModes: [2, 3, 2],
+      colModes: [3, 2, 2],
+      maxRanks: [3, 3],
+    }).tt;
+    const skewed = new TTMatrix(
+      tt.cores.map((c, k) => Float64Array.from(c, (x) => x * [1e-3, 1, 1e3][k]!)),
+      [2, 3, 2],
+      [3, 2, 2],
+      [...tt.ranks],
+    );
+    const b = balance(skewed);
+    const a = toDense(tt);
+    const d = toDense(b);
+    for (let i = 0; i < a.length; i++) expect(d[i]).toBeCloseTo(a[i] as number, 9);
+    const r = b.cores.map(rms);
+    for (const x of r) expect(x / (r[0] as number)).toBeCloseTo(1, 12);
+  });
+
+  it("makes the whitened and the refined cores independent of the Gram matrix's scale (calibration token count)", () => {
+    const W = normals(144, 41);
+    const G = correlatedGram(12, 30, 43);
+    const big = G.map((x) => x * 8192);
+    const opts = { rowModes: [2, 3, 2], colModes: [3, 2, 2], maxRanks: [2, 2] };
+    for (const extra of [{}, { als: { sweeps: 2 } }]) {
+      const a = ttMatrixFromDenseWeighted(W, 12, 12, G, { ...opts, ...extra }).tt;
+      const b = ttMatrixFromDenseWeighted(W, 12, 12, big, { ...opts, ...extra }).tt;
+      const ra = a.cores.map(rms);
+      const rb = b.cores.map(rms);
+      for (let k = 0; k < ra.length; k++) expect((rb[k] as number) / (ra[k] as number)).toBeCloseTo(1, 4);
+      for (const x of ra) expect(x / (ra[0] as number)).toBeCloseTo(1, 10);
+    }
   });
 });

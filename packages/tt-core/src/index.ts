@@ -53,6 +53,7 @@ export {
 export { type FactorizeOptions, factorizeDim } from "./modes.js";
 export {
   add,
+  balance,
   full,
   hadamard,
   inner,
