@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import type { TokenizedCorpus } from "@tensor-tt/datasets";
 import { ConfigError } from "@tensor-tt/tt-core";
 import {
-  type HybridTTTransformer,
+  type HybridTTConfig,
+  HybridTTTransformer,
   loadHuggingFaceGPT2,
   unigramCounts,
 } from "@tensor-tt/tt-transformer-hybrid";
@@ -127,6 +128,14 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
     for (const method of s.methods) {
       const aware = isDataAware(method);
       const cSeed = aware ? i : 0;
+      // one compression per (method, ratio, seed): the fine-tuned rows start from a copy of it
+      let saved: { bytes: Uint8Array; config: HybridTTConfig; levels?: Record<string, number> } | null = null;
+      const compressOnce = async () => {
+        if (saved) return { ...saved, model: HybridTTTransformer.fromBytes(saved.bytes) };
+        const c = await compressed(r, method, ratio, aware ? await needs() : null);
+        saved = { ...c, bytes: await c.model.toBytes() };
+        return c;
+      };
       // a deterministic compression is one model (seed 0's); a fine-tuned row carries its fine-tuning seed
       const make = async (
         stage: CompressRow["stage"],
@@ -134,7 +143,7 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
         ft: ((m: HybridTTTransformer) => Promise<void>) | null,
       ) => {
         const t0 = performance.now();
-        const c = await compressed(r, method, ratio, aware ? await needs() : null);
+        const c = await compressOnce();
         try {
           if (ft) await ft(c.model);
           const e = await evaluate(r, c.model);
