@@ -14,15 +14,16 @@
  * so Ŵ = (⊗S_k⁻¹)·TT(W') is a TT-matrix with the same modes and ranks, and TT-SVD's quasi-optimality holds for
  * ‖(⊗S_k)(W − Ŵ)‖_F, the output error under the Kronecker-factored input statistics. Each G_k is damped by
  * `damping` × its mean eigenvalue before the square root, so near-dead input channels cannot blow up S_k⁻¹.
- * With G = I (or any G ∝ I) the result is plain TT-SVD (up to the gauge: the returned cores are balanced, tt-core
- * `balance`, since S⁻¹ would otherwise leave the first core √(token count) times smaller than the rest).
+ * With G = I (or any G ∝ I) the result is plain TT-SVD. The cores are returned in TT-SVD's gauge (left-orthonormal
+ * but the last): S⁻¹ would otherwise leave the first core √(calibration tokens) times smaller than the rest, and Adam,
+ * which moves every entry by about the learning rate, would rewrite that core during fine-tuning.
  */
 import { type Decomposition, type DecompositionOptions, ttMatrixFromDense } from "./decompose.js";
 import { ConfigError, check, ShapeError, ValueError } from "./errors.js";
 import { type GramAlsOptions, refineByGram } from "./gram-als.js";
 import { type FloatArray, matmul, symEig, toDtype } from "./linalg/index.js";
 import { checkPositiveInts, checkSameOrder } from "./modes.js";
-import { balance, toDense } from "./ops.js";
+import { orthogonalize, toDense } from "./ops.js";
 import { TTMatrix } from "./tt.js";
 
 /** A Kronecker approximation G ≈ G₁ ⊗ … ⊗ G_d of a symmetric n×n matrix (n = ∏ modes). */
@@ -312,8 +313,14 @@ export function ttMatrixFromDenseWeighted(
     return ref > 0 ? Math.sqrt(weightedSq(gram, D, rows, cols) / ref) : 0;
   };
   const outputRelError = relOut(whitened);
-  // S⁻¹ carries the Gram matrix's absolute scale (√ of the calibration token count) into the first core: balanced
-  const base = { ...r, tt: balance(whitened), outputRelError, kroneckerRelError: kron.relError };
+  // S⁻¹ carries the Gram matrix's absolute scale (√ of the calibration token count) into the first core: returned in
+  // plain TT-SVD's gauge instead (cores 1..d−1 left-orthonormal, the norm in the last), which fine-tuning sees alike
+  const base = {
+    ...r,
+    tt: orthogonalize(whitened, "left"),
+    outputRelError,
+    kroneckerRelError: kron.relError,
+  };
   if (!opts.als || (opts.als.sweeps ?? 2) === 0) return base;
   // the ALS start: the better of the whitened and the plain TT-SVD (same ranks) under the exact Gram matrix
   const { eps: _eps, maxRank: _cap, als: _als, damping: _d, sweeps: _s, ...same } = opts;
@@ -324,7 +331,7 @@ export function ttMatrixFromDenseWeighted(
   const errors = refined.outputRelErrors;
   return {
     ...base,
-    tt: balance(refined.tt),
+    tt: orthogonalize(refined.tt, "left"),
     outputRelError: errors[errors.length - 1] as number,
     als: { start: usePlain ? "plain" : "whitened", outputRelErrors: errors },
   };

@@ -53,7 +53,6 @@ export {
 export { type FactorizeOptions, factorizeDim } from "./modes.js";
 export {
   add,
-  balance,
   full,
   hadamard,
   inner,

@@ -288,29 +288,6 @@ export function scale<T extends TTTensor | TTMatrix>(tt: T, alpha: number): T {
 }
 
 /**
- * The same tensor with every core at the same root-mean-square entry (core k scaled by g / rms_k, g the geometric mean
- * of the cores' rms, so the product of the scales is 1). A gauge for gradient training: Adam moves every entry by
- * about the learning rate, so a core whose entries are 100× smaller than the others' changes 100× faster relatively.
- * A tensor with an all-zero core is returned as it is.
- */
-export function balance<T extends TTTensor | TTMatrix>(tt: T): T {
-  const rms = tt.cores.map((c) => {
-    let s = 0;
-    for (let i = 0; i < c.length; i++) s += c[i]! * c[i]!;
-    return Math.sqrt(s / c.length);
-  });
-  if (rms.some((r) => !(r > 0) || !Number.isFinite(r))) return tt;
-  const g = Math.exp(rms.reduce((a, r) => a + Math.log(r), 0) / rms.length);
-  const cores = tt.cores.map((c, k) => {
-    const f = g / rms[k]!;
-    const out = c instanceof Float32Array ? new Float32Array(c.length) : new Float64Array(c.length);
-    for (let i = 0; i < c.length; i++) out[i] = c[i]! * f;
-    return out;
-  });
-  return sameKind(tt, cores, [...tt.ranks]);
-}
-
-/**
  * Elementwise (Hadamard) product: cores C_k[(α,β), i, (α',β')] = A_k[α,i,α']·B_k[β,i,β'],
  * ranks r_k(a)·r_k(b).
  */
