@@ -146,6 +146,8 @@ const CLAIMS: Array<Omit<Claim, "ratio" | "stage">> = [
   { claim: "TT beats truncated SVD (both plain)", a: "tt-uniform", b: "svd" },
   { claim: "data-aware TT beats activation-aware SVD", a: "tt-aware", b: "svd-aware" },
   { claim: "data-aware TT beats the smaller dense model", a: "tt-aware", b: "dense-small" },
+  { claim: "exact-Gram ALS TT beats activation-aware SVD", a: "tt-uniform-als", b: "svd-aware" },
+  { claim: "exact-Gram ALS TT beats the smaller dense model", a: "tt-uniform-als", b: "dense-small" },
 ];
 
 function claims(s: CompressSettings): Claim[] {
