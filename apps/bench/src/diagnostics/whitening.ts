@@ -1,8 +1,9 @@
 /**
  * Why activation-aware TT-SVD helps little on the reference model: for the six matrices of one block, at TT rank r
  * on every bond, the plain TT-SVD's weight and output errors, the activation-aware one's output error, how well a
- * Kronecker product over the TT row modes fits the inputs' Gram matrix (the whitening's assumption), and, for
- * scale, activation-aware low rank at the same parameter count.
+ * Kronecker product over the TT row modes fits the inputs' Gram matrix (the whitening's assumption), the output error
+ * after exact-Gram ALS (tt-core `refineByGram`, 2 sweeps), and, for scale, activation-aware low rank at the same
+ * parameter count.
  *
  * `pnpm --dir apps/bench exec node --conditions=@tensor-tt/source --import tsx src/diagnostics/whitening.ts [block] [rank]`
  * (defaults: block 1, rank 16; needs the committed reference model and WikiText-2).
@@ -55,7 +56,7 @@ async function main(block: number, rank: number): Promise<void> {
   const ranks = Array.from({ length: d }, () => rank);
   const plan = planForPolicy(ref.config, { kind: "uniform", ranks });
   console.log(
-    "matrix | plain weight err | plain output err | aware output err | Kronecker fit err | low-rank aware output err (same params)",
+    "matrix | plain weight err | plain output err | aware output err | ALS output err | Kronecker fit err | low-rank aware output err (same params)",
   );
   for (const m of plan.matrices[block] ?? []) {
     if (!m.tt) continue;
@@ -67,6 +68,7 @@ async function main(block: number, rank: number): Promise<void> {
     const o = { rowModes: inModes, colModes: outModes, maxRanks, dtype: "float32" as const };
     const plain = ttMatrixFromDense(W, rows, cols, o);
     const aware = ttMatrixFromDenseWeighted(W, rows, cols, G, o);
+    const als = ttMatrixFromDenseWeighted(W, rows, cols, G, { ...o, als: { sweeps: 2 } });
     const params = ttMatrixParams(inModes, outModes, plain.ranks.slice(1, -1));
     const r = Math.max(1, Math.floor(params / (rows + cols)));
     const lr = ttMatrixFromDenseWeighted(W, rows, cols, G, {
@@ -77,7 +79,7 @@ async function main(block: number, rank: number): Promise<void> {
     });
     const f = (x: number) => x.toFixed(3);
     console.log(
-      `${m.path} | ${f(plain.relError)} | ${f(outputError(G, W, toDense(plain.tt), rows, cols))} | ${f(aware.outputRelError)} | ${f(aware.kroneckerRelError)} | ${f(lr.outputRelError)} (rank ${r})`,
+      `${m.path} | ${f(plain.relError)} | ${f(outputError(G, W, toDense(plain.tt), rows, cols))} | ${f(aware.outputRelError)} | ${f(als.outputRelError)} | ${f(aware.kroneckerRelError)} | ${f(lr.outputRelError)} (rank ${r})`,
     );
   }
   ref.dispose();
