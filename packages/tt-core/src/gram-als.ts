@@ -59,13 +59,8 @@ function objective(G: FloatArray, W: FloatArray, tt: TTMatrix): number {
 }
 
 /** L[a, j<, α] of the cores before k: layout [∏m_<k, ∏n_<k, r_k−1]. */
-function leftInterface(
-  cores: Float64Array[],
-  m: number[],
-  n: number[],
-  r: number[],
-  k: number,
-): Float64Array {
+function leftInterface(cores: Float64Array[], tt: TTMatrix, k: number): Float64Array {
+  const [m, n, r] = [tt.rowModes, tt.colModes, tt.ranks];
   let L: Float64Array<ArrayBufferLike> = new Float64Array([1]);
   let A = 1;
   let Nl = 1;
@@ -80,13 +75,8 @@ function leftInterface(
 }
 
 /** R[β, c, j>] of the cores after k: layout [r_k, ∏m_>k, ∏n_>k]. */
-function rightInterface(
-  cores: Float64Array[],
-  m: number[],
-  n: number[],
-  r: number[],
-  k: number,
-): Float64Array {
+function rightInterface(cores: Float64Array[], tt: TTMatrix, k: number): Float64Array {
+  const [m, n, r] = [tt.rowModes, tt.colModes, tt.ranks];
   let R: Float64Array<ArrayBufferLike> = new Float64Array([1]);
   let C = 1;
   let Nr = 1;
@@ -277,8 +267,8 @@ function solveCore(
     ra: r[k] as number,
     rb: r[k + 1] as number,
   };
-  const L = leftInterface(cores, m, n, r, k);
-  const R = rightInterface(cores, m, n, r, k);
+  const L = leftInterface(cores, tt, k);
+  const R = rightInterface(cores, tt, k);
   const { H, rhs } = normalEquations(G, GW, L, R, dims);
   const N = dims.ra * dims.B * dims.rb;
   let tr = 0;

@@ -22,14 +22,7 @@ export interface Assembled {
   wallS: number;
 }
 
-const TT: Method[] = [
-  "tt-uniform",
-  "tt-hybrid",
-  "tt-budget",
-  "tt-uniform-aware",
-  "tt-uniform-als",
-  "tt-aware",
-];
+const TT: Method[] = METHODS.filter((m) => m.startsWith("tt-"));
 
 function pick(rows: readonly CompressRow[], method: string, ratio: number, stage: Stage): CompressRow[] {
   return rows
