@@ -4,7 +4,7 @@
  * and that `--resume` recomputes nothing.
  */
 
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
 import { describe, expect, it } from "vitest";
@@ -68,6 +68,8 @@ describe("compress (smoke)", () => {
     const small = denseSmallConfig(ref.config, 2);
     expect(small.nLayers).toBe(1);
     expect(byId.get("dense-small@2x#0")?.blockRatio).toBeGreaterThanOrEqual(2);
+    // the dense-small training's checkpoint lives only while it trains
+    await expect(stat(join(ctx.outDir, "checkpoints", "dense-small-2x-1234"))).rejects.toThrow(/ENOENT/);
     model.dispose();
     ref.dispose();
 

@@ -3,6 +3,8 @@
  * and evaluated, then fine-tuned (cross-entropy or logit KD) and evaluated again; or a smaller dense model trained
  * from scratch. Every row is saved as it finishes (`--resume` skips it).
  */
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import {
   collectInputGrams,
   compressModel,
@@ -232,6 +234,9 @@ export async function trainDenseSmall(
   const p = r.s.pretrain;
   const steps = r.s.denseSmall?.steps ?? p.steps;
   const model = new HybridTTTransformer({ ...denseSmallConfig(r.ref.config, ratio), seed });
+  // a checkpoint every evaluation interval: an interrupted (or killed) run resumes the training with --resume
+  const checkpointDir = denseSmallCheckpointDir(r, ratio, seed);
+  if (!r.ctx.resume) await rm(checkpointDir, { recursive: true, force: true });
   const bar = r.ctx.progress(`dense-small ${ratio}x seed ${seed}`, steps);
   try {
     const res = await train(
@@ -246,6 +251,9 @@ export async function trainDenseSmall(
         warmupSteps: Math.min(p.warmupSteps, Math.floor(steps / 10)),
         weightDecay: p.weightDecay,
         seed,
+        checkpointDir,
+        checkpointEvery: p.evalEvery,
+        resume: r.ctx.resume,
         ...(p.candidates > 0
           ? { objective: sampledSoftmax({ candidates: p.candidates, counts: r.counts, seed }) }
           : {}),
@@ -261,7 +269,13 @@ export async function trainDenseSmall(
   } finally {
     bar.done();
   }
+  await rm(checkpointDir, { recursive: true, force: true });
   return { model, s: secondsSince(t0) };
+}
+
+/** Where the dense-small training of a ratio and seed keeps its checkpoint while it runs. */
+export function denseSmallCheckpointDir(r: Runner, ratio: number, seed: number): string {
+  return join(r.ctx.outDir, "checkpoints", `dense-small-${ratio}x-${seed}`);
 }
 
 export { blockRatio, totalRatio };
