@@ -20,10 +20,10 @@
  */
 import { type Decomposition, type DecompositionOptions, ttMatrixFromDense } from "./decompose.js";
 import { ConfigError, check, ShapeError, ValueError } from "./errors.js";
-import { type GramAlsOptions, refineByGram } from "./gram-als.js";
+import { type GramAlsOptions, outputErrorSq, refineByGram } from "./gram-als.js";
 import { type FloatArray, matmul, symEig, toDtype } from "./linalg/index.js";
 import { checkPositiveInts, checkSameOrder } from "./modes.js";
-import { orthogonalize, toDense } from "./ops.js";
+import { orthogonalize } from "./ops.js";
 import { TTMatrix } from "./tt.js";
 
 /** A Kronecker approximation G ≈ G₁ ⊗ … ⊗ G_d of a symmetric n×n matrix (n = ∏ modes). */
@@ -306,12 +306,7 @@ export function ttMatrixFromDenseWeighted(
   });
   const whitened = new TTMatrix(cores, [...opts.rowModes], [...opts.colModes], [...r.ranks]);
   const ref = weightedSq(gram, Float64Array.from(W), rows, cols);
-  const relOut = (t: TTMatrix) => {
-    const approx = toDense(t);
-    const D = new Float64Array(W.length);
-    for (let i = 0; i < D.length; i++) D[i] = (W[i] as number) - (approx[i] as number);
-    return ref > 0 ? Math.sqrt(weightedSq(gram, D, rows, cols) / ref) : 0;
-  };
+  const relOut = (t: TTMatrix) => (ref > 0 ? Math.sqrt(outputErrorSq(gram, W, t) / ref) : 0);
   const outputRelError = relOut(whitened);
   // S⁻¹ carries the Gram matrix's absolute scale (√ of the calibration token count) into the first core: returned in
   // plain TT-SVD's gauge instead (cores 1..d−1 left-orthonormal, the norm in the last), which fine-tuning sees alike

@@ -47,8 +47,8 @@ export interface GramAlsResult {
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-/** tr(Dᵀ G D) for D = W − dense(cores). */
-function objective(G: FloatArray, W: FloatArray, tt: TTMatrix): number {
+/** ‖X(W − Ŵ)‖_F² = tr(Dᵀ G D) for D = W − dense(tt), G = XᵀX. */
+export function outputErrorSq(G: FloatArray, W: FloatArray, tt: TTMatrix): number {
   const approx = toDense(tt);
   const D = new Float64Array(W.length);
   for (let i = 0; i < D.length; i++) D[i] = (W[i] as number) - (approx[i] as number);
@@ -345,7 +345,7 @@ export function refineByGram(
     [...tt.colModes],
     [...tt.ranks],
   );
-  let f = objective(gram, Wd, best);
+  let f = outputErrorSq(gram, Wd, best);
   const errors = [rel(f)];
   for (let s = 0; s < o.sweeps && f > 0; s++) {
     const cores = best.cores.map((c) => Float64Array.from(c));
@@ -355,7 +355,7 @@ export function refineByGram(
       if (k < best.order - 1) shiftRight(cores, best, k);
     }
     const next = new TTMatrix(cores, [...best.rowModes], [...best.colModes], [...best.ranks]);
-    const fNext = objective(gram, Wd, next);
+    const fNext = outputErrorSq(gram, Wd, next);
     if (!(fNext <= f)) break;
     const gain = f > 0 ? 1 - Math.sqrt(fNext / f) : 0;
     best = next;
