@@ -79,6 +79,18 @@ describe("parseCliArgs", () => {
     expect(() => parseCliArgs(["eval", "--rows", "x"])).toThrow(/--rows: not an option of suite "eval"/);
   });
 
+  it("takes --jobs N (1 to 64 worker processes) for compress only", () => {
+    expect(parseCliArgs(["compress", "--jobs", "2"]).pretrained?.jobs).toBe(2);
+    expect(() => parseCliArgs(["compress", "--jobs", "0"])).toThrow(
+      /--jobs expects an integer >= 1, received "0"/,
+    );
+    expect(() => parseCliArgs(["compress", "--jobs", "two"])).toThrow(/--jobs expects an integer >= 1/);
+    expect(() => parseCliArgs(["compress", "--jobs", "65"])).toThrow(
+      /--jobs expects at most 64 .* received 65/,
+    );
+    expect(() => parseCliArgs(["ppl", "--jobs", "2"])).toThrow(/--jobs: not an option of suite "ppl"/);
+  });
+
   it("rejects an unknown preset", () => {
     expect(() => parseCliArgs(["--preset", "huge"])).toThrow(/unknown preset "huge".*smoke, standard, paper/);
   });

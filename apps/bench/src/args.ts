@@ -105,6 +105,8 @@ Options of the compress suite:
                         saved there, left out otherwise. To split a run over two processes (each
                         TT_THREADS=1), copy the folder, run one pattern in each copy with --resume,
                         copy both partial/ folders into one and --resume it to assemble the report.
+  --jobs N              compute the rows in N worker processes at once, each with TT_THREADS =
+                        cores / N (unless TT_THREADS is set); default 1. Logs: <out>/jobs/<k>.log
 
 Examples:
   pnpm bench                                  # ppl, smoke preset, embedded sample
@@ -235,10 +237,14 @@ function pretrainedOptions(
     ["maxLength", "max-length", values["max-length"], 2],
     ["stride", "stride", values.stride, 1],
     ["maxTokens", "max-tokens", values["max-tokens"], 1],
+    ["jobs", "jobs", values.jobs, 1],
   ];
   for (const [key, name, value, min] of ints) {
     const n = intOption(name, value, min);
     if (n !== undefined) (o as Record<string, unknown>)[key] = n;
+  }
+  if (o.jobs !== undefined && o.jobs > 64) {
+    throw new UsageError(`--jobs expects at most 64 worker processes, received ${o.jobs}`);
   }
   const given = Object.keys(o);
   if (given.length === 0) return undefined;
@@ -247,6 +253,7 @@ function pretrainedOptions(
     maxTokens: ["pretrained", "eval", "all"],
     split: ["eval"],
     rows: ["compress"],
+    jobs: ["compress"],
   };
   const wrong = given.filter((k) => !(allowed[k] ?? ["pretrained", "all"]).includes(suite));
   if (wrong.length > 0) {
@@ -280,6 +287,7 @@ function parse(argv: readonly string[]) {
       stride: { type: "string" },
       "max-tokens": { type: "string" },
       rows: { type: "string" },
+      jobs: { type: "string" },
       split: { type: "string" },
     },
   });

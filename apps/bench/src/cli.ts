@@ -28,6 +28,7 @@ import {
   readPartials,
   readRunMeta,
 } from "./run-folder.js";
+import { JOB_OF_ENV } from "./suites/compress/jobs.js";
 import { type RunFolderInfo, runEntry } from "./supervisor.js";
 import type { Suite, Table } from "./types.js";
 
@@ -200,6 +201,8 @@ export function pretrainedFlags(opts: CliOptions): string {
     ["stride", o.stride],
     ["max-tokens", o.maxTokens],
     ["split", o.split],
+    ["rows", o.rows?.source],
+    ["jobs", o.jobs],
   ];
   return flags
     .filter(([, v]) => v !== undefined)
@@ -304,6 +307,10 @@ async function parseAndResolve(
     if (opts.help) {
       io.stdout.write(`${USAGE}\n`);
       return 0;
+    }
+    const jobOf = io.env[JOB_OF_ENV];
+    if (opts.suite === "compress" && jobOf !== undefined && jobOf !== "") {
+      opts.pretrained = { ...opts.pretrained, jobOf };
     }
     const seedGiven = argv.some((a) => a === "--seed" || a.startsWith("--seed="));
     await resolveModelDir(opts, io);

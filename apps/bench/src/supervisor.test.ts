@@ -37,4 +37,15 @@ describe("workerNodeFlags", () => {
       "file:///x/tsx/dist/loader.mjs",
     ]);
   });
+
+  it("does not take a path that merely contains tsx (a pnpm store folder) for the loader", () => {
+    const vitest = ["--require", "/s/.pnpm/vitest@4_tsx@4.23.15/node_modules/vitest/suppress-warnings.cjs"];
+    expect(workerNodeFlags(vitest, loader)).toEqual([
+      "--conditions=@tensor-tt/source",
+      ...vitest,
+      "--import",
+      "file:///x/tsx/dist/loader.mjs",
+    ]);
+    expect(workerNodeFlags(["--import=tsx", "-C", "x"], loader)).toEqual(["--import=tsx", "-C", "x"]);
+  });
 });

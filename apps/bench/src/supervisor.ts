@@ -47,7 +47,7 @@ function isRunFolderInfo(m: unknown): m is RunFolderInfo & { type: "run-folder" 
 }
 
 /** The tsx loader's URL (as `--import tsx` finds it from this package), or `tsx` where that cannot be asked. */
-function tsxLoader(): string {
+export function tsxLoader(): string {
   try {
     return import.meta.resolve("tsx");
   } catch {
@@ -73,7 +73,16 @@ export function workerNodeFlags(execArgv: readonly string[], tsxUrl: () => strin
     if (/^--require=.*preflight/.test(a) || /^--inspect/.test(a)) continue;
     out.push(a);
   }
-  if (!out.some((a) => /tsx/.test(a))) out.push("--import", tsxUrl());
+  // a loader flag naming tsx (`--import tsx`, the tsx CLI's `…/tsx/dist/loader.mjs`); not any path that
+  // happens to contain "tsx" (pnpm's store folders: `vitest@…_tsx@4…/`)
+  const isTsx = (v: string | undefined) =>
+    v !== undefined && (v === "tsx" || /[/\\]tsx[/\\]dist[/\\]/.test(v));
+  const hasTsx = out.some(
+    (a, i) =>
+      (["--import", "--loader", "--experimental-loader"].includes(a) && isTsx(out[i + 1])) ||
+      isTsx(/^--(?:import|loader|experimental-loader)=(.*)$/.exec(a)?.[1]),
+  );
+  if (!hasTsx) out.push("--import", tsxUrl());
   if (!out.some((a) => a.startsWith("--conditions") || a === "-C")) {
     out.unshift("--conditions=@tensor-tt/source");
   }

@@ -53,6 +53,10 @@ export interface PretrainedOptions {
    * split across processes (each into its own copy of the folder, partial/ files merged afterwards).
    */
   rows?: RegExp;
+  /** `compress`: worker processes computing the rows at once (compress/jobs.ts); default 1. */
+  jobs?: number;
+  /** `compress`: this process is a `--jobs` worker of the run in this folder (set from `TT_BENCH_JOB_OF`). */
+  jobOf?: string;
 }
 
 /** Suite-specific command-line options, by suite. */

@@ -23,6 +23,7 @@ import {
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../harness/stats.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
+import { claim, type JobContext, jobContext, runJobs } from "./compress/jobs.js";
 import { isDataAware, type Method } from "./compress/methods.js";
 import { assemble, writeReportFiles } from "./compress/report.js";
 import {
@@ -74,7 +75,13 @@ async function reference(
   ctx: SuiteContext,
   s: CompressSettings,
   corpus: TokenizedCorpus,
+  job: JobContext | undefined,
 ): Promise<{ model: HybridTTTransformer; dir: string }> {
+  if (s.reference === "smoke" && job !== undefined) {
+    // a --jobs worker: the reference its parent trained
+    const dir = join(job.parentDir, "best");
+    return { model: await loadHuggingFaceGPT2(dir), dir };
+  }
   if (s.reference === "smoke") {
     await trainReference(
       ctx,
@@ -91,16 +98,19 @@ async function reference(
 }
 
 /**
- * A saved row, or `make()` run and saved; undefined for a row this process does not compute (`--rows`) and nobody
- * has saved.
+ * A saved row, or `make()` run and saved; undefined for a row this process does not compute (`--rows`, or the
+ * parent of `--jobs` workers) and nobody has saved.
  */
 async function row(
   r: Runner,
   id: string,
   make: () => Promise<Omit<CompressRow, "id">>,
 ): Promise<CompressRow | undefined> {
-  const saved = await r.ctx.loadPartial<CompressRow>(`row:${id}`);
+  const fromJobs = r.fromJobs?.get(id);
+  if (fromJobs !== undefined) return fromJobs;
+  const saved = (await r.ctx.loadPartial<CompressRow>(`row:${id}`)) ?? r.job?.saved.get(id);
   if (saved !== undefined) return saved;
+  if (r.fromJobs !== undefined) return undefined;
   const only = r.ctx.suiteOptions?.pretrained?.rows;
   if (only !== undefined && !only.test(id)) return undefined;
   const made = { id, ...(await make()) };
@@ -126,6 +136,11 @@ async function seedRows(r: Runner, i: number, rows: CompressRow[], tick: () => v
   };
   for (const ratio of s.ratios) {
     for (const method of s.methods) {
+      // a --jobs worker does the (method, ratio, seed) units no other worker has taken
+      if (r.job !== undefined && !(await claim(r.job, `${method}@${ratio}x#${i}`))) {
+        tick();
+        continue;
+      }
       const aware = isDataAware(method);
       const cSeed = aware ? i : 0;
       // one compression per (method, ratio, seed): the fine-tuned rows start from a copy of it
@@ -184,6 +199,7 @@ async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
   for (const ratio of ds.ratios) {
     for (let i = 0; i < Math.min(ds.seeds, r.s.seeds); i++) {
       const seed = seedValue(r, i);
+      if (r.job !== undefined && !(await claim(r.job, `dense-small@${ratio}x#${i}`))) continue;
       keep(
         rows,
         await row(r, `dense-small@${ratio}x#${i}`, async () => {
@@ -210,11 +226,28 @@ async function denseSmallRows(r: Runner, rows: CompressRow[]): Promise<void> {
   }
 }
 
-/** Runs the compress suite with explicit settings (presets call this; tests pass tiny ones). */
-export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promise<SuiteResult> {
+/** The flags a `--jobs` worker needs besides the settings (`--model`, `--rows`). */
+function workerFlags(ctx: SuiteContext): string[] {
+  const o = ctx.suiteOptions?.pretrained;
+  return [
+    ...(o?.model !== undefined ? ["--model", o.model] : []),
+    ...(o?.rows ? ["--rows", o.rows.source] : []),
+  ];
+}
+
+/**
+ * Runs the compress suite with explicit settings (presets call this; tests pass tiny ones). `job`: this process is
+ * a `--jobs` worker of that parent run (compress/jobs.ts).
+ */
+export async function runCompress(
+  ctx: SuiteContext,
+  s: CompressSettings,
+  job?: JobContext,
+): Promise<SuiteResult> {
   const t0 = performance.now();
   const corpus = await loadWordCorpus(ctx, s.corpus);
-  const ref = await reference(ctx, s, corpus);
+  const ref = await reference(ctx, s, corpus, job);
+  const jobs = job === undefined ? (ctx.suiteOptions?.pretrained?.jobs ?? 1) : 1;
   const r: Runner = {
     ctx,
     s,
@@ -222,8 +255,10 @@ export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promi
     train: corpus.splits.train,
     valid: corpus.splits.valid,
     counts: unigramCounts(corpus.splits.train, corpus.vocab.size),
+    ...(job !== undefined ? { job } : {}),
   };
   try {
+    if (jobs > 1) r.fromJobs = await runJobs(ctx, s, jobs, workerFlags(ctx));
     const te = performance.now();
     const refEval = await evaluate(r, ref.model);
     ctx.log(`compress: reference ${ref.dir}: valid ppl ${refEval.ppl.toFixed(2)} on ${s.evalTokens} tokens`);
@@ -233,6 +268,8 @@ export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promi
       "compress (method × ratio × seed)",
       s.seeds * s.ratios.length * s.methods.length,
     );
+    // a --jobs worker starts with the longest units (the dense-small trainings), so the workers end together
+    if (job !== undefined) await denseSmallRows(r, rows);
     try {
       for (let i = 0; i < s.seeds; i++) await seedRows(r, i, rows, () => bar.tick());
     } finally {
@@ -240,7 +277,7 @@ export async function runCompress(ctx: SuiteContext, s: CompressSettings): Promi
     }
     const assembled = () =>
       assemble(ctx, s, { ref: r, refDir: ref.dir, refEval, refEvalS, rows, wallS: secondsSince(t0) });
-    if (s.denseSmall) {
+    if (s.denseSmall && job === undefined) {
       // the long from-scratch baseline comes last: the report so far is written first, in case it is interrupted
       await writeReportFiles(
         ctx.outDir,
@@ -260,7 +297,12 @@ export const suite: Suite = {
   name: "compress",
   description:
     "ppl suite v2: the reference model compressed by TT and SVD methods at block ratios, before/after fine-tuning, seeds",
-  run: (ctx) => runCompress(ctx, compressSettings(ctx.preset)),
+  run: async (ctx) => {
+    const parent = ctx.suiteOptions?.pretrained?.jobOf;
+    if (parent === undefined) return runCompress(ctx, compressSettings(ctx.preset));
+    const { s, job } = await jobContext(parent);
+    return runCompress(ctx, s, job);
+  },
 };
 
 export type { Method };

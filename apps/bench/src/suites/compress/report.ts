@@ -401,7 +401,7 @@ export async function assemble(ctx: SuiteContext, s: CompressSettings, a: Assemb
           ].map((x) => Number(x.toFixed(0))),
         ],
         notes: [
-          '"all rows": the sum of every row\'s own wall-clock (each measured where it ran; rows computed in parallel processes, `--rows`, ran beside each other and count their own time); "this process": this invocation from start to end (a resumed run skips saved rows).',
+          '"all rows": the sum of every row\'s own wall-clock (each measured where it ran; rows computed in parallel processes, `--jobs` or `--rows`, ran beside each other and count their own time); "this process": this invocation from start to end, its workers included (a resumed run skips saved rows).',
         ],
       },
     ],

@@ -22,6 +22,7 @@ import {
 import { secondsSince } from "../../harness/stats.js";
 import { InterruptedError } from "../../interrupt.js";
 import type { SuiteContext } from "../../types.js";
+import type { JobContext } from "./jobs.js";
 import { blockRatio, isDataAware, type Method, staticPolicy, totalRatio, uniformAt } from "./methods.js";
 import {
   allocate,
@@ -63,6 +64,10 @@ export interface Runner {
   train: Int32Array;
   valid: Int32Array;
   counts: Float64Array;
+  /** This process is a `--jobs` worker of that parent run. */
+  job?: JobContext;
+  /** This process is the parent of `--jobs` workers: the rows they made (it computes none itself). */
+  fromJobs?: Map<string, CompressRow>;
 }
 
 /** The seed-dependent inputs of the data-aware methods, computed once per seed when a row needs them. */
@@ -275,7 +280,8 @@ export async function trainDenseSmall(
 
 /** Where the dense-small training of a ratio and seed keeps its checkpoint while it runs. */
 export function denseSmallCheckpointDir(r: Runner, ratio: number, seed: number): string {
-  return join(r.ctx.outDir, "checkpoints", `dense-small-${ratio}x-${seed}`);
+  // a --jobs worker keeps it in the parent's folder: whichever worker takes the row next resumes it
+  return join(r.job?.parentDir ?? r.ctx.outDir, "checkpoints", `dense-small-${ratio}x-${seed}`);
 }
 
 export { blockRatio, totalRatio };

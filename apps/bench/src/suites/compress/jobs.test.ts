@@ -1,0 +1,113 @@
+/**
+ * `compress --jobs N`: real bench worker processes (the CLI run again, as `pnpm bench` runs it) share one run —
+ * every row computed by exactly one worker, the same numbers as in one process, a resume that recomputes nothing —
+ * and a failing worker is named with its log.
+ */
+import { spawn } from "node:child_process";
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
+import { describe, expect, it } from "vitest";
+import { PartialStore } from "../../run.js";
+import { smokeContexts } from "../../testing/helpers.js";
+import type { SuiteContext } from "../../types.js";
+import { type CompressRow, type CompressSettings, compressSettings, runCompress } from "../compress.js";
+import { loadWordCorpus } from "../corpus.js";
+import { jobThreads, runJobs } from "./jobs.js";
+import { staticPolicy } from "./methods.js";
+
+const ctxFor = smokeContexts();
+const smoke = compressSettings("smoke");
+const tiny: CompressSettings = {
+  ...smoke,
+  pretrain: { ...smoke.pretrain, steps: 12, evalEvery: 6 },
+  ratios: [2],
+  seeds: 2,
+  finetune: { ...smoke.finetune, ratios: [2], steps: 1 },
+  denseSmall: { ratios: [2], seeds: 2, steps: 4 },
+};
+
+/** A context whose rows live in the run folder's partial/ (as a CLI run's do: the workers read them there). */
+function onDisk(ctx: SuiteContext, resume: boolean, jobs: number): SuiteContext {
+  const store = new PartialStore(ctx.outDir);
+  return {
+    ...ctx,
+    resume,
+    savePartial: (key, value) => store.save(key, value),
+    loadPartial: async <T>(key: string) => (resume ? store.load<T>(key) : undefined),
+    suiteOptions: { pretrained: { jobs } },
+  };
+}
+
+const workerKeys = async (dir: string, k: number) =>
+  (await readdir(join(dir, "jobs", String(k), "partial")).catch(() => [] as string[])).filter((n) =>
+    n.startsWith("row"),
+  );
+
+describe("compress --jobs", () => {
+  it("splits the rows over worker processes: each once, same numbers, resume recomputes nothing", async () => {
+    const base = await ctxFor("compress-jobs");
+    const ctx = onDisk(base, false, 2);
+    const r = await runCompress(ctx, tiny);
+    const rows = r.figures["rows"] as CompressRow[];
+    // 12 compressions (deterministic once, data-aware per seed), 8 methods × 2 seeds × 2 objectives, 2 dense-small
+    expect(rows).toHaveLength(12 + 32 + 2);
+    expect(new Set(rows.map((x) => x.id)).size).toBe(rows.length);
+    const [one, two] = [await workerKeys(ctx.outDir, 1), await workerKeys(ctx.outDir, 2)];
+    expect(one.filter((k) => two.includes(k))).toEqual([]);
+    expect(one.length + two.length).toBe(rows.length);
+    const parent = (await readdir(join(ctx.outDir, "partial"))).filter((n) => n.startsWith("row"));
+    expect(parent).toHaveLength(rows.length);
+
+    // a worker's row is what one process computes from the same reference
+    const byId = new Map(rows.map((x) => [x.id, x]));
+    const corpus = await loadWordCorpus(ctx, "sample");
+    const ref = await loadHuggingFaceGPT2(join(ctx.outDir, "best"));
+    const { model } = await compressModel(ref, staticPolicy(ref.config, "tt-uniform", 2));
+    const e = await evaluatePerplexity(model, corpus.splits.valid, {
+      seqLen: tiny.pretrain.seqLen,
+      batchSize: tiny.evalBatchSize,
+      maxTokens: tiny.evalTokens,
+    });
+    model.dispose();
+    ref.dispose();
+    const got = byId.get("tt-uniform@2x#0")?.validPpl as number;
+    expect(Math.abs(got / e.ppl - 1)).toBeLessThan(1e-4);
+
+    // resume: the workers find every row saved by the parent and compute none
+    const again = await runCompress(onDisk(base, true, 2), tiny);
+    expect(await workerKeys(ctx.outDir, 1)).toEqual([]);
+    expect(await workerKeys(ctx.outDir, 2)).toEqual([]);
+    const sorted = (x: unknown) => [...(x as CompressRow[])].sort((a, b) => a.id.localeCompare(b.id));
+    expect(sorted(again.figures["rows"])).toEqual(sorted(rows));
+  }, 300_000);
+
+  it("stops at the first failing worker and names it with its log", async () => {
+    const base = await ctxFor("compress-jobs-fail");
+    const ctx = onDisk(base, false, 2);
+    const script = join(ctx.outDir, "fail.mjs");
+    // worker 1 fails at once, worker 2 would run until it is told to stop
+    await writeFile(
+      script,
+      `if (process.argv.some((a) => a.endsWith("/jobs/1"))) process.exit(3);
+process.on("message", () => process.exit(130));
+setTimeout(() => process.exit(0), 60000);
+`,
+    );
+    const start = (argv: string[], env: Record<string, string>) =>
+      spawn(process.execPath, [script, ...argv], {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "ignore", "ignore", "ipc"],
+      });
+    await expect(runJobs(ctx, tiny, 2, [], start)).rejects.toThrow(
+      /worker 1 failed \(exit status 3\); see .*jobs\/1\.log/,
+    );
+  });
+
+  it("shares the cores out unless TT_THREADS says otherwise", () => {
+    expect(jobThreads(2, 2, undefined)).toBe("1");
+    expect(jobThreads(2, 16, "")).toBe("8");
+    expect(jobThreads(4, 2, undefined)).toBe("1");
+    expect(jobThreads(2, 16, "3")).toBe("3");
+  });
+});
