@@ -204,10 +204,15 @@ export function pretrainedFlags(opts: CliOptions): string {
     ["rows", o.rows?.source],
     ["jobs", o.jobs],
   ];
-  return flags
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => ` --${k} ${shellQuote(String(v))}`)
-    .join("");
+  return (
+    flags
+      .filter(([, v]) => v !== undefined)
+      // `--rows=-x`: a value that starts with "-" would be taken for a flag
+      .map(([k, v]) =>
+        String(v).startsWith("-") ? ` --${k}=${shellQuote(String(v))}` : ` --${k} ${shellQuote(String(v))}`,
+      )
+      .join("")
+  );
 }
 
 /** `s` as one shell word (quoted only when it needs to be). */

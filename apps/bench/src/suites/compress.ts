@@ -23,7 +23,7 @@ import {
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../harness/stats.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
-import { claim, type JobContext, jobContext, runJobs } from "./compress/jobs.js";
+import { claim, type JobContext, jobContext, runJobs, saveToParent } from "./compress/jobs.js";
 import { isDataAware, type Method } from "./compress/methods.js";
 import { assemble, writeReportFiles } from "./compress/report.js";
 import {
@@ -114,6 +114,8 @@ async function row(
   const only = r.ctx.suiteOptions?.pretrained?.rows;
   if (only !== undefined && !only.test(id)) return undefined;
   const made = { id, ...(await make()) };
+  // a --jobs worker's row lands in the parent's folder first (its own savePartial stops here on Ctrl-C)
+  if (r.job !== undefined) await saveToParent(r.job, id, made);
   await r.ctx.savePartial(`row:${id}`, made);
   r.ctx.log(
     `compress: ${id}: ${made.blockRatio.toFixed(2)}x blocks, valid ppl ${made.validPpl.toFixed(2)} (${made.wallS.toFixed(1)} s)`,

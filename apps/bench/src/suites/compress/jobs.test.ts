@@ -4,10 +4,12 @@
  * and a failing worker is named with its log.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
 import { describe, expect, it } from "vitest";
+import { InterruptedError } from "../../interrupt.js";
 import { PartialStore } from "../../run.js";
 import { smokeContexts } from "../../testing/helpers.js";
 import type { SuiteContext } from "../../types.js";
@@ -82,16 +84,46 @@ describe("compress --jobs", () => {
     expect(sorted(again.figures["rows"])).toEqual(sorted(rows));
   }, 300_000);
 
+  it("keeps every row its workers finished when interrupted; a resume in one process computes only the rest", async () => {
+    const base = await ctxFor("compress-jobs-stop");
+    const stop = new AbortController();
+    const ctx: SuiteContext = { ...onDisk(base, false, 2), signal: stop.signal };
+    const savedRows = async () =>
+      (await readdir(join(ctx.outDir, "partial")).catch(() => [] as string[])).filter((n) =>
+        n.startsWith("row"),
+      );
+    const poll = setInterval(() => {
+      void savedRows().then((n) => {
+        if (n.length >= 4) stop.abort(new InterruptedError());
+      });
+    }, 100);
+    try {
+      await expect(runCompress(ctx, tiny)).rejects.toBeInstanceOf(InterruptedError);
+    } finally {
+      clearInterval(poll);
+    }
+    const kept = (await savedRows()).length;
+    expect(kept).toBeGreaterThanOrEqual(4);
+    expect(kept).toBeLessThan(46);
+    const logs: string[] = [];
+    const r = await runCompress({ ...onDisk(base, true, 1), log: (m) => logs.push(m) }, tiny);
+    expect(r.figures["rows"]).toHaveLength(46);
+    expect(logs.filter((l) => / valid ppl .* s\)$/.test(l))).toHaveLength(46 - kept);
+  }, 300_000);
+
   it("stops at the first failing worker and names it with its log", async () => {
     const base = await ctxFor("compress-jobs-fail");
     const ctx = onDisk(base, false, 2);
-    const script = join(ctx.outDir, "fail.mjs");
+    const script = join(ctx.outDir, "fail.cjs");
     // worker 1 fails at once, worker 2 would run until it is told to stop
     await writeFile(
       script,
       `if (process.argv.some((a) => a.endsWith("/jobs/1"))) process.exit(3);
-process.on("message", () => process.exit(130));
-setTimeout(() => process.exit(0), 60000);
+process.on("message", () => {
+  require("node:fs").writeFileSync(process.argv[process.argv.indexOf("--out") + 1] + ".stopped", "");
+  process.exit(130);
+});
+setTimeout(() => process.exit(0), 20000);
 `,
     );
     const start = (argv: string[], env: Record<string, string>) =>
@@ -102,6 +134,8 @@ setTimeout(() => process.exit(0), 60000);
     await expect(runJobs(ctx, tiny, 2, [], start)).rejects.toThrow(
       /worker 1 failed \(exit status 3\); see .*jobs\/1\.log/,
     );
+    // the other worker was told to stop
+    expect(existsSync(`${join(ctx.outDir, "jobs", "2")}.stopped`)).toBe(true);
   });
 
   it("shares the cores out unless TT_THREADS says otherwise", () => {

@@ -6,10 +6,11 @@
  * N bench workers, each a compress run into `jobs/<k>/` (log: `jobs/<k>.log`) that knows the parent's folder
  * (`TT_BENCH_JOB_OF`). A worker takes a unit of work — the rows of one (method, ratio, seed), or one dense-small
  * training — by creating its claim file in `jobs/claims/` (`open(…, "wx")`: exactly one worker wins), reads the
- * rows the parent has saved instead of computing them, and keeps dense-small checkpoints in the parent's
- * `checkpoints/`. When every worker has ended, the parent copies their rows into its own `partial/` and assembles
- * the report as a serial run would. Ctrl-C (or the parent's death: the workers' IPC channel closes) stops every
- * worker at its next row boundary; `--resume` starts the workers again, claims cleared, saved rows kept.
+ * rows the parent has saved instead of computing them, saves each row it makes into the parent's `partial/` too,
+ * and keeps dense-small checkpoints in the parent's `checkpoints/`. When every worker has ended, the parent
+ * assembles the report from its `partial/` as a serial run would. Ctrl-C (or the parent's death: the workers' IPC
+ * channel closes) stops every worker at its next row boundary; `--resume` starts the workers again, claims cleared,
+ * saved rows and checkpoints kept.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
@@ -17,8 +18,9 @@ import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InterruptedError } from "../../interrupt.js";
+import { InterruptedError, throwIfInterrupted } from "../../interrupt.js";
 import { toJson, writeJsonAtomic } from "../../io.js";
+import { PartialStore } from "../../run.js";
 import { readPartials } from "../../run-folder.js";
 import { tsxLoader, WORKER_ENV, workerNodeFlags } from "../../supervisor.js";
 import type { SuiteContext } from "../../types.js";
@@ -51,11 +53,7 @@ export function jobThreads(jobs: number, cores: number, envThreads: string | und
 /** The worker side: the parent's settings and saved rows. */
 export async function jobContext(parentDir: string): Promise<{ s: CompressSettings; job: JobContext }> {
   const s = JSON.parse(await readFile(settingsFile(parentDir), "utf8")) as CompressSettings;
-  const saved = new Map<string, CompressRow>();
-  for (const [key, value] of Object.entries((await readPartials(join(parentDir, "partial"))).partial)) {
-    if (key.startsWith("row:")) saved.set(key.slice(4), value as CompressRow);
-  }
-  return { s, job: { parentDir, saved } };
+  return { s, job: { parentDir, saved: await parentRows(parentDir) } };
 }
 
 /** Claims a unit of work for this worker: true for exactly one of the workers that ask. */
@@ -84,33 +82,29 @@ function defaultStart(argv: string[], env: Record<string, string>, logFile: stri
   }
 }
 
-/** Rows saved in the workers' folders (`jobs/<k>/partial`), by key. */
-async function workerRows(parentDir: string, jobs: number): Promise<Map<string, CompressRow>> {
+/** Every row saved in the parent's `partial/` (the workers save theirs there too), by row id. */
+async function parentRows(parentDir: string): Promise<Map<string, CompressRow>> {
   const out = new Map<string, CompressRow>();
-  for (let k = 1; k <= jobs; k++) {
-    const { partial } = await readPartials(join(parentDir, "jobs", String(k), "partial"));
-    for (const [key, value] of Object.entries(partial)) {
-      if (key.startsWith("row:")) out.set(key, value as CompressRow);
-    }
+  for (const [key, value] of Object.entries((await readPartials(join(parentDir, "partial"))).partial)) {
+    if (key.startsWith("row:")) out.set(key.slice(4), value as CompressRow);
   }
   return out;
 }
 
-/** Copies the workers' rows into the parent's `partial/` (those it has not saved itself); all of them, by row id. */
-async function collect(ctx: SuiteContext, jobs: number): Promise<Map<string, CompressRow>> {
-  const out = new Map<string, CompressRow>();
-  for (const [key, value] of await workerRows(ctx.outDir, jobs)) {
-    out.set(value.id, value);
-    if (ctx.resume && (await ctx.loadPartial(key)) !== undefined) continue;
-    await ctx.savePartial(key, value);
-  }
-  return out;
+/**
+ * A worker's row saved into the parent's `partial/` as well (atomically; each row has its own file), so that the
+ * parent's report, an interrupted run's included, has every row a worker finished.
+ */
+export async function saveToParent(job: JobContext, id: string, row: CompressRow): Promise<void> {
+  await new PartialStore(job.parentDir).save(`row:${id}`, row);
 }
 
 interface Exit {
   k: number;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The worker could not be started. */
+  error?: string;
 }
 
 /**
@@ -126,13 +120,13 @@ export async function runJobs(
   start: StartJob = defaultStart,
 ): Promise<Map<string, CompressRow>> {
   const dir = join(ctx.outDir, "jobs");
-  // earlier workers' rows first (an interrupted --jobs run), then fresh worker folders and claims
-  if (ctx.resume) await collect(ctx, jobs);
-  else await rm(join(ctx.outDir, "checkpoints"), { recursive: true, force: true });
+  // fresh worker folders and claims; a fresh run's dense-small checkpoints go too (a resumed one's are resumed)
+  if (!ctx.resume) await rm(join(ctx.outDir, "checkpoints"), { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
   await mkdir(claimsDir(ctx.outDir), { recursive: true });
   await writeJsonAtomic(settingsFile(ctx.outDir), JSON.parse(toJson(s)));
   const threads = jobThreads(jobs, availableParallelism(), process.env["TT_THREADS"]);
+  throwIfInterrupted(ctx.signal);
   const children: ChildProcess[] = [];
   const exits: Promise<Exit>[] = [];
   for (let k = 1; k <= jobs; k++) {
@@ -146,7 +140,6 @@ export async function runJobs(
       ctx.engine.backend,
       "--out",
       join(dir, String(k)),
-      "--resume",
       ...flags,
     ];
     const child = start(argv, { [JOB_OF_ENV]: ctx.outDir, TT_THREADS: threads }, join(dir, `${k}.log`));
@@ -154,15 +147,22 @@ export async function runJobs(
     exits.push(
       new Promise((done) => {
         child.once("exit", (code, signal) => done({ k, code, signal }));
-        child.once("error", () => done({ k, code: null, signal: null }));
+        child.once("error", (e) => done({ k, code: null, signal: null, error: e.message }));
       }),
     );
   }
   ctx.log(`compress: ${jobs} workers (TT_THREADS=${threads} each); their logs: ${dir}/<k>.log`);
-  const stopAll = () => {
+  // told again every 2 s until they end: a worker still loading its modules has no listener yet
+  let repeat: NodeJS.Timeout | undefined;
+  const tell = () => {
     for (const c of children) if (c.connected) c.send({ type: "interrupt" }, () => undefined);
   };
+  const stopAll = () => {
+    tell();
+    repeat ??= setInterval(tell, 2000);
+  };
   ctx.signal?.addEventListener("abort", stopAll, { once: true });
+  if (ctx.signal?.aborted) stopAll();
   let failed: Exit | undefined;
   try {
     const pending = new Map(exits.map((p, i) => [i, p]));
@@ -176,12 +176,18 @@ export async function runJobs(
     }
   } finally {
     ctx.signal?.removeEventListener("abort", stopAll);
+    clearInterval(repeat);
   }
-  const rows = await collect(ctx, jobs);
-  ctx.log(`compress: ${rows.size} rows from the workers`);
+  const rows = await parentRows(ctx.outDir);
+  ctx.log(`compress: ${rows.size} rows saved by the workers and earlier runs`);
   if (ctx.signal?.aborted) throw new InterruptedError("compress: workers stopped");
   if (failed !== undefined) {
-    const why = failed.code !== null ? `exit status ${failed.code}` : `signal ${failed.signal ?? "?"}`;
+    const why =
+      failed.error !== undefined
+        ? `not started: ${failed.error}`
+        : failed.code !== null
+          ? `exit status ${failed.code}`
+          : `signal ${failed.signal ?? "?"}`;
     const log = join(dir, `${failed.k}.log`);
     const tail = (await readFile(log, "utf8").catch(() => "")).trimEnd().split("\n").slice(-6).join("\n  ");
     throw new Error(

@@ -241,7 +241,9 @@ export async function trainDenseSmall(
   const model = new HybridTTTransformer({ ...denseSmallConfig(r.ref.config, ratio), seed });
   // a checkpoint every evaluation interval: an interrupted (or killed) run resumes the training with --resume
   const checkpointDir = denseSmallCheckpointDir(r, ratio, seed);
-  if (!r.ctx.resume) await rm(checkpointDir, { recursive: true, force: true });
+  // a --jobs worker resumes what the parent kept (its parent removes the checkpoints of a fresh run)
+  const resume = r.job !== undefined || r.ctx.resume;
+  if (!resume) await rm(checkpointDir, { recursive: true, force: true });
   const bar = r.ctx.progress(`dense-small ${ratio}x seed ${seed}`, steps);
   try {
     const res = await train(
@@ -258,7 +260,7 @@ export async function trainDenseSmall(
         seed,
         checkpointDir,
         checkpointEvery: p.evalEvery,
-        resume: r.ctx.resume,
+        resume,
         ...(p.candidates > 0
           ? { objective: sampledSoftmax({ candidates: p.candidates, counts: r.counts, seed }) }
           : {}),
