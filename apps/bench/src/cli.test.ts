@@ -138,6 +138,34 @@ describe("main: resume", () => {
     const rec = await readJsonIfExists<RunRecord>(join(dir, "result.json"));
     expect(rec).toMatchObject({ status: "complete", resumed: true, seed: 7 });
     expect(rec?.figures).toEqual({ values: { a: 17, b: 27, c: 37 } });
+    // both invocations of the folder are kept, with their own durations; the report sums them
+    expect(rec?.invocations?.map((x) => x.status)).toEqual(["failed", "complete"]);
+    expect(rec?.invocations?.[1]?.durationS).toBeCloseTo(rec?.durationS as number, 6);
+    const total = (rec?.invocations ?? []).reduce((a, x) => a + x.durationS, 0);
+    expect(await readFile(join(dir, "report.md"), "utf8")).toContain(
+      `| wall time, every invocation of this folder | ${total.toFixed(1)} s over 2 invocations`,
+    );
+  });
+
+  it("counts a killed invocation (still `running` on disk) and refuses a damaged invocations.json", async () => {
+    const root = await scratchDir("cli");
+    expect(
+      await main(["--out", "r", "--seed", "7"], io(root, { ppl: fakeSuite({ failAfter: 2 }) }).opts),
+    ).toBe(1);
+    const file = join(root, "r", "invocations.json");
+    const [first] = JSON.parse(await readFile(file, "utf8"));
+    await writeFile(file, JSON.stringify([{ ...first, status: "running", durationS: 12.5 }]));
+    const t = io(root, { ppl: fakeSuite() });
+    expect(await main(["--out", "r", "--resume"], t.opts)).toBe(0);
+    const rec = await readJsonIfExists<RunRecord>(join(root, "r", "result.json"));
+    expect(rec?.invocations?.map((x) => [x.status, x.durationS === 12.5])).toEqual([
+      ["killed", true],
+      ["complete", false],
+    ]);
+    await writeFile(file, JSON.stringify([{ startedAt: "x", durationS: -1, status: "done", command: "c" }]));
+    const bad = io(root, { ppl: fakeSuite() });
+    expect(await main(["--out", "r", "--resume"], bad.opts)).toBe(1);
+    expect(bad.stderr.text).toContain(`${file} is damaged: expected a list of {startedAt, durationS ≥ 0`);
   });
 
   it("recomputes everything without --resume, even in the same folder", async () => {

@@ -62,6 +62,14 @@ export function plainTable(table: Table): string {
   return out.join("\n");
 }
 
+/** One invocation of a run folder (`invocations.json`). */
+export interface Invocation {
+  startedAt: string;
+  durationS: number;
+  status: string;
+  command: string;
+}
+
 /** The fields of a run record the report needs (run.ts writes the full record as result.json). */
 export interface ReportInput {
   suite: string;
@@ -84,6 +92,11 @@ export interface ReportInput {
   plots?: { title: string; file: string }[];
   verdicts?: string[];
   error?: { name: string; message: string };
+  /**
+   * Every invocation of this run folder, this one last (a run resumed after Ctrl-C or a kill has several); each
+   * one's duration runs to its end, or, for one that was killed, to its last saved row or row boundary.
+   */
+  invocations?: Invocation[];
   /** Rows saved with `savePartial` (only for running / interrupted / failed runs). */
   partial?: Record<string, unknown>;
   /** Saved-row files that could not be read back (left out of `partial`). */
@@ -188,6 +201,14 @@ export function renderReport(r: ReportInput): string {
           ["command", `\`${r.command}\``],
           ["started / finished", `${r.startedAt} / ${r.finishedAt}`],
           ["wall time", `${r.durationS.toFixed(1)} s`],
+          ...((r.invocations?.length ?? 0) > 1
+            ? [
+                [
+                  "wall time, every invocation of this folder",
+                  `${(r.invocations ?? []).reduce((a, x) => a + x.durationS, 0).toFixed(1)} s over ${r.invocations?.length} invocations (${(r.invocations ?? []).map((x) => `${x.durationS.toFixed(0)} s ${x.status}`).join(", ")})`,
+                ],
+              ]
+            : []),
           ["resumed", r.resumed ? "yes" : "no"],
           ["seed", r.seed],
           [

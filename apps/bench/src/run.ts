@@ -21,9 +21,9 @@ import { join } from "node:path";
 import { describeEngine, type EngineInfo } from "@tensor-tt/tt-core";
 import { type GitInfo, gitInfo, type MachineInfo, machineInfo } from "./env.js";
 import { InterruptedError, throwIfInterrupted } from "./interrupt.js";
-import { keyToFileStem, toJson, writeFileAtomic, writeJsonAtomic } from "./io.js";
+import { keyToFileStem, readJsonIfExists, toJson, writeFileAtomic, writeJsonAtomic } from "./io.js";
 import type { ProgressRenderer } from "./progress.js";
-import { type ReportInput, renderReport } from "./report.js";
+import { type Invocation, type ReportInput, renderReport } from "./report.js";
 import { RunFolderError, readPartialFile, readPartials, removeStaleTemps } from "./run-folder.js";
 import type { PresetName, Suite, SuiteContext, SuiteOptions, SuiteResult } from "./types.js";
 
@@ -101,6 +101,47 @@ export interface RunRecord extends ReportInput {
   error?: { name: string; message: string; stack?: string };
 }
 
+/** Every invocation of a run folder, rewritten with each record (a killed one keeps its last). */
+export const INVOCATIONS_FILE = "invocations.json";
+
+/**
+ * The invocations saved in a run folder (none when the file is missing).
+ * @throws {RunFolderError} when the file is not a list of invocations.
+ */
+export async function readInvocations(outDir: string): Promise<Invocation[]> {
+  const path = join(outDir, INVOCATIONS_FILE);
+  let list: unknown;
+  try {
+    list = await readJsonIfExists<unknown>(path);
+  } catch (e) {
+    throw new RunFolderError(
+      path,
+      `${path} is not JSON (${(e as Error).message}); delete it to start its count again`,
+    );
+  }
+  if (list === undefined) return [];
+  const ok = (x: unknown) => {
+    const v = x as Record<string, unknown> | null;
+    return (
+      typeof v === "object" &&
+      v !== null &&
+      typeof v["startedAt"] === "string" &&
+      typeof v["durationS"] === "number" &&
+      Number.isFinite(v["durationS"]) &&
+      v["durationS"] >= 0 &&
+      typeof v["status"] === "string" &&
+      typeof v["command"] === "string"
+    );
+  };
+  if (!Array.isArray(list) || !list.every(ok)) {
+    throw new RunFolderError(
+      path,
+      `${path} is damaged: expected a list of {startedAt, durationS ≥ 0, status, command}; delete it to start its count again`,
+    );
+  }
+  return list as Invocation[];
+}
+
 /** `run.json`: written when a run starts. */
 export interface RunMeta {
   suite: string;
@@ -145,6 +186,8 @@ export class BenchRun {
   /** Record writes, one after the other (a later one always lands last). */
   private writes: Promise<unknown> = Promise.resolve();
   private report: string | undefined;
+  /** The earlier invocations of a resumed run folder (`invocations.json`). */
+  private earlier: Invocation[] = [];
 
   constructor(options: BenchRunOptions) {
     this.options = options;
@@ -199,6 +242,12 @@ export class BenchRun {
     await removeStaleTemps(o.outDir);
     await removeStaleTemps(this.partials.dir);
     if (!o.resume) await this.partials.clear();
+    // an invocation still `running` on disk was killed (it never wrote its end)
+    this.earlier = o.resume
+      ? (await readInvocations(o.outDir)).map((x) =>
+          x.status === "running" ? { ...x, status: "killed" } : x,
+        )
+      : [];
     const meta: RunMeta = {
       suite: o.suite.name,
       preset: o.preset,
@@ -243,6 +292,7 @@ export class BenchRun {
     const next = this.writes.then(async () => {
       await this.partials.flush();
       const record = await this.record(status, result, error);
+      await writeJsonAtomic(join(this.options.outDir, INVOCATIONS_FILE), record.invocations);
       await writeJsonAtomic(join(this.options.outDir, "result.json"), record);
       const report = join(this.options.outDir, "report.md");
       await writeFileAtomic(report, renderReport(record));
@@ -261,6 +311,7 @@ export class BenchRun {
     const o = this.options;
     this.facts ??= { machine: o.machine ?? machineInfo(), git: o.git ?? gitInfo(o.gitCwd ?? process.cwd()) };
     const saved = status !== "complete" ? await readPartials(this.partials.dir) : undefined;
+    const durationS = (performance.now() - this.t0) / 1000;
     return {
       schema: 1,
       suite: o.suite.name,
@@ -269,13 +320,22 @@ export class BenchRun {
       status,
       startedAt: this.startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      durationS: (performance.now() - this.t0) / 1000,
+      durationS,
       command: o.command,
       ...(o.resumeCommand !== undefined ? { resumeCommand: o.resumeCommand } : {}),
       outDir: o.outDir,
       seed: o.seed,
       seeds: { base: o.seed },
       resumed: o.resume,
+      invocations: [
+        ...this.earlier,
+        {
+          startedAt: this.startedAt.toISOString(),
+          durationS,
+          status,
+          command: o.command,
+        },
+      ],
       machine: this.facts.machine,
       engine: { ...o.engine, description: describeEngine(o.engine) },
       git: this.facts.git,

@@ -163,6 +163,8 @@ export async function runJobs(
   };
   ctx.signal?.addEventListener("abort", stopAll, { once: true });
   if (ctx.signal?.aborted) stopAll();
+  // the run's record (report with the workers' rows so far, this invocation's duration) kept current meanwhile
+  const beat = setInterval(() => void ctx.loadPartial("jobs-heartbeat").catch(() => undefined), 30_000);
   let failed: Exit | undefined;
   try {
     const pending = new Map(exits.map((p, i) => [i, p]));
@@ -177,6 +179,7 @@ export async function runJobs(
   } finally {
     ctx.signal?.removeEventListener("abort", stopAll);
     clearInterval(repeat);
+    clearInterval(beat);
   }
   const rows = await parentRows(ctx.outDir);
   ctx.log(`compress: ${rows.size} rows saved by the workers and earlier runs`);

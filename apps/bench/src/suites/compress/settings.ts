@@ -105,7 +105,7 @@ export function compressSettings(preset: PresetName): CompressSettings {
     // heap into its 4 GB limit: "memory access out of bounds")
     evalBatchSize: 16,
     finetune: {
-      // every ratio: ≈ 4.8 h of rows in one 2-thread process here, ≈ 3.2 h with --jobs 2 (see the README)
+      // every ratio: ≈ 5.2 h in one 2-thread process here, ≈ 3.8 h with --jobs 2 (estimated from measured rows)
       ratios: [2, 4, 7, 10],
       objectives: ["ce", "kd"],
       steps: 16,
