@@ -6,24 +6,13 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
 import { describe, expect, it } from "vitest";
-import { smokeContexts } from "../testing/helpers.js";
-import { staticPolicy } from "./compress/methods.js";
+import { smokeContexts, tinyCompressSettings, tinyUniformPpl } from "../testing/helpers.js";
 import { denseSmallConfig } from "./compress/rows.js";
-import { type CompressRow, type CompressSettings, compressSettings, runCompress } from "./compress.js";
-import { loadWordCorpus } from "./corpus.js";
+import { type CompressRow, runCompress } from "./compress.js";
 
 const ctxFor = smokeContexts();
-const smoke = compressSettings("smoke");
-const tiny: CompressSettings = {
-  ...smoke,
-  pretrain: { ...smoke.pretrain, steps: 12, evalEvery: 6 },
-  ratios: [2],
-  seeds: 2,
-  finetune: { ...smoke.finetune, ratios: [2], steps: 1 },
-  denseSmall: { ratios: [2], seeds: 1, steps: 4 },
-};
+const tiny = tinyCompressSettings();
 
 describe("compress (smoke)", () => {
   it("measures every method, reuses deterministic compressions, and resumes without recomputing", async () => {
@@ -56,22 +45,13 @@ describe("compress (smoke)", () => {
     expect(byId.get("tt-uniform-als@2x#0")?.params).toBe(byId.get("tt-uniform@2x#0")?.params);
 
     // independent: the reference from the run folder, compressed and evaluated here
-    const corpus = await loadWordCorpus(ctx, "sample");
-    const ref = await loadHuggingFaceGPT2(join(ctx.outDir, "best"));
-    const { model } = await compressModel(ref, staticPolicy(ref.config, "tt-uniform", 2));
-    const e = await evaluatePerplexity(model, corpus.splits.valid, {
-      seqLen: tiny.pretrain.seqLen,
-      batchSize: tiny.evalBatchSize,
-      maxTokens: tiny.evalTokens,
-    });
+    const e = await tinyUniformPpl(ctx, tiny, 2);
     expect(byId.get("tt-uniform@2x#0")?.validPpl).toBeCloseTo(e.ppl, 6);
-    const small = denseSmallConfig(ref.config, 2);
+    const small = denseSmallConfig(e.config, 2);
     expect(small.nLayers).toBe(1);
     expect(byId.get("dense-small@2x#0")?.blockRatio).toBeGreaterThanOrEqual(2);
     // the dense-small training's checkpoint lives only while it trains
     await expect(stat(join(ctx.outDir, "checkpoints", "dense-small-2x-1234"))).rejects.toThrow(/ENOENT/);
-    model.dispose();
-    ref.dispose();
 
     // the claims table is computed from these rows: data-aware vs plain at the same ranks
     const claims = r.tables[1]?.rows ?? [];

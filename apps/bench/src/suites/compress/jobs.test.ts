@@ -7,27 +7,16 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { compressModel, evaluatePerplexity, loadHuggingFaceGPT2 } from "@tensor-tt/tt-transformer-hybrid";
 import { describe, expect, it } from "vitest";
 import { InterruptedError } from "../../interrupt.js";
 import { PartialStore } from "../../run.js";
-import { smokeContexts } from "../../testing/helpers.js";
+import { smokeContexts, tinyCompressSettings, tinyUniformPpl } from "../../testing/helpers.js";
 import type { SuiteContext } from "../../types.js";
-import { type CompressRow, type CompressSettings, compressSettings, runCompress } from "../compress.js";
-import { loadWordCorpus } from "../corpus.js";
+import { type CompressRow, runCompress } from "../compress.js";
 import { jobThreads, runJobs } from "./jobs.js";
-import { staticPolicy } from "./methods.js";
 
 const ctxFor = smokeContexts();
-const smoke = compressSettings("smoke");
-const tiny: CompressSettings = {
-  ...smoke,
-  pretrain: { ...smoke.pretrain, steps: 12, evalEvery: 6 },
-  ratios: [2],
-  seeds: 2,
-  finetune: { ...smoke.finetune, ratios: [2], steps: 1 },
-  denseSmall: { ratios: [2], seeds: 2, steps: 4 },
-};
+const tiny = tinyCompressSettings(2);
 
 /** A context whose rows live in the run folder's partial/ (as a CLI run's do: the workers read them there). */
 function onDisk(ctx: SuiteContext, resume: boolean, jobs: number): SuiteContext {
@@ -63,16 +52,7 @@ describe("compress --jobs", () => {
 
     // a worker's row is what one process computes from the same reference
     const byId = new Map(rows.map((x) => [x.id, x]));
-    const corpus = await loadWordCorpus(ctx, "sample");
-    const ref = await loadHuggingFaceGPT2(join(ctx.outDir, "best"));
-    const { model } = await compressModel(ref, staticPolicy(ref.config, "tt-uniform", 2));
-    const e = await evaluatePerplexity(model, corpus.splits.valid, {
-      seqLen: tiny.pretrain.seqLen,
-      batchSize: tiny.evalBatchSize,
-      maxTokens: tiny.evalTokens,
-    });
-    model.dispose();
-    ref.dispose();
+    const e = await tinyUniformPpl(ctx, tiny, 2);
     const got = byId.get("tt-uniform@2x#0")?.validPpl as number;
     expect(Math.abs(got / e.ppl - 1)).toBeLessThan(1e-4);
 
