@@ -30,6 +30,20 @@ describe("ProgressRenderer, plain (not a TTY)", () => {
     expect(lines.at(-1)).toBe("train dense: done 10/10 in 5.0s (loss 5.1)");
   });
 
+  it("counts skipped units (a resumed training) but leaves them out of the ETA", () => {
+    const s = new RecordingStream(false);
+    const c = clock();
+    const r = new ProgressRenderer(s, { now: c.now, plainIntervalMs: 1000 });
+    const bar = r.create("dense-small", 100);
+    bar.skip?.(60);
+    c.advance(2000);
+    bar.tick(10); // 70/100; 10 units in 2 s here -> 30 left take 6 s
+    const lines = s.text.trim().split("\n");
+    expect(lines[1]).toContain("70%");
+    expect(lines[1]).toContain("70/100");
+    expect(lines[1]).toContain("ETA 6.0s");
+  });
+
   it("prints log lines as they come", () => {
     const s = new RecordingStream(false);
     const r = new ProgressRenderer(s);

@@ -47,6 +47,8 @@ interface BarState {
   text: string;
   total: number;
   value: number;
+  /** Units skipped (done before this process): not part of the rate. */
+  skipped: number;
   start: number;
   lastPlain: number;
   finished: boolean;
@@ -78,6 +80,7 @@ export class ProgressRenderer {
       text: "",
       total: Number.isFinite(total) && total > 0 ? total : 0,
       value: 0,
+      skipped: 0,
       start: t,
       lastPlain: t,
       finished: false,
@@ -87,6 +90,10 @@ export class ProgressRenderer {
     else this.stream.write(`${label}: started${bar.total > 0 ? ` (${bar.total} steps)` : ""}\n`);
     return {
       tick: (n = 1, text?: string) => this.tick(bar, n, text),
+      skip: (n: number) => {
+        bar.skipped += n;
+        bar.value += n;
+      },
       done: () => this.finish(bar),
     };
   }
@@ -146,7 +153,8 @@ export class ProgressRenderer {
         parts.push(`[${"█".repeat(full)}${"░".repeat(cells - full)}]`);
       }
       parts.push(`${(frac * 100).toFixed(0).padStart(3)}%`, `${bar.value}/${bar.total}`);
-      const eta = bar.value > 0 ? (elapsed / bar.value) * Math.max(0, bar.total - bar.value) : Number.NaN;
+      const doneHere = bar.value - bar.skipped;
+      const eta = doneHere > 0 ? (elapsed / doneHere) * Math.max(0, bar.total - bar.value) : Number.NaN;
       parts.push(`${formatDuration(elapsed)} elapsed`, `ETA ${formatDuration(eta)}`);
     } else {
       parts.push(`${bar.value}`, `${formatDuration(elapsed)} elapsed`);

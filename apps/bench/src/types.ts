@@ -10,6 +10,8 @@ export type PresetName = "smoke" | "standard" | "paper";
 export interface Progress {
   /** Advance by `n` (default 1) units; `label` replaces the bar's text. */
   tick(n?: number, label?: string): void;
+  /** Advance by `n` units done before this process (a resumed training): counted, not in the rate or ETA. */
+  skip?(n: number): void;
   /** Finish the bar. */
   done(): void;
 }

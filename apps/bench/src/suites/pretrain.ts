@@ -79,6 +79,7 @@ export async function trainReference(
   // wall-clock of earlier (interrupted) calls, read now: once Ctrl-C aborts ctx.signal, loadPartial throws
   const priorWall = (await ctx.loadPartial<number[]>("wall")) ?? [];
   const bar = ctx.progress("pretrain steps", s.steps);
+  let started = false;
   const t0 = performance.now();
   try {
     const r = await train(model, ids, {
@@ -106,11 +107,15 @@ export async function trainReference(
             }),
           }
         : {}),
-      onProgress: (p) =>
+      onProgress: (p) => {
+        // a resumed training starts past its checkpoint: those steps were done before (not in the ETA)
+        if (!started) bar.skip?.(p.step - 1);
+        started = true;
         bar.tick(
           1,
           `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSec)} tok/s`,
-        ),
+        );
+      },
       onEval: async (e) => {
         // an evaluation replayed after a resume replaces the one recorded before the interruption
         while (evals.length > 0 && (evals.at(-1) as ValidPoint).step >= e.step) evals.pop();

@@ -245,6 +245,7 @@ export async function trainDenseSmall(
   const resume = r.job !== undefined || r.ctx.resume;
   if (!resume) await rm(checkpointDir, { recursive: true, force: true });
   const bar = r.ctx.progress(`dense-small ${ratio}x seed ${seed}`, steps);
+  let started = false;
   try {
     const res = await train(
       model,
@@ -265,7 +266,12 @@ export async function trainDenseSmall(
           ? { objective: sampledSoftmax({ candidates: p.candidates, counts: r.counts, seed }) }
           : {}),
         ...(r.ctx.signal !== undefined ? { signal: r.ctx.signal } : {}),
-        onProgress: (q) => bar.tick(1, `loss ${q.loss.toFixed(3)} ${Math.round(q.tokensPerSec)} tok/s`),
+        onProgress: (q) => {
+          // a resumed training's first step is past the checkpoint's: those steps were done before
+          if (!started) bar.skip?.(q.step - 1);
+          started = true;
+          bar.tick(1, `loss ${q.loss.toFixed(3)} ${Math.round(q.tokensPerSec)} tok/s`);
+        },
       },
     );
     if (res.status === "aborted") throw new InterruptedError("compress: dense-small training interrupted");
