@@ -185,3 +185,19 @@ export class ProgressRenderer {
     if (out) this.stream.write(out);
   }
 }
+
+/**
+ * A training's `onProgress` over a bar of its steps: one tick per report, with `text` as the bar's text; a resumed
+ * training's first report is past its checkpoint, and the steps before it are counted but kept out of the ETA.
+ */
+export function stepTicker<P extends { step: number }>(
+  bar: Progress,
+  text: (p: P) => string,
+): (p: P) => void {
+  let started = false;
+  return (p) => {
+    if (!started) bar.skip?.(p.step - 1);
+    started = true;
+    bar.tick(1, text(p));
+  };
+}

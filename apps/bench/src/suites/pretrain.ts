@@ -19,6 +19,7 @@ import {
   loadHuggingFaceGPT2,
   sampledSoftmax,
   saveHuggingFaceGPT2,
+  type TrainProgress,
   train,
   unigramCounts,
 } from "@tensor-tt/tt-transformer-hybrid";
@@ -26,6 +27,7 @@ import { secondsSince } from "../harness/stats.js";
 import { InterruptedError } from "../interrupt.js";
 import { toJson, writeFileAtomic } from "../io.js";
 import { type LinePoint, lineSpec, writePlot } from "../plot.js";
+import { stepTicker } from "../progress.js";
 import type { Suite, SuiteContext, SuiteResult } from "../types.js";
 import { loadWordCorpus } from "./corpus.js";
 import { baseConfig } from "./ppl/settings.js";
@@ -79,7 +81,6 @@ export async function trainReference(
   // wall-clock of earlier (interrupted) calls, read now: once Ctrl-C aborts ctx.signal, loadPartial throws
   const priorWall = (await ctx.loadPartial<number[]>("wall")) ?? [];
   const bar = ctx.progress("pretrain steps", s.steps);
-  let started = false;
   const t0 = performance.now();
   try {
     const r = await train(model, ids, {
@@ -107,15 +108,11 @@ export async function trainReference(
             }),
           }
         : {}),
-      onProgress: (p) => {
-        // a resumed training starts past its checkpoint: those steps were done before (not in the ETA)
-        if (!started) bar.skip?.(p.step - 1);
-        started = true;
-        bar.tick(
-          1,
+      onProgress: stepTicker(
+        bar,
+        (p: TrainProgress) =>
           `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} ${Math.round(p.tokensPerSec)} tok/s`,
-        );
-      },
+      ),
       onEval: async (e) => {
         // an evaluation replayed after a resume replaces the one recorded before the interruption
         while (evals.length > 0 && (evals.at(-1) as ValidPoint).step >= e.step) evals.pop();

@@ -17,10 +17,12 @@ import {
   type RankPolicy,
   sampledSoftmax,
   type TrainObjective,
+  type TrainProgress,
   train,
 } from "@tensor-tt/tt-transformer-hybrid";
 import { secondsSince } from "../../harness/stats.js";
 import { InterruptedError } from "../../interrupt.js";
+import { stepTicker } from "../../progress.js";
 import type { SuiteContext } from "../../types.js";
 import type { JobContext } from "./jobs.js";
 import { blockRatio, isDataAware, type Method, staticPolicy, totalRatio, uniformAt } from "./methods.js";
@@ -245,7 +247,6 @@ export async function trainDenseSmall(
   const resume = r.job !== undefined || r.ctx.resume;
   if (!resume) await rm(checkpointDir, { recursive: true, force: true });
   const bar = r.ctx.progress(`dense-small ${ratio}x seed ${seed}`, steps);
-  let started = false;
   try {
     const res = await train(
       model,
@@ -266,12 +267,10 @@ export async function trainDenseSmall(
           ? { objective: sampledSoftmax({ candidates: p.candidates, counts: r.counts, seed }) }
           : {}),
         ...(r.ctx.signal !== undefined ? { signal: r.ctx.signal } : {}),
-        onProgress: (q) => {
-          // a resumed training's first step is past the checkpoint's: those steps were done before
-          if (!started) bar.skip?.(q.step - 1);
-          started = true;
-          bar.tick(1, `loss ${q.loss.toFixed(3)} ${Math.round(q.tokensPerSec)} tok/s`);
-        },
+        onProgress: stepTicker(
+          bar,
+          (q: TrainProgress) => `loss ${q.loss.toFixed(3)} ${Math.round(q.tokensPerSec)} tok/s`,
+        ),
       },
     );
     if (res.status === "aborted") throw new InterruptedError("compress: dense-small training interrupted");
