@@ -108,7 +108,8 @@ interface Exit {
 }
 
 /**
- * The parent side: runs `jobs` workers over the whole suite and copies their rows into this run's folder.
+ * The parent side: runs `jobs` workers over the whole suite (each saves its rows into this run's `partial/`) and
+ * returns every row saved there, by row id.
  * @throws {InterruptedError} when the run's signal aborted (the workers stop at a row boundary; rows kept).
  * @throws {Error} naming the worker and its log when one failed (the others are stopped; rows kept).
  */
