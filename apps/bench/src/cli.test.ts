@@ -54,6 +54,14 @@ async function mainWatchingEngine(
   return { code, engineStarted };
 }
 
+/** A fresh scratch folder with a run in `r/` whose suite failed after `failAfter` rows (exit 1); its root. */
+async function failedRun(name: string, failAfter: number, seed?: number): Promise<string> {
+  const root = await scratchDir(name);
+  const argv = ["--out", "r", ...(seed === undefined ? [] : ["--seed", String(seed)])];
+  expect(await main(argv, io(root, { ppl: fakeSuite({ failAfter }) }).opts)).toBe(1);
+  return root;
+}
+
 describe("main: usage errors", () => {
   it("exits 2 with the message and the usage on an unknown suite, preset or flag", async () => {
     const root = await scratchDir("cli");
@@ -148,10 +156,7 @@ describe("main: resume", () => {
   });
 
   it("counts a killed invocation (still `running` on disk) and refuses a damaged invocations.json", async () => {
-    const root = await scratchDir("cli");
-    expect(
-      await main(["--out", "r", "--seed", "7"], io(root, { ppl: fakeSuite({ failAfter: 2 }) }).opts),
-    ).toBe(1);
+    const root = await failedRun("cli", 2, 7);
     const file = join(root, "r", "invocations.json");
     const [first] = JSON.parse(await readFile(file, "utf8"));
     await writeFile(file, JSON.stringify([{ ...first, status: "running", durationS: 12.5 }]));
@@ -344,10 +349,7 @@ describe("Ctrl-C in-process (the worker's AbortSignal)", () => {
 
 describe("run folders read back and written (issue 16 #12)", () => {
   it("a damaged run.json stops --resume with its path and what to do, no stack trace", async () => {
-    const root = await scratchDir("badmeta");
-    expect(
-      await main(["--out", "r", "--seed", "9"], io(root, { ppl: fakeSuite({ failAfter: 1 }) }).opts),
-    ).toBe(1);
+    const root = await failedRun("badmeta", 1, 9);
     const meta = join(root, "r", "run.json");
     await writeFile(meta, '{"suite": "ppl", "preset": "smo');
     const t = io(root, { ppl: fakeSuite() });
@@ -368,8 +370,7 @@ describe("run folders read back and written (issue 16 #12)", () => {
   });
 
   it("a truncated saved-row file stops --resume before anything runs, naming the file", async () => {
-    const root = await scratchDir("badrow");
-    expect(await main(["--out", "r"], io(root, { ppl: fakeSuite({ failAfter: 2 }) }).opts)).toBe(1);
+    const root = await failedRun("badrow", 2);
     const row = join(root, "r", "partial", "row%3Ab.json");
     const text = await readFile(row, "utf8");
     await writeFile(row, text.slice(0, 20));
