@@ -17,7 +17,7 @@
  *   (143 for SIGTERM).
  * - A worker killed by anything else (out of memory): the folder is ended `failed`, exit 1.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { MainIO } from "./cli.js";
@@ -143,6 +143,29 @@ async function endKilledRun(
   return how.status;
 }
 
+/** How {@link spawnWorker} starts a bench worker: this process's Node flags, its output, extra environment. */
+export interface WorkerSpawnOptions {
+  execArgv?: readonly string[];
+  stdio: StdioOptions;
+  env?: Record<string, string>;
+}
+
+/**
+ * A bench worker: `script` run by this Node with the worker's flags ({@link workerNodeFlags}), this process's
+ * environment plus `env` and `TT_BENCH_WORKER=1`, and an IPC channel. The supervisor starts one per command; a
+ * `compress --jobs N` run starts N.
+ */
+export function spawnWorker(script: string, argv: readonly string[], o: WorkerSpawnOptions): ChildProcess {
+  return spawn(
+    process.execPath,
+    [...workerNodeFlags(o.execArgv ?? process.execArgv, tsxLoader), script, ...argv],
+    {
+      stdio: o.stdio,
+      env: { ...process.env, ...o.env, [WORKER_ENV]: "1" },
+    },
+  );
+}
+
 /** Supervisor side: starts the worker, relays Ctrl-C, and ends the run folder when the worker is killed. */
 export async function supervise(
   argv: readonly string[],
@@ -150,14 +173,11 @@ export async function supervise(
   err: (s: string) => void,
   execArgv: readonly string[] = process.execArgv,
 ): Promise<number> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...workerNodeFlags(execArgv, tsxLoader), script, ...argv],
-    {
-      stdio: ["inherit", "inherit", "inherit", "ipc"],
-      env: { ...process.env, [WORKER_ENV]: "1", INIT_CWD: process.env["INIT_CWD"] ?? process.cwd() },
-    },
-  );
+  const child = spawnWorker(script, argv, {
+    execArgv,
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+    env: { INIT_CWD: process.env["INIT_CWD"] ?? process.cwd() },
+  });
   let folder: RunFolderInfo | undefined;
   child.on("message", (m) => {
     if (isRunFolderInfo(m)) folder = { outDir: m.outDir, resumeCommand: m.resumeCommand };

@@ -12,7 +12,7 @@
  * channel closes) stops every worker at its next row boundary; `--resume` starts the workers again, claims cleared,
  * saved rows and checkpoints kept.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
@@ -22,7 +22,7 @@ import { InterruptedError, throwIfInterrupted } from "../../interrupt.js";
 import { toJson, writeJsonAtomic } from "../../io.js";
 import { PartialStore } from "../../run.js";
 import { readPartials } from "../../run-folder.js";
-import { tsxLoader, WORKER_ENV, workerNodeFlags } from "../../supervisor.js";
+import { spawnWorker } from "../../supervisor.js";
 import type { SuiteContext } from "../../types.js";
 import type { CompressRow } from "./rows.js";
 import type { CompressSettings } from "./settings.js";
@@ -73,10 +73,7 @@ function defaultStart(argv: string[], env: Record<string, string>, logFile: stri
   const cli = fileURLToPath(new URL("../../cli.ts", import.meta.url));
   const fd = openSync(logFile, "a");
   try {
-    return spawn(process.execPath, [...workerNodeFlags(process.execArgv, tsxLoader), cli, ...argv], {
-      stdio: ["ignore", fd, fd, "ipc"],
-      env: { ...process.env, ...env, [WORKER_ENV]: "1" },
-    });
+    return spawnWorker(cli, argv, { stdio: ["ignore", fd, fd, "ipc"], env });
   } finally {
     closeSync(fd);
   }
