@@ -70,6 +70,19 @@ export interface Invocation {
   command: string;
 }
 
+/** The report's "every invocation" row, for a run folder invoked more than once (none otherwise). */
+function invocationsRow(inv: readonly Invocation[]): [string, string][] {
+  if (inv.length <= 1) return [];
+  const total = inv.reduce((a, x) => a + x.durationS, 0);
+  const each = inv.map((x) => `${x.durationS.toFixed(0)} s ${x.status}`).join(", ");
+  return [
+    [
+      "wall time, every invocation of this folder",
+      `${total.toFixed(1)} s over ${inv.length} invocations (${each})`,
+    ],
+  ];
+}
+
 /** The fields of a run record the report needs (run.ts writes the full record as result.json). */
 export interface ReportInput {
   suite: string;
@@ -201,14 +214,7 @@ export function renderReport(r: ReportInput): string {
           ["command", `\`${r.command}\``],
           ["started / finished", `${r.startedAt} / ${r.finishedAt}`],
           ["wall time", `${r.durationS.toFixed(1)} s`],
-          ...((r.invocations?.length ?? 0) > 1
-            ? [
-                [
-                  "wall time, every invocation of this folder",
-                  `${(r.invocations ?? []).reduce((a, x) => a + x.durationS, 0).toFixed(1)} s over ${r.invocations?.length} invocations (${(r.invocations ?? []).map((x) => `${x.durationS.toFixed(0)} s ${x.status}`).join(", ")})`,
-                ],
-              ]
-            : []),
+          ...invocationsRow(r.invocations ?? []),
           ["resumed", r.resumed ? "yes" : "no"],
           ["seed", r.seed],
           [
